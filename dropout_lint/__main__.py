@@ -1,0 +1,3 @@
+from dropout_lint.cli import main
+
+main()

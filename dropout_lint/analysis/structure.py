@@ -1,0 +1,227 @@
+"""Facts about one file's classes and functions, gathered from statements only.
+
+Walking statements (not expressions) is cheap next to the parse, so these facts are
+computed once per file, lazily, and shared by every check.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from dropout_lint.analysis import torch_api
+from dropout_lint.analysis.imports import ImportTable
+from dropout_lint.analysis.syntax import (
+    Statement,
+    assignment_targets,
+    block_statements,
+    child_blocks,
+    class_body,
+    function_body,
+    is_self_attribute,
+    iter_statements,
+)
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+# Bases that say nothing about being a module: a class with only these is not one.
+_NEUTRAL_PACKAGES = ("abc.", "typing.", "typing_extensions.", "enum.", "collections.", "dataclasses.")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One assignment of a name: the value (None when not a plain value) and the tests
+    of the ``if``/``while`` statements it sits under."""
+
+    value: Optional[cst.BaseExpression]
+    guards: tuple[cst.BaseExpression, ...]
+    method: Optional[cst.FunctionDef] = None
+
+
+@dataclass
+class FunctionInfo:
+    node: cst.FunctionDef
+    params: dict[str, cst.Param]
+    bindings: dict[str, list[Binding]]
+
+    @property
+    def self_name(self) -> Optional[str]:
+        """The name of the first positional parameter (``self`` by convention)."""
+        params = [*self.node.params.posonly_params, *self.node.params.params]
+        return params[0].name.value if params else None
+
+
+@dataclass
+class ClassInfo:
+    node: cst.ClassDef
+    methods: dict[str, cst.FunctionDef]
+    class_attrs: dict[str, list[Optional[cst.BaseExpression]]]
+    self_bindings: dict[str, list[Binding]]
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+
+def _params(func: cst.FunctionDef) -> dict[str, cst.Param]:
+    p = func.params
+    out: dict[str, cst.Param] = {}
+    for param in [*p.posonly_params, *p.params, *p.kwonly_params]:
+        out[param.name.value] = param
+    for star in (p.star_arg, p.star_kwarg):
+        if isinstance(star, cst.Param):
+            out[star.name.value] = star
+    return out
+
+
+def _walk_guarded(
+    body: Sequence[Statement], guards: tuple[cst.BaseExpression, ...] = ()
+) -> Iterator[tuple[Statement, tuple[cst.BaseExpression, ...]]]:
+    """Statements of a function body (not of nested definitions) with their guards."""
+    for stmt in body:
+        yield stmt, guards
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        if isinstance(stmt, cst.If):
+            yield from _walk_if(stmt, guards)
+            continue
+        inner = (*guards, stmt.test) if isinstance(stmt, cst.While) else guards
+        for block in child_blocks(stmt):
+            yield from _walk_guarded(block, inner)
+
+
+def _walk_if(
+    stmt: cst.If, guards: tuple[cst.BaseExpression, ...]
+) -> Iterator[tuple[Statement, tuple[cst.BaseExpression, ...]]]:
+    inner = (*guards, stmt.test)
+    yield from _walk_guarded(block_statements(stmt.body), inner)
+    orelse = stmt.orelse
+    if isinstance(orelse, cst.If):
+        yield orelse, inner
+        yield from _walk_if(orelse, inner)
+    elif isinstance(orelse, cst.Else):
+        yield from _walk_guarded(block_statements(orelse.body), inner)
+
+
+def build_function_info(func: cst.FunctionDef) -> FunctionInfo:
+    bindings: dict[str, list[Binding]] = {}
+    for stmt, guards in _walk_guarded(function_body(func)):
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            bindings.setdefault(stmt.name.value, []).append(Binding(None, guards))
+            continue
+        for target, value in assignment_targets(stmt):
+            if isinstance(target, cst.Name):
+                bindings.setdefault(target.value, []).append(Binding(value, guards))
+    return FunctionInfo(func, _params(func), bindings)
+
+
+def _build_class_info(cls: cst.ClassDef) -> ClassInfo:
+    methods: dict[str, cst.FunctionDef] = {}
+    class_attrs: dict[str, list[Optional[cst.BaseExpression]]] = {}
+    self_bindings: dict[str, list[Binding]] = {}
+    for stmt in class_body(cls):
+        if isinstance(stmt, cst.FunctionDef):
+            methods[stmt.name.value] = stmt
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                for target, value in assignment_targets(small):
+                    if isinstance(target, cst.Name):
+                        class_attrs.setdefault(target.value, []).append(value)
+    for method in methods.values():
+        info = build_function_info(method)
+        self_name = info.self_name
+        if self_name is None:
+            continue
+        for stmt, guards in _walk_guarded(function_body(method)):
+            for target, value in assignment_targets(stmt):
+                attr = is_self_attribute(target, self_name)
+                if attr is not None:
+                    self_bindings.setdefault(attr, []).append(Binding(value, guards, method))
+    return ClassInfo(cls, methods, class_attrs, self_bindings)
+
+
+class ModuleFacts:
+    """Imports, constants, classes and functions of one parsed file."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.imports = ImportTable.from_module(module)
+        self.constants: dict[str, list[Optional[cst.BaseExpression]]] = {}
+        self.global_names: set[str] = set()
+        self.classes: dict[int, ClassInfo] = {}
+        self.classes_by_name: dict[str, list[ClassInfo]] = {}
+        self._functions: dict[int, FunctionInfo] = {}
+        self._is_module: dict[int, bool] = {}
+        for statement in iter_statements(module.body):
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                self.constants.setdefault(statement.name.value, []).append(None)
+                continue
+            for target, value in assignment_targets(statement):
+                if isinstance(target, cst.Name):
+                    self.constants.setdefault(target.value, []).append(value)
+        for stmt in iter_statements(module.body, into_definitions=True):
+            if isinstance(stmt, cst.ClassDef):
+                info = _build_class_info(stmt)
+                self.classes[id(stmt)] = info
+                self.classes_by_name.setdefault(info.name, []).append(info)
+            elif isinstance(stmt, cst.Global):
+                self.global_names.update(n.name.value for n in stmt.names)
+
+    def constant(self, name: str) -> Optional[cst.BaseExpression]:
+        """The value of a module-level name assigned exactly once, else None."""
+        values = self.constants.get(name)
+        if values is None or len(values) != 1 or name in self.global_names:
+            return None
+        return values[0]
+
+    def function(self, func: cst.FunctionDef) -> FunctionInfo:
+        info = self._functions.get(id(func))
+        if info is None:
+            info = self._functions[id(func)] = build_function_info(func)
+        return info
+
+    def class_info(self, cls: cst.ClassDef) -> ClassInfo:
+        return self.classes[id(cls)]
+
+    def is_module_class(self, info: ClassInfo) -> bool:
+        """Whether the class is a torch module, as far as this file tells.
+
+        A base from torch or a known framework decides; a base defined in this file is
+        followed; a base from elsewhere (the project, another library) counts when the
+        class defines ``forward``.
+        """
+        key = id(info.node)
+        known = self._is_module.get(key)
+        if known is not None:
+            return known
+        self._is_module[key] = False  # guards against cycles in odd code
+        result = False
+        unknown_base = False
+        for arg in info.node.bases:
+            base = arg.value
+            qualname = self.imports.qualify(base)
+            if qualname is not None:
+                if torch_api.is_module_base(qualname):
+                    result = True
+                    break
+                if qualname.startswith(("torch.", *_NEUTRAL_PACKAGES)) or "." not in qualname:
+                    continue
+                unknown_base = True
+                continue
+            if isinstance(base, cst.Name):
+                local = self.classes_by_name.get(base.value)
+                if local:
+                    if any(self.is_module_class(c) for c in local):
+                        result = True
+                        break
+                    continue
+                if base.value in _BUILTIN_NAMES:
+                    continue
+            unknown_base = True
+        if not result and unknown_base and "forward" in info.methods:
+            result = True
+        self._is_module[key] = result
+        return result

@@ -1,0 +1,242 @@
+"""Small, pure helpers over libcst nodes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from typing import Optional, Union
+
+import libcst as cst
+
+Statement = Union[cst.BaseStatement, cst.BaseSmallStatement]
+
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "indent",
+        "trailing_whitespace",
+        "comma",
+        "semicolon",
+        "equal",
+        "dot",
+        "colon",
+        "newline",
+        "default_indent",
+        "default_newline",
+        "encoding",
+        "has_trailing_newline",
+        "operator",
+        "asynchronous",
+        "star",
+    }
+)
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _walked_fields(node_type: type) -> tuple[str, ...]:
+    fields = _FIELDS.get(node_type)
+    if fields is None:
+        fields = tuple(
+            f.name
+            for f in dataclasses.fields(node_type)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+        # Decorators run before the function or class they decorate.
+        if "decorators" in fields:
+            fields = ("decorators", *(f for f in fields if f != "decorators"))
+        _FIELDS[node_type] = fields
+    return fields
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The node's children that can hold code, in source order."""
+    out: list[cst.CSTNode] = []
+    for name in _walked_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return out
+
+
+def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The root and every node below it that can hold code."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+def dotted_name(expr: cst.BaseExpression) -> Optional[str]:
+    """``a.b.c`` for a chain of attribute accesses on a name, else None."""
+    parts: list[str] = []
+    node: cst.BaseExpression = expr
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def last_identifier(expr: cst.BaseExpression) -> Optional[str]:
+    """The final identifier of a name or attribute (``args.keep_prob`` -> ``keep_prob``)."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return None
+
+
+def is_self_attribute(expr: cst.BaseExpression, self_name: str = "self") -> Optional[str]:
+    """The attribute name for ``self.<name>``, else None."""
+    if (
+        isinstance(expr, cst.Attribute)
+        and isinstance(expr.value, cst.Name)
+        and expr.value.value == self_name
+    ):
+        return expr.attr.value
+    return None
+
+
+def block_statements(body: cst.BaseSuite) -> Sequence[Statement]:
+    if isinstance(body, cst.IndentedBlock):
+        return body.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        return body.body
+    return ()
+
+
+def child_blocks(stmt: Statement) -> Iterator[Sequence[Statement]]:
+    """The statement lists nested directly in a compound statement."""
+    if isinstance(stmt, (cst.If, cst.While, cst.For)):
+        yield block_statements(stmt.body)
+        orelse = stmt.orelse
+        while orelse is not None:
+            yield block_statements(orelse.body)
+            orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+    elif isinstance(stmt, cst.With):
+        yield block_statements(stmt.body)
+    elif isinstance(stmt, (cst.Try, cst.TryStar)):
+        yield block_statements(stmt.body)
+        for handler in stmt.handlers:
+            yield block_statements(handler.body)
+        if stmt.orelse is not None:
+            yield block_statements(stmt.orelse.body)
+        if stmt.finalbody is not None:
+            yield block_statements(stmt.finalbody.body)
+    elif isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield block_statements(case.body)
+    elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        yield block_statements(stmt.body)
+    elif isinstance(stmt, cst.SimpleStatementLine):
+        yield stmt.body
+
+
+def iter_statements(
+    body: Sequence[Statement], *, into_definitions: bool = False
+) -> Iterator[Statement]:
+    """Every statement in ``body`` and the blocks nested in it, in source order.
+
+    Function and class bodies are entered only when ``into_definitions`` is set; the
+    ``def``/``class`` statement itself is always yielded.
+    """
+    stack: list[Iterator[Statement]] = [iter(body)]
+    while stack:
+        stmt = next(stack[-1], None)
+        if stmt is None:
+            stack.pop()
+            continue
+        yield stmt
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and not into_definitions:
+            continue
+        for block in reversed(list(child_blocks(stmt))):
+            stack.append(iter(block))
+    return
+
+
+def function_body(func: cst.FunctionDef) -> Sequence[Statement]:
+    return block_statements(func.body)
+
+
+def class_body(cls: cst.ClassDef) -> Sequence[Statement]:
+    return block_statements(cls.body)
+
+
+def assignment_targets(stmt: Statement) -> Iterator[tuple[cst.BaseExpression, Optional[cst.BaseExpression]]]:
+    """(target, value) for each simple assignment target of a statement.
+
+    Tuple unpacking yields each element with value None (not resolvable).
+    """
+    if isinstance(stmt, cst.Assign):
+        for target in stmt.targets:
+            yield from _unpack(target.target, stmt.value)
+    elif isinstance(stmt, cst.AnnAssign):
+        yield from _unpack(stmt.target, stmt.value)
+    elif isinstance(stmt, cst.AugAssign):
+        yield stmt.target, None
+    elif isinstance(stmt, (cst.For,)):
+        yield from _unpack(stmt.target, None)
+    elif isinstance(stmt, cst.With):
+        for item in stmt.items:
+            if item.asname is not None:
+                yield from _unpack(item.asname.name, None)
+
+
+def _unpack(
+    target: cst.BaseExpression, value: Optional[cst.BaseExpression]
+) -> Iterator[tuple[cst.BaseExpression, Optional[cst.BaseExpression]]]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            inner = element.value
+            if isinstance(inner, cst.StarredElement):
+                inner = inner.value
+            yield from _unpack(inner, None)
+    else:
+        yield target, value
+
+
+def enclosing_tests(ancestors: Sequence[cst.CSTNode], node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """The tests of the ``if``/``while``/conditional expressions that decide whether
+    ``node`` runs, innermost first, up to its function."""
+    tests: list[cst.BaseExpression] = []
+    child = node
+    for ancestor in reversed(ancestors):
+        if isinstance(ancestor, (cst.If, cst.While, cst.IfExp)) and ancestor.test is not child:
+            tests.append(ancestor.test)
+        elif isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+            break
+        child = ancestor
+    return tests
+
+
+def dotted_names(node: cst.CSTNode) -> set[str]:
+    """Every name or attribute chain read in an expression (``self.p``, ``self``, ``x``)."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.Name, cst.Attribute)):
+            dotted = dotted_name(current)
+            if dotted is not None:
+                found.add(dotted)
+        stack.extend(children(current))
+    return found
+
+
+def short_source(module: cst.Module, node: cst.CSTNode, limit: int = 60) -> str:
+    """The node's source text on one line, shortened to ``limit`` characters."""
+    text = " ".join(module.code_for_node(node).split())
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
+    return text

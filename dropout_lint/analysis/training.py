@@ -1,0 +1,187 @@
+"""Whether code respects the train/eval mode: gating of dropout on ``self.training``.
+
+A call counts as respecting the mode when its flag or rate mentions the mode, when it
+sits under a test of the mode, or after an early exit on such a test. The words that
+count as the mode are deliberately broad (``training``, ``is_train``, ``deterministic``,
+``inference``...): the rules built on this stay silent unless the code shows no sign
+of handling the mode at all.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator, Sequence
+from typing import Optional
+
+import libcst as cst
+
+from dropout_lint.analysis.constants import literal_number
+from dropout_lint.analysis.structure import ClassInfo, FunctionInfo, ModuleFacts
+from dropout_lint.analysis.syntax import children, enclosing_tests, function_body, is_self_attribute
+
+_MODE_WORD = re.compile(r"train|determin|infer|eval|grad_enabled|mc_dropout", re.IGNORECASE)
+_MODE_METHODS = frozenset({"train", "eval"})
+
+
+def mentions_mode(expr: cst.CSTNode) -> bool:
+    """Whether an expression reads something that names the train/eval mode."""
+    stack: list[cst.CSTNode] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            if _MODE_WORD.search(node.value):
+                return True
+        elif isinstance(node, cst.Attribute):
+            if _MODE_WORD.search(node.attr.value):
+                return True
+            stack.append(node.value)
+        elif isinstance(node, (cst.Lambda, cst.SimpleString, cst.FormattedString)):
+            continue
+        else:
+            stack.extend(children(node))
+    return False
+
+
+def _is_exit(stmt: cst.CSTNode) -> bool:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return any(isinstance(s, (cst.Return, cst.Raise)) for s in stmt.body)
+    return False
+
+
+def _has_mode_exit(stmt: cst.CSTNode) -> bool:
+    """``if not self.training: return x`` and the like."""
+    if not isinstance(stmt, cst.If) or not mentions_mode(stmt.test):
+        return False
+    body = stmt.body
+    statements: Sequence[cst.CSTNode] = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
+    return any(_is_exit(s) or isinstance(s, (cst.Return, cst.Raise)) for s in statements)
+
+
+def guarded_by_mode(ancestors: Sequence[cst.CSTNode], node: cst.CSTNode) -> bool:
+    """Whether ``node`` (whose ancestors are given, outermost first) runs under a test
+    of the mode within its function, or after an early exit on one."""
+    if any(mentions_mode(test) for test in enclosing_tests(ancestors, node)):
+        return True
+    path = [*ancestors, node]
+    for i in range(len(path) - 2, -1, -1):
+        ancestor, child = path[i], path[i + 1]
+        if isinstance(ancestor, cst.BooleanOperation):
+            if ancestor.right is child and mentions_mode(ancestor.left):
+                return True
+        elif isinstance(ancestor, cst.FunctionDef):
+            statement = path[i + 2] if i + 2 < len(path) else None
+            return statement is not None and _after_mode_exit(ancestor, statement)
+    return False
+
+
+def _boolean_operands(test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    if isinstance(test, cst.BooleanOperation):
+        yield from _boolean_operands(test.left)
+        yield from _boolean_operands(test.right)
+    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        yield from _boolean_operands(test.expression)
+    else:
+        yield test
+
+
+def tests_caller_flag(test: cst.BaseExpression, function: FunctionInfo, ignored: set[str]) -> bool:
+    """Whether a test reads, as a truth value, a flag the function received from its
+    caller (deepchem's ``x, dropout_switch = inputs; if dropout_switch: ...``).
+
+    Names in ``ignored`` (those the guarded call itself uses, such as its rate) do not
+    count: ``if p: F.dropout(x, p)`` tests the rate, not the mode.
+    """
+    for operand in _boolean_operands(test):
+        if not isinstance(operand, cst.Name) or operand.value in ignored:
+            continue
+        if operand.value in function.params or operand.value in function.bindings:
+            return True
+    return False
+
+
+def _after_mode_exit(func: cst.FunctionDef, statement: cst.CSTNode) -> bool:
+    for stmt in function_body(func):
+        if stmt is statement:
+            return False
+        if _has_mode_exit(stmt):
+            return True
+    return False
+
+
+class Gating(enum.Enum):
+    GATED = "gated"
+    UNGATED = "ungated"
+    UNKNOWN = "unknown"
+
+
+class GatingAnalysis:
+    """Decides whether a dropout rate expression is switched off outside training."""
+
+    def __init__(self, facts: ModuleFacts) -> None:
+        self.facts = facts
+
+    def rate(
+        self,
+        expr: cst.BaseExpression,
+        function: Optional[FunctionInfo],
+        cls: Optional[ClassInfo],
+        depth: int = 0,
+    ) -> Gating:
+        if depth > 4:
+            return Gating.UNKNOWN
+        if mentions_mode(expr):
+            return Gating.GATED
+        number = literal_number(expr)
+        if number is not None:
+            return Gating.GATED if number == 0 else Gating.UNGATED
+        if isinstance(expr, cst.Attribute):
+            return self._attribute(expr, function, cls)
+        if isinstance(expr, cst.Name):
+            return self._name(expr.value, function, cls, depth)
+        return Gating.UNKNOWN
+
+    def _attribute(
+        self, expr: cst.Attribute, function: Optional[FunctionInfo], cls: Optional[ClassInfo]
+    ) -> Gating:
+        root: cst.BaseExpression = expr
+        while isinstance(root, cst.Attribute) and isinstance(root.value, cst.Attribute):
+            root = root.value
+        self_name = function.self_name if function is not None else None
+        attr = is_self_attribute(root, self_name) if self_name else None
+        if attr is None or cls is None:
+            return Gating.UNKNOWN
+        for binding in cls.self_bindings.get(attr, ()):
+            if binding.method is not None and binding.method.name.value in _MODE_METHODS:
+                return Gating.GATED
+            if any(mentions_mode(g) for g in binding.guards):
+                return Gating.GATED
+            if binding.value is not None and mentions_mode(binding.value):
+                return Gating.GATED
+        return Gating.UNGATED
+
+    def _name(
+        self, name: str, function: Optional[FunctionInfo], cls: Optional[ClassInfo], depth: int
+    ) -> Gating:
+        if function is None:
+            return Gating.UNKNOWN
+        if name in function.params:
+            return Gating.UNKNOWN
+        bindings = function.bindings.get(name)
+        if not bindings:
+            value = self.facts.constant(name)
+            if value is not None and literal_number(value) is not None:
+                return self.rate(value, None, None, depth + 1)
+            return Gating.UNKNOWN
+        results = []
+        for binding in bindings:
+            if any(mentions_mode(g) for g in binding.guards):
+                return Gating.GATED
+            if binding.value is None:
+                return Gating.UNKNOWN
+            results.append(self.rate(binding.value, function, cls, depth + 1))
+        if Gating.GATED in results:
+            return Gating.GATED
+        if all(r is Gating.UNGATED for r in results):
+            return Gating.UNGATED
+        return Gating.UNKNOWN

@@ -1,0 +1,1 @@
+"""One module per rule. The registry lists them; nothing registers itself on import."""

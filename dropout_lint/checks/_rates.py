@@ -1,0 +1,12 @@
+"""Shared wording for findings about a dropout rate."""
+
+from __future__ import annotations
+
+from dropout_lint.analysis.constants import Resolved
+
+
+def describe_rate(keyword: str, written: str, resolved: Resolved) -> str:
+    """``p=1.0`` as written, or ``p = 0.9 (the default of `drop`)`` when resolved."""
+    if resolved.origin is None:
+        return f"`{keyword}={written}`"
+    return f"`{keyword}` = {resolved.value!r} ({resolved.origin})"

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from dropout_lint.checks._rates import describe_rate
+from dropout_lint.diagnostics import Severity
+from dropout_lint.rule import Check, Rule
+
+RULE = Rule(
+    code="DL201",
+    name="invalid-dropout-rate",
+    severity=Severity.ERROR,
+    summary="The dropout probability is outside [0, 1], equals 1, or is not a number.",
+)
+
+
+def _not_a_number(expr: cst.BaseExpression) -> Optional[str]:
+    if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+        return "a string"
+    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
+        return f"the bool `{expr.value}`"
+    if isinstance(expr, cst.Name) and expr.value == "None":
+        return "`None`"
+    if isinstance(expr, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+        return "a collection"
+    return None
+
+
+def _is_training_flag(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value == "training"
+    return isinstance(expr, cst.Name) and expr.value == "training"
+
+
+class InvalidDropoutRate(Check):
+    rule = RULE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.rate_argument(node)
+        if found is None:
+            return
+        api, expr = found
+        keyword = api.rate.keyword
+        callee = self.ctx.text(node.func)
+        if _is_training_flag(expr):
+            self.report(
+                expr,
+                f"`{self.ctx.text(expr)}` is passed to `{callee}` as `{keyword}`: the training "
+                f"flag went where the drop probability goes (a bool `True` means `{keyword}=1`); "
+                f"pass the rate and `training={self.ctx.text(expr)}`",
+            )
+            return
+        kind = _not_a_number(expr)
+        if kind is not None:
+            self.report(expr, f"`{keyword}` of `{callee}` is {kind}, not a number in [0, 1)")
+            return
+        resolved = self.ctx.resolve_number(expr)
+        if resolved is None:
+            return
+        rate = describe_rate(keyword, self.ctx.text(expr), resolved)
+        if resolved.value < 0 or resolved.value > 1:
+            self.report(expr, f"{rate} of `{callee}` is outside [0, 1]: torch rejects it")
+        elif resolved.value == 1:
+            self.report(
+                expr,
+                f"{rate} of `{callee}` drops every unit: the output is all zeros in training",
+            )

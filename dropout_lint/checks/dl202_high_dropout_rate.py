@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from dropout_lint.checks._rates import describe_rate
+from dropout_lint.diagnostics import Severity
+from dropout_lint.rule import Check, Rule
+
+RULE = Rule(
+    code="DL202",
+    name="high-dropout-rate",
+    severity=Severity.WARNING,
+    summary="The dropout probability is above the configured maximum (default 0.5).",
+)
+
+
+class HighDropoutRate(Check):
+    rule = RULE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.rate_argument(node)
+        if found is None:
+            return
+        api, expr = found
+        resolved = self.ctx.resolve_number(expr)
+        if resolved is None:
+            return
+        limit = self.ctx.config.max_rate
+        if limit < resolved.value < 1:
+            self.report(
+                expr,
+                f"{describe_rate(api.rate.keyword, self.ctx.text(expr), resolved)} of `{self.ctx.text(node.func)}` is "
+                f"above the maximum {limit:g}: so high a rate makes the model underfit; start "
+                "near 0.1 and raise it while validation accuracy improves",
+            )

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from dropout_lint.analysis.syntax import last_identifier
+from dropout_lint.diagnostics import Severity
+from dropout_lint.rule import Check, Rule
+
+RULE = Rule(
+    code="DL203",
+    name="keep-prob-as-rate",
+    severity=Severity.WARNING,
+    summary="A keep probability (a name like `keep_prob`) is passed where torch expects the drop probability.",
+)
+
+_KEEP = re.compile(r"(^|_)(keep|retain)_?(prob|probability|rate|ratio|p)($|_)", re.IGNORECASE)
+
+
+class KeepProbAsRate(Check):
+    rule = RULE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.rate_argument(node)
+        if found is None:
+            return
+        api, expr = found
+        name = last_identifier(expr)
+        if name is None or not _KEEP.search(name):
+            return
+        keyword = api.rate.keyword
+        shown = self.ctx.text(expr)
+        self.report(
+            expr,
+            f"`{shown}` is passed to `{self.ctx.text(node.func)}` as `{keyword}`, the probability "
+            f"to drop; a keep probability is its complement: pass `{keyword}=1 - {shown}`",
+        )

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from dropout_lint.diagnostics import Severity
+from dropout_lint.rule import Check, Rule
+
+RULE = Rule(
+    code="DL304",
+    name="mode-method-not-called",
+    severity=Severity.ERROR,
+    summary="`model.eval` or `model.train` is written without parentheses, which does nothing.",
+)
+
+_MODE_METHODS = frozenset({"eval", "train"})
+
+
+class ModeMethodNotCalled(Check):
+    rule = RULE
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        value = node.value
+        if isinstance(value, cst.Attribute) and value.attr.value in _MODE_METHODS:
+            shown = self.ctx.text(value)
+            self.report(
+                value,
+                f"`{shown}` is not called, so this line does nothing and the model stays in "
+                f"its current mode; write `{shown}()`",
+            )

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from dropout_lint.analysis.calls import literal_bool
+from dropout_lint.analysis.syntax import assignment_targets, dotted_name, iter_nodes
+from dropout_lint.diagnostics import Severity
+from dropout_lint.rule import Check, Rule
+
+RULE = Rule(
+    code="DL305",
+    name="training-flag-assigned",
+    severity=Severity.ERROR,
+    summary="`model.training = ...` is assigned directly, so submodules keep their old mode.",
+)
+
+_MODE_METHODS = frozenset({"train", "eval"})
+
+
+class TrainingFlagAssigned(Check):
+    rule = RULE
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            expr = target.target
+            if isinstance(expr, cst.Attribute) and expr.attr.value == "training":
+                self._check(expr, node.value)
+
+    def _check(self, target: cst.Attribute, value: cst.BaseExpression) -> None:
+        receiver = target.value
+        flag = literal_bool(value)
+        if isinstance(value, cst.Attribute) and value.attr.value == "training":
+            return  # copies one module's own flag to another (a converted leaf layer)
+        if self._is_loop_variable(receiver):
+            return  # sets every module of a loop over .modules(): all flags change
+        if self._switches_other_modules(receiver):
+            return  # `model.eval(); head.training = True`: one module's flag, on purpose
+        if isinstance(receiver, cst.Name) and receiver.value == "self":
+            cls, method = self.ctx.enclosing_method()
+            if cls is None or not self.ctx.facts.is_module_class(cls):
+                return  # an ordinary object's own flag
+            if method is not None and method.name.value in _MODE_METHODS:
+                return  # an override of train()/eval() sets the flag itself
+            if flag is None:
+                return
+        shown = self.ctx.text(receiver)
+        if flag is None:
+            fix = f"`{shown}.train({self.ctx.text(value)})`"
+        else:
+            fix = f"`{shown}.train()`" if flag else f"`{shown}.eval()`"
+        self.report(
+            target,
+            f"assigning `{shown}.training` changes only this module's flag: its submodules "
+            f"(dropout, batch norm) keep their old mode; call {fix}",
+        )
+
+    def _switches_other_modules(self, receiver: cst.BaseExpression) -> bool:
+        """Whether the surrounding function calls ``.eval()``/``.train()`` on another
+        object: its author knows those methods and sets this one flag deliberately."""
+        scope = self.ctx.enclosing_function() or self.ctx.module
+        own = dotted_name(receiver)
+        for node in iter_nodes(scope):
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in _MODE_METHODS
+                and dotted_name(node.func.value) != own
+            ):
+                return True
+        return False
+
+    def _is_loop_variable(self, receiver: cst.BaseExpression) -> bool:
+        dotted = dotted_name(receiver)
+        if dotted is None:
+            return False
+        name = dotted.split(".", 1)[0]
+        for ancestor in reversed(self.ctx.ancestors):
+            if isinstance(ancestor, cst.FunctionDef):
+                return False
+            if isinstance(ancestor, cst.For):
+                for bound, _ in assignment_targets(ancestor):
+                    if isinstance(bound, cst.Name) and bound.value == name:
+                        return True
+        return False

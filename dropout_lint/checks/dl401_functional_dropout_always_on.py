@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from dropout_lint.analysis.calls import find_arg
+from dropout_lint.analysis.constants import literal_number
+from dropout_lint.analysis.torch_api import ApiKind
+from dropout_lint.diagnostics import FixSafety, Severity
+from dropout_lint.rule import Check, Rule
+
+RULE = Rule(
+    code="DL401",
+    name="functional-dropout-always-on",
+    severity=Severity.ERROR,
+    summary="`F.dropout` (or `dropout1d/2d/3d`) is called inside a module without a `training` argument.",
+    fix_safety=FixSafety.UNSAFE,
+)
+
+
+class FunctionalDropoutAlwaysOn(Check):
+    rule = RULE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        api = self.ctx.api(node)
+        if api is None or api.kind is not ApiKind.FUNCTIONAL or api.training_default is not True:
+            return
+        assert api.training is not None
+        if not find_arg(node, api.training).missing:
+            return
+        rate = find_arg(node, api.rate).value
+        if rate is not None and literal_number(rate) == 0:
+            return  # never drops; DL405 says so
+        cls, _ = self.ctx.module_method()
+        if cls is None or self.ctx.gated(node):
+            return
+        callee = self.ctx.text(node.func)
+        self.report(
+            node,
+            f"`{callee}` is called without `training=`: its default `training=True` keeps "
+            f"dropout on in eval mode; pass `training=self.training`",
+        )

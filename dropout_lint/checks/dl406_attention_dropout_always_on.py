@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from dropout_lint.analysis.calls import find_arg
+from dropout_lint.analysis.torch_api import ApiKind
+from dropout_lint.analysis.training import Gating
+from dropout_lint.diagnostics import FixSafety, Severity
+from dropout_lint.rule import Check, Rule
+
+RULE = Rule(
+    code="DL406",
+    name="attention-dropout-always-on",
+    severity=Severity.ERROR,
+    summary="An attention kernel's `dropout_p` inside a module is not gated on `self.training`.",
+    fix_safety=FixSafety.UNSAFE,
+)
+
+
+class AttentionDropoutAlwaysOn(Check):
+    rule = RULE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        api = self.ctx.api(node)
+        if api is None or api.kind is not ApiKind.ATTENTION:
+            return
+        rate = find_arg(node, api.rate).value
+        if rate is None:
+            return
+        cls, _ = self.ctx.module_method()
+        if cls is None or self.ctx.gated(node):
+            return
+        scope = self.ctx.scope()
+        if self.ctx.gating.rate(rate, scope.function, scope.cls) is not Gating.UNGATED:
+            return
+        shown = self.ctx.text(rate)
+        keyword = api.rate.keyword
+        self.report(
+            rate,
+            f"`{keyword}={shown}` of `{self.ctx.text(node.func)}` is not gated on "
+            f"`self.training`: an attention kernel does not know the module's mode, so "
+            f"attention dropout stays on in eval; pass "
+            f"`{keyword}={shown} if self.training else 0.0`",
+        )

@@ -1,0 +1,97 @@
+"""The explicit list of rules and checks, and selection of rules by code or prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Optional
+
+from dropout_lint.checks import (
+    dl201_invalid_dropout_rate,
+    dl202_high_dropout_rate,
+    dl203_keep_prob_as_rate,
+    dl304_mode_method_not_called,
+    dl305_training_flag_assigned,
+    dl401_functional_dropout_always_on,
+    dl402_dropout_module_in_forward,
+    dl404_dropout_forced_on,
+    dl405_dropout_never_active,
+    dl406_attention_dropout_always_on,
+    dl409_dropout_result_discarded,
+)
+from dropout_lint.diagnostics import Severity
+from dropout_lint.rule import Check, Rule
+
+PARSE_ERROR = Rule(
+    code="DL900",
+    name="parse-error",
+    severity=Severity.ERROR,
+    summary="A file cannot be read or parsed; the run goes on with the other files.",
+)
+INTERNAL_ERROR = Rule(
+    code="DL901",
+    name="internal-error",
+    severity=Severity.ERROR,
+    summary="A check crashed on a file; the other checks and files go on.",
+)
+UNUSED_NOQA = Rule(
+    code="DL902",
+    name="unused-noqa",
+    severity=Severity.INFO,
+    summary="A `# noqa: DLxxx` comment suppresses nothing.",
+)
+
+CHECKS: tuple[type[Check], ...] = (
+    dl201_invalid_dropout_rate.InvalidDropoutRate,
+    dl202_high_dropout_rate.HighDropoutRate,
+    dl203_keep_prob_as_rate.KeepProbAsRate,
+    dl304_mode_method_not_called.ModeMethodNotCalled,
+    dl305_training_flag_assigned.TrainingFlagAssigned,
+    dl401_functional_dropout_always_on.FunctionalDropoutAlwaysOn,
+    dl402_dropout_module_in_forward.DropoutModuleInForward,
+    dl404_dropout_forced_on.DropoutForcedOn,
+    dl405_dropout_never_active.DropoutNeverActive,
+    dl406_attention_dropout_always_on.AttentionDropoutAlwaysOn,
+    dl409_dropout_result_discarded.DropoutResultDiscarded,
+)
+
+RULES: tuple[Rule, ...] = tuple(
+    sorted((*(c.rule for c in CHECKS), PARSE_ERROR, INTERNAL_ERROR, UNUSED_NOQA), key=lambda r: r.code)
+)
+RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+
+# Codes that were used once and retired: never reuse them.
+RETIRED: frozenset[str] = frozenset()
+
+
+def _matches(selector: str, code: str) -> bool:
+    return selector == "ALL" or code.startswith(selector)
+
+
+def validate_selectors(selectors: Iterable[str], where: str) -> None:
+    for selector in selectors:
+        if selector == "ALL":
+            continue
+        if not any(_matches(selector, rule.code) for rule in RULES):
+            from dropout_lint.config import ConfigError
+
+            raise ConfigError(f"{where}: unknown rule code or prefix {selector!r}")
+
+
+def expand_selectors(selectors: Iterable[str]) -> frozenset[str]:
+    """Every code matched by codes, prefixes (``DL4``) or ``ALL``."""
+    selectors = tuple(selectors)
+    return frozenset(rule.code for rule in RULES if any(_matches(s, rule.code) for s in selectors))
+
+
+def resolve_selection(
+    select: Optional[Sequence[str]], extend_select: Sequence[str], ignore: Sequence[str]
+) -> frozenset[str]:
+    """The enabled codes: ``select`` (or every rule that is on by default), plus
+    ``extend_select``, minus ``ignore``. Info rules are on only when selected."""
+    if select is None:
+        base = {rule.code for rule in RULES if rule.default_enabled}
+    else:
+        base = set(expand_selectors(select))
+    base |= expand_selectors(extend_select)
+    base -= expand_selectors(ignore)
+    return frozenset(base)

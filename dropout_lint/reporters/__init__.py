@@ -1,0 +1,63 @@
+"""Turn findings into output. Each format is a pure function of the results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dropout_lint.diagnostics import Diagnostic
+from dropout_lint.engine import FileResult
+
+FORMATS = ("text", "concise", "json", "sarif", "github")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a run found, in the order reporters print it."""
+
+    results: tuple[FileResult, ...]
+    files_checked: int
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        out = [d for result in self.results for d in result.diagnostics]
+        out.sort(key=lambda d: d.sort_key)
+        return out
+
+
+def make_report(results: Sequence[FileResult], files_checked: int) -> Report:
+    ordered = tuple(sorted((r for r in results if r.diagnostics), key=lambda r: r.path))
+    return Report(ordered, files_checked)
+
+
+def render(
+    fmt: str,
+    report: Report,
+    *,
+    statistics: bool = False,
+    show_source: bool = True,
+    quiet: bool = False,
+    color: bool = False,
+) -> str:
+    if fmt == "json":
+        from dropout_lint.reporters.json import render_json, render_json_statistics
+
+        return render_json_statistics(report) if statistics else render_json(report)
+    if fmt == "sarif":
+        from dropout_lint.reporters.sarif import render_sarif
+
+        return render_sarif(report)
+    if fmt == "github":
+        from dropout_lint.reporters.github import render_github
+
+        return render_github(report)
+    from dropout_lint.reporters.text import render_text
+
+    return render_text(
+        report,
+        concise=fmt == "concise",
+        statistics=statistics,
+        show_source=show_source,
+        quiet=quiet,
+        color=color,
+    )

@@ -1,0 +1,97 @@
+"""``--format sarif``: SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from dropout_lint import __version__
+from dropout_lint.diagnostics import Diagnostic, Severity
+from dropout_lint.registry import RULES
+from dropout_lint.reporters import Report
+from dropout_lint.rule import Rule
+from dropout_lint.rulebook import first_paragraph, page_text
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _rule_descriptor(rule: Rule) -> dict[str, Any]:
+    page = page_text(rule) or ""
+    full = first_paragraph(page) or rule.summary
+    # Without its page (an install that lacks it) a rule still gets help: code scanning
+    # shows it beside every result.
+    help_text = page or f"{rule.code} {rule.name}: {rule.summary}\n\nSee `dropout-lint explain {rule.code}`.\n"
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": full},
+        "help": {"text": help_text, "markdown": help_text},
+        "defaultConfiguration": {"level": _LEVEL[rule.severity], "enabled": rule.default_enabled},
+        "properties": {"severity": rule.severity.value},
+    }
+
+
+def _artifact(path: str) -> dict[str, str]:
+    """A location relative to the working directory where the file is under it.
+
+    Relative paths are normalised too: ``../proj/a.py`` run from ``proj`` is ``a.py``,
+    and a path that leaves the working directory becomes an absolute ``file:`` URI, since
+    a relative URI must not climb out of %SRCROOT%."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(Path(os.path.abspath(os.getcwd())))
+    except ValueError:
+        return {"uri": absolute.as_uri()}
+    return {"uri": quote(relative.as_posix()), "uriBaseId": "%SRCROOT%"}
+
+
+def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
+    span = diagnostic.span
+    return {
+        "ruleId": diagnostic.code,
+        "ruleIndex": index[diagnostic.code],
+        "level": _LEVEL[diagnostic.severity],
+        "message": {"text": diagnostic.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": _artifact(diagnostic.path),
+                    "region": {
+                        "startLine": span.line,
+                        "startColumn": span.column + 1,
+                        "endLine": span.end_line,
+                        "endColumn": span.end_column + 1,
+                    },
+                }
+            }
+        ],
+    }
+
+
+def render_sarif(report: Report) -> str:
+    index = {rule.code: i for i, rule in enumerate(RULES)}
+    log = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "dropout-lint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": [_rule_descriptor(rule) for rule in RULES],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri() + "/"}},
+                "columnKind": "unicodeCodePoints",
+                "results": [_result(d, index) for d in report.diagnostics],
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

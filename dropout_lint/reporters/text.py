@@ -1,0 +1,158 @@
+"""Output for people: ``path:line:col: CODE message``, the source line with a marker,
+and a summary. Colour comes from rich, and rich is loaded only when colour is on."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from dropout_lint.diagnostics import Diagnostic, Severity
+from dropout_lint.engine import FileResult
+from dropout_lint.reporters import Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
+_PLURAL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
+
+
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: wide (CJK) characters take two, combining marks none."""
+    return sum(_char_width(ch) for ch in text)
+
+
+def _char_width(ch: str) -> int:
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def _source_excerpt(diagnostic: Diagnostic, lines: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(gutter, text) rows: the source line and a caret marker under the span."""
+    span = diagnostic.span
+    if not 1 <= span.line <= len(lines):
+        return []
+    raw = lines[span.line - 1]
+    line = _expand(raw)
+    start = _width(_expand(raw[: span.column]))
+    if span.end_line == span.line:
+        end = _width(_expand(raw[: span.end_column]))
+    else:
+        end = _width(_expand(raw.rstrip()))
+    length = max(end - start, 1)
+    number = str(span.line)
+    return [(number, line), (" " * len(number), " " * start + "^" * length)]
+
+
+def _expand(text: str) -> str:
+    return text.expandtabs(4)
+
+
+def _summary(report: Report) -> str:
+    diagnostics = report.diagnostics
+    files = report.files_checked
+    noun = "file" if files == 1 else "files"
+    if not diagnostics:
+        return f"No problems found in {files} {noun}."
+    counts = Counter(d.severity for d in diagnostics)
+    parts = [
+        f"{counts[s]} {_PLURAL[s]}{'s' if counts[s] != 1 and s is not Severity.INFO else ''}"
+        for s in Severity
+        if counts[s]
+    ]
+    total = len(diagnostics)
+    affected = len(report.results)
+    return (
+        f"Found {total} problem{'s' if total != 1 else ''} ({', '.join(parts)}) "
+        f"in {affected} of {files} {noun}."
+    )
+
+
+def _statistics(report: Report) -> list[tuple[str, str, str]]:
+    counts = Counter((d.code, d.name) for d in report.diagnostics)
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(str(count), code, name) for (code, name), count in rows]
+
+
+def render_text(
+    report: Report,
+    *,
+    concise: bool = False,
+    statistics: bool = False,
+    show_source: bool = True,
+    quiet: bool = False,
+    color: bool = False,
+) -> str:
+    if color:
+        return _render_rich(report, concise, statistics, show_source, quiet)
+    out: list[str] = []
+    if statistics:
+        rows = _statistics(report)
+        width = max((len(r[0]) for r in rows), default=1)
+        out.extend(f"{count:>{width}}  {code}  {name}" for count, code, name in rows)
+    else:
+        for result in report.results:
+            for d in result.diagnostics:
+                out.append(f"{d.path}:{d.span.line}:{d.span.column + 1}: {d.code} {d.message}")
+                if not concise and show_source:
+                    excerpt = _source_excerpt(d, result.lines)
+                    if excerpt:
+                        pad = len(excerpt[0][0])
+                        out.append(f"{'':>{pad}} |")
+                        out.extend(f"{gutter:>{pad}} | {text}".rstrip() for gutter, text in excerpt)
+                        out.append("")
+    if not quiet and not concise:
+        out.append(_summary(report))
+    elif not quiet and concise and not report.diagnostics:
+        out.append(_summary(report))
+    return "".join(line + "\n" for line in out)
+
+
+def _render_rich(report: Report, concise: bool, statistics: bool, show_source: bool, quiet: bool) -> str:
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, highlight=False, soft_wrap=True, emoji=False)
+    if statistics:
+        rows = _statistics(report)
+        width = max((len(r[0]) for r in rows), default=1)
+        for count, code, name in rows:
+            console.print(Text.assemble((f"{count:>{width}}", "bold"), "  ", (code, "bold red"), "  ", name))
+    else:
+        for result in report.results:
+            for d in result.diagnostics:
+                _print_rich(console, d, result, concise, show_source)
+    if not quiet and (not concise or not report.diagnostics):
+        style = "bold green" if not report.diagnostics else "bold"
+        console.print(Text(_summary(report), style=style))
+    return buffer.getvalue()
+
+
+def _print_rich(console: Console, d: Diagnostic, result: FileResult, concise: bool, show_source: bool) -> None:
+    from rich.text import Text
+
+    line = Text.assemble(
+        (f"{d.path}:{d.span.line}:{d.span.column + 1}:", "bold"),
+        " ",
+        (d.code, _STYLE[d.severity]),
+        " ",
+        d.message,
+    )
+    console.print(line)
+    if concise or not show_source:
+        return
+    excerpt = _source_excerpt(d, result.lines)
+    if not excerpt:
+        return
+    pad = len(excerpt[0][0])
+    gutter_style = "bold blue"
+    console.print(Text(f"{'':>{pad}} |", style=gutter_style))
+    (number, source), (_, marker) = excerpt
+    console.print(Text.assemble((f"{number:>{pad}} | ", gutter_style), source))
+    console.print(Text.assemble((f"{'':>{pad}} | ", gutter_style), (marker, _STYLE[d.severity])))
+    console.print()

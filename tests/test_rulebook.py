@@ -1,0 +1,142 @@
+"""The rule book (``rules/``) is executable: its pages match the registry, and every
+example block lints exactly as its ``# error: CODE`` markers say."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dropout_lint.cli import main
+from dropout_lint.config import Config
+from dropout_lint.engine import lint_source
+from dropout_lint.registry import RULES, RULES_BY_CODE
+from dropout_lint.rule import Rule
+from dropout_lint.rulebook import examples, first_paragraph, pages_dir, page_text, sections
+
+NO_EXAMPLES = frozenset({"DL901"})  # a crash of a check has no code that shows it
+REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "References")
+EXAMPLE_SECTIONS = ("Example", "Use instead")
+SECTION_ORDER = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Configuration", "References")
+
+_MARKER = re.compile(r"#\s*error:\s*(?P<codes>DL\d+(?:\s*,\s*DL\d+)*)")
+ALL = Config(select=("ALL",))
+
+
+def _folder() -> Path:
+    folder = pages_dir()
+    assert folder is not None, "the rules/ folder is missing"
+    return folder
+
+
+def _page(rule: Rule) -> str:
+    text = page_text(rule)
+    assert text is not None, f"no page {rule.code}-{rule.name}.md in {_folder()}"
+    return text
+
+
+def expected_findings(code: str) -> set[tuple[int, str]]:
+    """(line, code) for every ``# error: CODE[, CODE]`` marker of a block."""
+    out = set()
+    for number, line in enumerate(code.splitlines(), start=1):
+        for match in _MARKER.finditer(line):
+            out.update((number, c.strip()) for c in match.group("codes").split(","))
+    return out
+
+
+def _cases() -> list:
+    cases = []
+    for rule in RULES:
+        text = page_text(rule)
+        if text is None:
+            continue  # test_every_rule_has_a_page reports it
+        counts: dict[str, int] = {}
+        for example in examples(text):
+            counts[example.kind] = counts.get(example.kind, 0) + 1
+            case_id = f"{rule.code}-{example.kind}{counts[example.kind]}"
+            cases.append(pytest.param(rule, example, id=case_id))
+    return cases
+
+
+# --- the pages and the registry -----------------------------------------------------
+
+
+def test_every_rule_has_a_page() -> None:
+    folder = _folder()
+    expected = {f"{rule.code}-{rule.name}.md" for rule in RULES}
+    present = {path.name for path in folder.glob("*.md")}
+    assert sorted(expected - present) == [], "rules without a page"
+    assert sorted(present - expected) == [], "pages without a rule (renamed or retired?)"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_page_structure(rule: Rule) -> None:
+    text = _page(rule)
+    assert text.splitlines()[0] == f"# {rule.name} ({rule.code})"
+    found = sections(text)
+    wanted = REQUIRED_SECTIONS + (() if rule.code in NO_EXAMPLES else EXAMPLE_SECTIONS)
+    for title in wanted:
+        assert title in found, f"{rule.code}: missing section '## {title}'"
+        assert found[title], f"{rule.code}: section '## {title}' is empty"
+    unknown = [t for t in found if t not in SECTION_ORDER]
+    assert unknown == [], f"{rule.code}: unexpected sections {unknown}"
+    order = [t for t in SECTION_ORDER if t in found]
+    assert list(found) == order, f"{rule.code}: sections out of order"
+    if rule.fix_safety is not None:
+        assert "Fix safety" in found, f"{rule.code} has a fix safety: its page needs '## Fix safety'"
+    assert first_paragraph(text), f"{rule.code}: 'What it does' has no first paragraph"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_every_rule_has_bad_and_good_examples(rule: Rule) -> None:
+    kinds = [example.kind for example in examples(_page(rule))]
+    if rule.code in NO_EXAMPLES:
+        assert kinds == [], f"{rule.code} cannot be shown by an example"
+        return
+    assert "bad" in kinds, f"{rule.code}: no ```python bad``` block"
+    assert "good" in kinds, f"{rule.code}: no ```python good``` block"
+
+
+# --- the examples run -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rule", "example"), _cases())
+def test_example(rule: Rule, example) -> None:
+    where = f"{rule.code}-{rule.name}.md, block at line {example.line}"
+    found = {(d.span.line, d.code) for d in lint_source(example.code, f"{rule.code}_example.py", ALL)}
+    expected = expected_findings(example.code)
+    if example.kind == "bad":
+        assert expected, f"{where}: a bad example needs at least one `# error: CODE` marker"
+        assert any(code == rule.code for _, code in expected), f"{where}: never shows {rule.code}"
+        assert sorted(found - expected) == [], f"{where}: findings without a marker"
+        assert sorted(expected - found) == [], f"{where}: markers without a finding"
+    else:
+        assert expected == set(), f"{where}: a {example.kind} example carries `# error:` markers"
+        assert sorted(found) == [], f"{where}: a {example.kind} example must give no finding"
+
+
+def test_markers_are_read() -> None:
+    code = "a = 1  # error: DL201\nb = 2  # error: DL202, DL203\nc = 3\n"
+    assert expected_findings(code) == {(1, "DL201"), (2, "DL202"), (2, "DL203")}
+
+
+# --- dropout-lint explain -------------------------------------------------------------
+
+
+def test_explain_prints_the_page() -> None:
+    rule = RULES_BY_CODE["DL401"]
+    result = CliRunner().invoke(main, ["explain", "dl401"], env={"NO_COLOR": "1", "FORCE_COLOR": None})
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert first_paragraph(_page(rule)) in output
+    assert f"severity: {rule.severity.value}" in output
+    assert rule.name in output
+
+
+def test_explain_unknown_rule() -> None:
+    result = CliRunner().invoke(main, ["explain", "DL999"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 2
+    assert "unknown rule" in result.output
+    assert "DL999" in result.output
