@@ -18,6 +18,7 @@ from dropout_lint.config import Config
 from dropout_lint.context import FileContext
 from dropout_lint.diagnostics import Diagnostic, Span
 from dropout_lint.noqa import Noqa, collect_noqa
+from dropout_lint.positions import locate
 from dropout_lint.registry import CHECKS, INTERNAL_ERROR, PARSE_ERROR, RULES_BY_CODE, UNUSED_NOQA
 from dropout_lint.rule import Rule
 from dropout_lint.source import decode_source
@@ -117,25 +118,13 @@ def _lint_text(
 
 
 def _locate(module: cst.Module, pending: Sequence[tuple[Rule, cst.CSTNode, str]], path: str) -> list[Diagnostic]:
-    """Turn reported nodes into positioned diagnostics.
-
-    Positions come from one code-generation pass over the module, paid only by files
-    that have something to report.
-    """
+    """Turn reported nodes into positioned diagnostics (one code-generation pass, paid
+    only by files that have something to report)."""
     if not pending:
         return []
-    from libcst.metadata import MetadataWrapper, PositionProvider
-
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    out = []
-    for rule, node, message in pending:
-        where = positions.get(node)
-        if where is None:
-            span = Span(1, 0, 1, 1)
-        else:
-            span = Span(where.start.line, where.start.column, where.end.line, where.end.column)
-        out.append(_diagnostic(rule, message, path, span))
-    return out
+    spans = locate(module, [node for _, node, _ in pending])
+    fallback = Span(1, 0, 1, 1)
+    return [_diagnostic(rule, message, path, spans.get(id(node), fallback)) for rule, node, message in pending]
 
 
 def _apply_noqa(diagnostics: list[Diagnostic], noqa: dict[int, Noqa]) -> tuple[list[Diagnostic], set[tuple[int, str]]]:
