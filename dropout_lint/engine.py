@@ -1,6 +1,11 @@
-"""Lint one file: read, parse once, run every enabled check in one traversal, apply noqa.
+"""Lint files in two phases.
 
-``lint_source`` is the library entry point; it works without the command line.
+1. ``analyse_*``, per file (in parallel): read, parse once, run every enabled check in
+   one traversal, and summarise the file for the cross-file rules.
+2. ``finish``, once per run: build the project index from the summaries, run the
+   cross-file rules, apply ``# noqa`` and report unused ones.
+
+``lint_source`` and ``lint_file`` do both for one file; they work without the CLI.
 """
 
 from __future__ import annotations
@@ -8,7 +13,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -19,14 +24,22 @@ from dropout_lint.context import FileContext
 from dropout_lint.diagnostics import Diagnostic, Span
 from dropout_lint.noqa import Noqa, collect_noqa
 from dropout_lint.positions import locate
-from dropout_lint.registry import CHECKS, INTERNAL_ERROR, PARSE_ERROR, RULES_BY_CODE, UNUSED_NOQA
-from dropout_lint.rule import Rule
+from dropout_lint.registry import (
+    CHECKS,
+    INTERNAL_ERROR,
+    PARSE_ERROR,
+    PROJECT_CHECKS,
+    RULES_BY_CODE,
+    UNUSED_NOQA,
+)
+from dropout_lint.rule import Check, ProjectFinding, Rule
 from dropout_lint.source import decode_source
 from dropout_lint.walker import Walker
 
 _LIBCST_POSITION = re.compile(r"error at (\d+):(\d+)")
 # Python's own line breaks; str.splitlines() also splits on form feeds and other characters.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_PROJECT_CODES = frozenset(check.rule.code for check in PROJECT_CHECKS)
 
 
 @dataclass(frozen=True)
@@ -38,13 +51,32 @@ class FileResult:
     lines: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FileAnalysis:
+    """What the first phase learns about one file (picklable, sent back by workers)."""
+
+    path: str  # as shown in reports
+    enabled: frozenset[str]
+    diagnostics: tuple[Diagnostic, ...]  # this file's own findings, before noqa
+    noqa: tuple[Noqa, ...] = ()
+    summary: Optional[object] = None  # a project.summary.FileSummary
+    lines: tuple[str, ...] = ()
+    real_path: Optional[str] = None  # where to read the lines again if needed
+
+
 def lint_source(source: str, path: str = "<string>", config: Optional[Config] = None) -> list[Diagnostic]:
     """The findings for Python source text, sorted by position."""
-    return list(_lint_text(source, path, config or Config()))
+    config = config or Config()
+    analysis = analyse_text(source, path, config, keep_lines=True)
+    return list(finish([analysis], config)[0].diagnostics)
 
 
 def lint_file(path: str, config: Config, display_path: Optional[str] = None) -> FileResult:
-    """Read and lint one file. Unreadable or undecodable files become a DL900 finding."""
+    """Read and lint one file on its own. Unreadable files become a DL900 finding."""
+    return finish([analyse_file(path, config, display_path)], config)[0]
+
+
+def analyse_file(path: str, config: Config, display_path: Optional[str] = None) -> FileAnalysis:
     shown = display_path or path
     enabled = config.enabled_for(path)
     try:
@@ -57,64 +89,89 @@ def lint_file(path: str, config: Config, display_path: Optional[str] = None) -> 
     if text is None:
         assert error is not None
         return _unreadable(shown, enabled, error.message, error.line, error.column)
-    diagnostics = _lint_text(text, shown, config, enabled)
-    lines = tuple(_LINE_BREAK.split(text)) if diagnostics else ()
-    return FileResult(shown, diagnostics, lines)
+    return analyse_text(text, shown, config, enabled, real_path=path)
 
 
-def _unreadable(path: str, enabled: frozenset[str], message: str, line: int, column: int) -> FileResult:
-    if PARSE_ERROR.code not in enabled:
-        return FileResult(path, ())
-    return FileResult(path, (_diagnostic(PARSE_ERROR, message, path, Span(line, column, line, column + 1)),))
+def _unreadable(path: str, enabled: frozenset[str], message: str, line: int, column: int) -> FileAnalysis:
+    found: tuple[Diagnostic, ...] = ()
+    if PARSE_ERROR.code in enabled:
+        found = (_diagnostic(PARSE_ERROR, message, path, Span(line, column, line, column + 1)),)
+    return FileAnalysis(path, enabled, found)
 
 
 def _diagnostic(rule: Rule, message: str, path: str, span: Span) -> Diagnostic:
     return Diagnostic(rule.code, rule.name, rule.severity, message, path, span)
 
 
-def _lint_text(
-    source: str, path: str, config: Optional[Config], enabled: Optional[frozenset[str]] = None
-) -> tuple[Diagnostic, ...]:
-    config = config or Config()
+def analyse_text(
+    source: str,
+    path: str,
+    config: Config,
+    enabled: Optional[frozenset[str]] = None,
+    *,
+    real_path: Optional[str] = None,
+    keep_lines: bool = False,
+) -> FileAnalysis:
+    """The first phase for one file's text."""
     if enabled is None:
         enabled = config.enabled_for(path)
+    noqa = tuple(collect_noqa(source).values())
+    lines = tuple(_LINE_BREAK.split(source)) if keep_lines else ()
     try:
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
-        if PARSE_ERROR.code not in enabled:
-            return ()
-        message, span = _parse_error(source, exc)
-        return (_diagnostic(PARSE_ERROR, message, path, span),)
+        found: tuple[Diagnostic, ...] = ()
+        if PARSE_ERROR.code in enabled:
+            message, span = _parse_error(source, exc)
+            found = (_diagnostic(PARSE_ERROR, message, path, span),)
+        return FileAnalysis(path, enabled, found, noqa, None, lines, real_path)
 
     ctx = FileContext(path, module, config)
-    checks = [check(ctx) for check in CHECKS if check.rule.code in enabled]
-    walker = Walker(checks, ctx.ancestors)
+    checks: list[object] = [check(ctx) for check in CHECKS if check.rule.code in enabled]
+    collector = None
+    if _PROJECT_CODES & config.enabled:
+        from dropout_lint.project.extract import SummaryCollector
+
+        collector = SummaryCollector(ctx)
+        checks.append(collector)
+    walker = Walker(checks, ctx.ancestors, collector.numbering if collector is not None else None)
     try:
         walker.walk(module)
     except RecursionError:
-        return (
-            _diagnostic(PARSE_ERROR, "the code is nested too deeply to analyse", path, Span(1, 0, 1, 1)),
-        )
-    pending: list[tuple[Rule, cst.CSTNode, str]] = list(ctx.reports)
-    if INTERNAL_ERROR.code in enabled:
-        for failure in walker.failures:
-            rule = failure.check.rule
-            error = failure.error
-            pending.append(
-                (
-                    INTERNAL_ERROR,
-                    failure.node,
-                    f"check {rule.code} ({rule.name}) crashed on this file: "
-                    f"{type(error).__name__}: {error}; the other checks ran (please report this)",
-                )
-            )
+        span = Span(1, 0, 1, 1)
+        found = (_diagnostic(PARSE_ERROR, "the code is nested too deeply to analyse", path, span),)
+        return FileAnalysis(path, enabled, found, noqa, None, lines, real_path)
 
+    pending: list[tuple[Rule, cst.CSTNode, str]] = list(ctx.reports)
+    failed_collector = False
+    for failure in walker.failures:
+        if failure.check is collector:
+            failed_collector = True
+        pending.append(_crash(failure.check, failure.error, failure.node))
+    summary = None
+    if collector is not None and not failed_collector:
+        from dropout_lint.project.extract import summarise
+
+        try:
+            summary = summarise(ctx, collector)
+        except Exception as error:  # a crash here must not lose the file's other findings
+            pending.append(_crash(collector, error, module))
+    if INTERNAL_ERROR.code not in enabled:
+        pending = [p for p in pending if p[0] is not INTERNAL_ERROR]
     diagnostics = _locate(module, pending, path)
-    noqa = collect_noqa(source) if (diagnostics or UNUSED_NOQA.code in enabled) else {}
-    kept, used = _apply_noqa(diagnostics, noqa)
-    if UNUSED_NOQA.code in enabled:
-        kept.extend(_unused_noqa(noqa, used, enabled, path))
-    return tuple(sorted(set(kept), key=lambda d: d.sort_key))
+    if diagnostics and not lines:
+        lines = tuple(_LINE_BREAK.split(source))
+    return FileAnalysis(path, enabled, tuple(diagnostics), noqa, summary, lines, real_path)
+
+
+def _crash(check: object, error: BaseException, node: cst.CSTNode) -> tuple[Rule, cst.CSTNode, str]:
+    if isinstance(check, Check):
+        rule = check.rule
+        what = f"check {rule.code} ({rule.name})"
+    else:
+        what = "the summary for the cross-file rules"
+    message = f"{what} crashed on this file: {type(error).__name__}: {error}; the other checks ran (please report this)"
+    return INTERNAL_ERROR, node, message
 
 
 def _locate(module: cst.Module, pending: Sequence[tuple[Rule, cst.CSTNode, str]], path: str) -> list[Diagnostic]:
@@ -127,7 +184,99 @@ def _locate(module: cst.Module, pending: Sequence[tuple[Rule, cst.CSTNode, str]]
     return [_diagnostic(rule, message, path, spans.get(id(node), fallback)) for rule, node, message in pending]
 
 
-def _apply_noqa(diagnostics: list[Diagnostic], noqa: dict[int, Noqa]) -> tuple[list[Diagnostic], set[tuple[int, str]]]:
+def finish(analyses: Sequence[FileAnalysis], config: Config) -> list[FileResult]:
+    """The second phase: cross-file rules over all summaries, then noqa, per file."""
+    project = _project_findings(analyses, config)
+    results = []
+    for analysis in analyses:
+        found = [*analysis.diagnostics, *project.get(analysis.path, ())]
+        noqa = {directive.line: directive for directive in analysis.noqa}
+        kept, used = _apply_noqa(found, noqa)
+        if UNUSED_NOQA.code in analysis.enabled:
+            kept.extend(_unused_noqa(noqa, used, analysis.enabled, analysis.path))
+        diagnostics = tuple(sorted(set(kept), key=lambda d: d.sort_key))
+        lines = analysis.lines
+        if diagnostics and not lines and analysis.real_path is not None:
+            lines = _read_lines(analysis.real_path)
+        results.append(FileResult(analysis.path, diagnostics, lines if diagnostics else ()))
+    return results
+
+
+def _read_lines(path: str) -> tuple[str, ...]:
+    try:
+        with open(path, "rb") as handle:
+            text, _ = decode_source(handle.read())
+    except OSError:
+        return ()
+    return tuple(_LINE_BREAK.split(text)) if text is not None else ()
+
+
+def _project_findings(analyses: Sequence[FileAnalysis], config: Config) -> dict[str, list[Diagnostic]]:
+    summaries = [a.summary for a in analyses if a.summary is not None]
+    selected = [check for check in PROJECT_CHECKS if check.rule.code in config.enabled]
+    if not summaries or not selected:
+        return {}
+    from dropout_lint.project.index import ProjectIndex
+
+    index = ProjectIndex(summaries)  # type: ignore[arg-type]
+    enabled = {a.path: a.enabled for a in analyses}
+    found: list[tuple[Rule, ProjectFinding]] = []
+    crashes: list[Diagnostic] = []
+    for check in selected:
+        rule = check.rule
+        try:
+            findings = list(check(index, config).run())
+        except Exception as error:  # one rule's crash must not hide the others' findings
+            first = analyses[0].path
+            message = f"cross-file check {rule.code} ({rule.name}) crashed: {type(error).__name__}: {error} (please report this)"
+            if INTERNAL_ERROR.code in enabled.get(first, frozenset()):
+                crashes.append(_diagnostic(INTERNAL_ERROR, message, first, Span(1, 0, 1, 1)))
+            continue
+        found.extend((rule, f) for f in findings if rule.code in enabled.get(f.place.path, frozenset()))
+    _place(found, analyses)
+    out: dict[str, list[Diagnostic]] = {}
+    for rule, finding in found:
+        path = finding.place.path
+        out.setdefault(path, []).append(_diagnostic(rule, finding.text(), path, finding.place.span))
+    for crash in crashes:
+        out.setdefault(crash.path, []).append(crash)
+    return out
+
+
+def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[FileAnalysis]) -> None:
+    """Give the findings' places their line and column: the files that have findings are
+    parsed again (summaries name nodes by their rank, not by position)."""
+    from dropout_lint.project.summary import Place, resolve_places
+
+    by_path: dict[str, list[Place]] = {}
+    for _, finding in found:
+        for place in (finding.place, *finding.related):
+            by_path.setdefault(place.path, []).append(place)
+    sources = {a.path: a for a in analyses}
+    for path, places in by_path.items():
+        analysis = sources.get(path)
+        text = _text_of(analysis) if analysis is not None else None
+        if text is None:
+            continue
+        try:
+            module = cst.parse_module(text)
+        except (cst.ParserSyntaxError, RecursionError, ValueError):
+            continue  # changed since it was read: the findings keep no position
+        resolve_places(module, places)
+
+
+def _text_of(analysis: FileAnalysis) -> Optional[str]:
+    if analysis.real_path is not None:
+        try:
+            with open(analysis.real_path, "rb") as handle:
+                text, _ = decode_source(handle.read())
+        except OSError:
+            return None
+        return text
+    return "\n".join(analysis.lines) if analysis.lines else None
+
+
+def _apply_noqa(diagnostics: Iterable[Diagnostic], noqa: dict[int, Noqa]) -> tuple[list[Diagnostic], set[tuple[int, str]]]:
     kept: list[Diagnostic] = []
     used: set[tuple[int, str]] = set()
     for diagnostic in diagnostics:

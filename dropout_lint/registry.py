@@ -6,20 +6,28 @@ from collections.abc import Iterable, Sequence
 from typing import Optional
 
 from dropout_lint.checks import (
+    dl101_input_dropout,
+    dl102_output_dropout,
+    dl103_dropout_before_batchnorm,
+    dl104_unused_dropout,
+    dl105_dropout_dimension_mismatch,
     dl201_invalid_dropout_rate,
     dl202_high_dropout_rate,
     dl203_keep_prob_as_rate,
+    dl205_shallow_rate_above_deep,
     dl304_mode_method_not_called,
     dl305_training_flag_assigned,
     dl401_functional_dropout_always_on,
     dl402_dropout_module_in_forward,
+    dl403_alpha_dropout_without_selu,
     dl404_dropout_forced_on,
     dl405_dropout_never_active,
     dl406_attention_dropout_always_on,
+    dl408_custom_dropout_ignores_mode,
     dl409_dropout_result_discarded,
 )
 from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.rule import Check, ProjectCheck, Rule
 
 PARSE_ERROR = Rule(
     code="DL900",
@@ -54,8 +62,25 @@ CHECKS: tuple[type[Check], ...] = (
     dl409_dropout_result_discarded.DropoutResultDiscarded,
 )
 
+# Rules over the whole run: they read the project index built from every file.
+PROJECT_CHECKS: tuple[type[ProjectCheck], ...] = (
+    dl101_input_dropout.InputDropout,
+    dl102_output_dropout.OutputDropout,
+    dl103_dropout_before_batchnorm.DropoutBeforeBatchNorm,
+    dl104_unused_dropout.UnusedDropout,
+    dl105_dropout_dimension_mismatch.DropoutDimensionMismatch,
+    dl201_invalid_dropout_rate.InvalidPassedRate,
+    dl202_high_dropout_rate.HighPassedRate,
+    dl205_shallow_rate_above_deep.ShallowRateAboveDeep,
+    dl403_alpha_dropout_without_selu.AlphaDropoutWithoutSelu,
+    dl408_custom_dropout_ignores_mode.CustomDropoutIgnoresMode,
+)
+
 RULES: tuple[Rule, ...] = tuple(
-    sorted((*(c.rule for c in CHECKS), PARSE_ERROR, INTERNAL_ERROR, UNUSED_NOQA), key=lambda r: r.code)
+    sorted(
+        {*(c.rule for c in CHECKS), *(c.rule for c in PROJECT_CHECKS), PARSE_ERROR, INTERNAL_ERROR, UNUSED_NOQA},
+        key=lambda r: r.code,
+    )
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Optional
 
@@ -10,7 +11,10 @@ import libcst as cst
 from dropout_lint.diagnostics import FixSafety, Severity
 
 if TYPE_CHECKING:
+    from dropout_lint.config import Config
     from dropout_lint.context import FileContext
+    from dropout_lint.project.index import ProjectIndex
+    from dropout_lint.project.summary import Place
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,39 @@ class Check:
 
     def report(self, node: cst.CSTNode, message: str) -> None:
         self.ctx.report(self.rule, node, message)
+
+
+LINE = "{line}"  # stands in a project finding's message for the line of a related place
+
+
+@dataclass(frozen=True)
+class ProjectFinding:
+    """A finding of a cross-file rule, at a place of some file of the run.
+
+    Places get their positions only after every rule has run, so a message that points
+    at other places writes ``LINE`` for each, in the order of ``related``.
+    """
+
+    place: Place
+    message: str
+    related: tuple[Place, ...] = ()
+
+    def text(self) -> str:
+        parts = self.message.split(LINE)
+        out = [parts[0]]
+        for place, rest in zip(self.related, parts[1:]):
+            out.append(str(place.line) + rest)
+        return "".join(out)
+
+
+class ProjectCheck:
+    """Implements one rule over the project index, after every file is summarised."""
+
+    rule: ClassVar[Rule]
+
+    def __init__(self, index: ProjectIndex, config: Config) -> None:
+        self.index = index
+        self.config = config
+
+    def run(self) -> Iterator[ProjectFinding]:
+        raise NotImplementedError

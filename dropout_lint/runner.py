@@ -8,7 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Optional
 
 from dropout_lint.config import Config
-from dropout_lint.engine import FileResult, lint_file
+from dropout_lint.engine import FileAnalysis, FileResult, analyse_file, finish
 
 # Below this many files a pool costs more to start than it saves.
 _POOL_THRESHOLD = 16
@@ -31,9 +31,9 @@ def _display(path: str) -> str:
     return path
 
 
-def _lint_one(args: tuple[str, Config]) -> FileResult:
+def _analyse_one(args: tuple[str, Config]) -> FileAnalysis:
     path, config = args
-    return lint_file(path, config, _display(path))
+    return analyse_file(path, config, _display(path))
 
 
 def lint_files(
@@ -42,22 +42,24 @@ def lint_files(
     jobs: Optional[int] = None,
     progress: Optional[Callable[[], None]] = None,
 ) -> list[FileResult]:
-    """Results for every file, sorted by path whatever the number of workers."""
+    """Results for every file, sorted by path whatever the number of workers.
+
+    Files are analysed one by one (in parallel when there are many); the cross-file
+    rules then run once over all of them.
+    """
     jobs = default_jobs() if jobs is None else max(jobs, 1)
     work = [(path, config) for path in files]
-    results: Iterator[FileResult]
     if jobs == 1 or len(work) < _POOL_THRESHOLD:
-        results = map(_lint_one, work)
-        collected = _collect(results, progress)
+        analyses = _collect(map(_analyse_one, work), progress)
     else:
         chunk = max(1, min(32, len(work) // (jobs * 8)))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            collected = _collect(pool.map(_lint_one, work, chunksize=chunk), progress)
-    collected.sort(key=lambda r: r.path)
-    return collected
+            analyses = _collect(pool.map(_analyse_one, work, chunksize=chunk), progress)
+    analyses.sort(key=lambda a: a.path)
+    return finish(analyses, config)
 
 
-def _collect(results: Iterator[FileResult], progress: Optional[Callable[[], None]]) -> list[FileResult]:
+def _collect(results: Iterator[FileAnalysis], progress: Optional[Callable[[], None]]) -> list[FileAnalysis]:
     out = []
     for result in results:
         out.append(result)

@@ -15,14 +15,13 @@ from typing import Any, Optional
 import libcst as cst
 
 from dropout_lint.analysis.syntax import children
-from dropout_lint.rule import Check
 
 Callback = Callable[[Any], None]
 
 
 @dataclasses.dataclass
 class CheckFailure:
-    check: Check
+    check: object
     error: BaseException
     node: cst.CSTNode
 
@@ -34,12 +33,20 @@ class Walker:
     that raises is switched off for the rest of the file and recorded in ``failures``.
     """
 
-    def __init__(self, checks: Sequence[Check], ancestors: list[cst.CSTNode]) -> None:
+    def __init__(
+        self,
+        checks: Sequence[object],
+        ancestors: list[cst.CSTNode],
+        numbering: Optional[dict[int, int]] = None,
+    ) -> None:
         self.ancestors = ancestors
+        # The rank of each node in the traversal, when asked for (the cross-file summary
+        # names nodes by rank; see project.summary.Place).
+        self.numbering = numbering
         self.failures: list[CheckFailure] = []
         self._failed: set[int] = set()
-        self._visit: dict[str, list[tuple[Check, Callback]]] = {}
-        self._leave: dict[str, list[tuple[Check, Callback]]] = {}
+        self._visit: dict[str, list[tuple[object, Callback]]] = {}
+        self._leave: dict[str, list[tuple[object, Callback]]] = {}
         for check in checks:
             for attr in dir(type(check)):
                 if attr.startswith("visit_"):
@@ -47,7 +54,7 @@ class Walker:
                 elif attr.startswith("leave_"):
                     self._leave.setdefault(attr[6:], []).append((check, getattr(check, attr)))
 
-    def _call(self, callbacks: Optional[list[tuple[Check, Callback]]], node: cst.CSTNode) -> None:
+    def _call(self, callbacks: Optional[list[tuple[object, Callback]]], node: cst.CSTNode) -> None:
         if not callbacks:
             return
         for check, callback in callbacks:
@@ -62,6 +69,7 @@ class Walker:
     def walk(self, root: cst.CSTNode) -> None:
         ancestors = self.ancestors
         visit, leave = self._visit, self._leave
+        numbering = self.numbering
         stack: list[tuple[cst.CSTNode, bool]] = [(root, False)]
         while stack:
             node, leaving = stack.pop()
@@ -70,6 +78,8 @@ class Walker:
                 ancestors.pop()
                 self._call(leave.get(name), node)
                 continue
+            if numbering is not None:
+                numbering[id(node)] = len(numbering)
             self._call(visit.get(name), node)
             ancestors.append(node)
             stack.append((node, True))

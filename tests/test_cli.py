@@ -33,7 +33,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         x = F.dropout(self.fc(x), 0.5)       # DL401 functional-dropout-always-on (error)
-        return x
+        return x + self.drop(x)
 
 model = Net()
 model.eval                                   # DL304 mode-method-not-called (error)
@@ -47,10 +47,13 @@ import torch.nn.functional as F
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
+        self.fc = nn.Linear(10, 10)
         self.drop = nn.Dropout(0.1)
+        self.out = nn.Linear(10, 2)
 
     def forward(self, x):
-        return F.dropout(self.drop(x), 0.5, training=self.training)
+        x = F.dropout(self.fc(x), 0.5, training=self.training)
+        return self.out(self.drop(x))
 
 
 model = Net()
@@ -273,7 +276,7 @@ def test_max_rate(project: Path) -> None:
     assert "maximum 0.7" in finding["message"]
     strict = invoke("check", "good.py", "--max-rate", "0.05", "--format", "json")
     # nn.Dropout(0.1) and F.dropout(..., 0.5, ...) are now both too high.
-    assert [(f["line"], f["code"]) for f in json.loads(strict.stdout)] == [(8, "DL202"), (11, "DL202")]
+    assert [(f["line"], f["code"]) for f in json.loads(strict.stdout)] == [(9, "DL202"), (13, "DL202")]
 
 
 @pytest.mark.parametrize("value", ["0", "1.5", "-0.2", "nan", "high"])

@@ -31,7 +31,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         x = F.dropout(self.fc(x), 0.5)       # DL401 functional-dropout-always-on (error)
-        return x
+        return x + self.drop(x)
 
 model = Net()
 model.eval                                   # DL304 mode-method-not-called (error)
@@ -251,12 +251,12 @@ def test_explicit_config_file(project: Path, tmp_path: Path) -> None:
 
 def test_merged_layers_the_command_line_over_the_file() -> None:
     base = config_from_table({"select": ["DL2", "DL3"], "ignore": ["DL202"]}, root=Path("."))
-    assert base.enabled == {"DL201", "DL203", "DL304", "DL305"}
+    assert base.enabled == {"DL201", "DL203", "DL205", "DL304", "DL305"}
     assert base.merged().enabled == base.enabled
-    assert base.merged(ignore=("DL3",)).enabled == {"DL201", "DL203"}
-    assert base.merged(extend_select=("DL202",)).enabled == {"DL201", "DL202", "DL203", "DL304", "DL305"}
+    assert base.merged(ignore=("DL3",)).enabled == {"DL201", "DL203", "DL205"}
+    assert base.merged(extend_select=("DL202",)).enabled == {"DL201", "DL202", "DL203", "DL205", "DL304", "DL305"}
     assert base.merged(select=("DL202",)).enabled == {"DL202"}
-    assert base.merged(select=("DL2",), ignore=("DL201",)).enabled == {"DL202", "DL203"}
+    assert base.merged(select=("DL2",), ignore=("DL201",)).enabled == {"DL202", "DL203", "DL205"}
     assert base.merged(max_rate=0.3).max_rate == 0.3
     assert base.merged(max_rate=None).max_rate == 0.5
 

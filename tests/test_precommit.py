@@ -31,7 +31,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         x = F.dropout(self.fc(x), 0.5)       # DL401 functional-dropout-always-on (error)
-        return x
+        return x + self.drop(x)
 
 model = Net()
 model.eval                                   # DL304 mode-method-not-called (error)
@@ -49,7 +49,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         x = F.dropout(self.fc(x), 0.5, training=self.training)
-        return x
+        return x + self.drop(x)
 
 model = Net()
 model.eval()

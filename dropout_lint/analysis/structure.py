@@ -154,7 +154,7 @@ class ModuleFacts:
         self.classes: dict[int, ClassInfo] = {}
         self.classes_by_name: dict[str, list[ClassInfo]] = {}
         self._functions: dict[int, FunctionInfo] = {}
-        self._is_module: dict[int, bool] = {}
+        self._is_module: dict[int, Optional[bool]] = {}
         for statement in iter_statements(module.body):
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 self.constants.setdefault(statement.name.value, []).append(None)
@@ -193,35 +193,41 @@ class ModuleFacts:
         followed; a base from elsewhere (the project, another library) counts when the
         class defines ``forward``.
         """
+        status = self.module_status(info)
+        return status is True or (status is None and "forward" in info.methods)
+
+    def module_status(self, info: ClassInfo) -> Optional[bool]:
+        """True or False when this file decides whether the class is a torch module;
+        None when that rests on a base class defined elsewhere."""
         key = id(info.node)
-        known = self._is_module.get(key)
-        if known is not None:
-            return known
+        if key in self._is_module:
+            return self._is_module[key]
         self._is_module[key] = False  # guards against cycles in odd code
-        result = False
-        unknown_base = False
+        result: Optional[bool] = False
         for arg in info.node.bases:
-            base = arg.value
-            qualname = self.imports.qualify(base)
-            if qualname is not None:
-                if torch_api.is_module_base(qualname):
-                    result = True
-                    break
-                if qualname.startswith(("torch.", *_NEUTRAL_PACKAGES)) or "." not in qualname:
-                    continue
-                unknown_base = True
-                continue
-            if isinstance(base, cst.Name):
-                local = self.classes_by_name.get(base.value)
-                if local:
-                    if any(self.is_module_class(c) for c in local):
-                        result = True
-                        break
-                    continue
-                if base.value in _BUILTIN_NAMES:
-                    continue
-            unknown_base = True
-        if not result and unknown_base and "forward" in info.methods:
-            result = True
+            status = self._base_status(arg.value)
+            if status is True:
+                result = True
+                break
+            if status is None:
+                result = None
         self._is_module[key] = result
         return result
+
+    def _base_status(self, base: cst.BaseExpression) -> Optional[bool]:
+        qualname = self.imports.qualify(base)
+        if qualname is not None:
+            if torch_api.is_module_base(qualname):
+                return True
+            if qualname.startswith(("torch.", *_NEUTRAL_PACKAGES)) or "." not in qualname:
+                return False
+            return None
+        if isinstance(base, cst.Name):
+            local = self.classes_by_name.get(base.value)
+            if local:
+                if any(self.is_module_class(c) for c in local):
+                    return True
+                return None if any(self.module_status(c) is None for c in local) else False
+            if base.value in _BUILTIN_NAMES:
+                return False
+        return None

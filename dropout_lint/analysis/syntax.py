@@ -37,6 +37,9 @@ _SKIPPED_FIELDS = frozenset(
 )
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_IS_NODE: dict[type, bool] = {}
+# Fields annotated with these types never hold a node.
+_PLAIN_TYPES = (str, bool, int)
 
 
 def _walked_fields(node_type: type) -> tuple[str, ...]:
@@ -45,7 +48,9 @@ def _walked_fields(node_type: type) -> tuple[str, ...]:
         fields = tuple(
             f.name
             for f in dataclasses.fields(node_type)
-            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+            if f.name not in _SKIPPED_FIELDS
+            and not f.name.startswith("whitespace")
+            and f.type not in _PLAIN_TYPES
         )
         # Decorators run before the function or class they decorate.
         if "decorators" in fields:
@@ -54,15 +59,26 @@ def _walked_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
+def _is_node(value: object) -> bool:
+    # isinstance() against libcst's abstract node classes goes through the ABC machinery;
+    # a per-type answer is many times faster on the hot path.
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The node's children that can hold code, in source order."""
     out: list[cst.CSTNode] = []
     for name in _walked_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind is list or kind is tuple:
+            out.extend(v for v in value if _is_node(v))
+        elif _is_node(value):
             out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if isinstance(v, cst.CSTNode))
     return out
 
 

@@ -75,12 +75,13 @@ def guarded_by_mode(ancestors: Sequence[cst.CSTNode], node: cst.CSTNode) -> bool
     return False
 
 
-def _boolean_operands(test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+def boolean_operands(test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The truth values a test combines with ``and``/``or``/``not``."""
     if isinstance(test, cst.BooleanOperation):
-        yield from _boolean_operands(test.left)
-        yield from _boolean_operands(test.right)
+        yield from boolean_operands(test.left)
+        yield from boolean_operands(test.right)
     elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        yield from _boolean_operands(test.expression)
+        yield from boolean_operands(test.expression)
     else:
         yield test
 
@@ -92,7 +93,7 @@ def tests_caller_flag(test: cst.BaseExpression, function: FunctionInfo, ignored:
     Names in ``ignored`` (those the guarded call itself uses, such as its rate) do not
     count: ``if p: F.dropout(x, p)`` tests the rate, not the mode.
     """
-    for operand in _boolean_operands(test):
+    for operand in boolean_operands(test):
         if not isinstance(operand, cst.Name) or operand.value in ignored:
             continue
         if operand.value in function.params or operand.value in function.bindings:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from typing import Optional
 
 import libcst as cst
 
 from dropout_lint.checks._rates import describe_rate
 from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.project.rates import describe, passed_rates
+from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
 
 RULE = Rule(
     code="DL201",
@@ -67,3 +70,18 @@ class InvalidDropoutRate(Check):
                 expr,
                 f"{rate} of `{callee}` drops every unit: the output is all zeros in training",
             )
+
+
+class InvalidPassedRate(ProjectCheck):
+    """The same rule for a rate passed to a class that hands it to a dropout layer."""
+
+    rule = RULE
+
+    def run(self) -> Iterator[ProjectFinding]:
+        for passed in passed_rates(self.index):
+            if passed.value < 0 or passed.value > 1:
+                yield ProjectFinding(passed.argument.place, f"{describe(passed)}: outside [0, 1], torch rejects it")
+            elif passed.value == 1:
+                yield ProjectFinding(
+                    passed.argument.place, f"{describe(passed)}: p=1 drops every unit, the output is all zeros in training"
+                )

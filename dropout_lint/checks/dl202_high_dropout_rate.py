@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import libcst as cst
 
 from dropout_lint.checks._rates import describe_rate
 from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.project.rates import describe, passed_rates
+from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
 
 RULE = Rule(
     code="DL202",
@@ -33,3 +36,19 @@ class HighDropoutRate(Check):
                 f"above the maximum {limit:g}: so high a rate makes the model underfit; start "
                 "near 0.1 and raise it while validation accuracy improves",
             )
+
+
+class HighPassedRate(ProjectCheck):
+    """The same rule for a rate passed to a class that hands it to a dropout layer."""
+
+    rule = RULE
+
+    def run(self) -> Iterator[ProjectFinding]:
+        limit = self.config.max_rate
+        for passed in passed_rates(self.index):
+            if limit < passed.value < 1:
+                yield ProjectFinding(
+                    passed.argument.place,
+                    f"{describe(passed)}: above the maximum {limit:g}, so high a rate makes the "
+                    "model underfit; start near 0.1 and raise it while validation accuracy improves",
+                )

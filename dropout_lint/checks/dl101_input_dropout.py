@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dropout_lint.checks._placement import drops
+from dropout_lint.diagnostics import Severity
+from dropout_lint.project.index import class_steps
+from dropout_lint.project.placement import first_on_input, unroll
+from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
+
+RULE = Rule(
+    code="DL101",
+    name="input-dropout",
+    severity=Severity.WARNING,
+    summary="The first layer a top-level model applies to its raw input is dropout.",
+)
+
+_WHY = (
+    "dropout on the raw input throws away input features instead of regularising hidden "
+    "units, and can make training unstable; put dropout after hidden layers"
+)
+
+
+class InputDropout(ProjectCheck):
+    rule = RULE
+
+    def run(self) -> Iterator[ProjectFinding]:
+        for located in self.index.root_classes:
+            found = class_steps(self.index, located.cls)
+            step = first_on_input(found[0]) if found is not None else None
+            if step is not None and drops(step):
+                yield ProjectFinding(
+                    step.place, f"`{step.name}` is the first layer `{located.cls.name}` applies to its input: {_WHY}"
+                )
+        for _, model in self.index.root_sequentials():
+            step = first_on_input(unroll(model.children)[0])
+            if step is not None and drops(step):
+                yield ProjectFinding(step.place, f"`{step.name}` is the first layer of the model `{model.name}`: {_WHY}")

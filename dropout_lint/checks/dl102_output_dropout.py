@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dropout_lint.checks._placement import drops
+from dropout_lint.diagnostics import Severity
+from dropout_lint.project.index import class_steps
+from dropout_lint.project.placement import output_steps, unroll
+from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
+
+RULE = Rule(
+    code="DL102",
+    name="output-dropout",
+    severity=Severity.WARNING,
+    summary="A top-level model's output is the output of a dropout.",
+)
+
+_WHY = (
+    "dropout after the output layer zeroes predictions (logits) at random in training and "
+    "does not regularise anything; end the model with its output layer"
+)
+
+
+class OutputDropout(ProjectCheck):
+    rule = RULE
+
+    def run(self) -> Iterator[ProjectFinding]:
+        for located in self.index.root_classes:
+            found = class_steps(self.index, located.cls)
+            outputs = output_steps(*found) if found is not None else None
+            if outputs and all(drops(step) for step in outputs):
+                for step in outputs:
+                    yield ProjectFinding(
+                        step.place, f"`{step.name}` makes the output of `{located.cls.name}`: {_WHY}"
+                    )
+        for _, model in self.index.root_sequentials():
+            outputs = output_steps(*unroll(model.children))
+            if outputs and all(drops(step) for step in outputs):
+                yield ProjectFinding(
+                    outputs[0].place, f"`{outputs[0].name}` is the last layer of the model `{model.name}`: {_WHY}"
+                )

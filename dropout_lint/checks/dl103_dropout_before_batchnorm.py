@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dropout_lint.checks._placement import drops, where
+from dropout_lint.diagnostics import Severity
+from dropout_lint.project.index import step_lists
+from dropout_lint.project.placement import consumers
+from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
+
+RULE = Rule(
+    code="DL103",
+    name="dropout-before-batchnorm",
+    severity=Severity.WARNING,
+    summary="Dropout feeds straight into a BatchNorm layer (variance shift between train and eval).",
+)
+
+
+class DropoutBeforeBatchNorm(ProjectCheck):
+    rule = RULE
+
+    def run(self) -> Iterator[ProjectFinding]:
+        for steps in step_lists(self.index):
+            for index, step in enumerate(steps):
+                if not drops(step):
+                    continue
+                for after in consumers(steps, index):
+                    if after.kind == "batchnorm":
+                        yield ProjectFinding(
+                            step.place,
+                            f"`{step.name}` feeds straight into batch norm {where(after)}: batch norm "
+                            "learns running statistics from dropped activations in training that "
+                            "differ from the full ones at eval (variance shift); move dropout after "
+                            "the batch norm, or drop it",
+                            (after.place,),
+                        )
+                        break

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+from dropout_lint.diagnostics import Severity
+from dropout_lint.project.index import ProjectIndex
+from dropout_lint.project.summary import ClassSummary, FunctionSummary
+from dropout_lint.rule import LINE, ProjectCheck, ProjectFinding, Rule
+
+RULE = Rule(
+    code="DL408",
+    name="custom-dropout-ignores-mode",
+    severity=Severity.WARNING,
+    summary="A module's `forward` drops values or whole layers at random without consulting `self.training`.",
+)
+
+_FIX = "check `self.training` first (`if not self.training: return x`) so that eval is deterministic"
+
+
+class CustomDropoutIgnoresMode(ProjectCheck):
+    rule = RULE
+
+    def run(self) -> Iterator[ProjectFinding]:
+        roots = {located.cls.qualname for located in self.index.root_classes}
+        for located in self.index.module_classes():
+            cls = located.cls
+            forward = _own(cls, "forward")
+            if forward is None or cls.forward is None or forward.mentions_mode:
+                continue
+            if not self._drops_anything(cls, forward):
+                continue
+            # Only a model or a part of one; and not a part that every owner applies under
+            # a test of the mode (`if self.training: x = self.masker(x)`). Augmentation
+            # modules built outside models are not reported.
+            if cls.qualname not in roots and cls.qualname not in self.index.submodule_classes:
+                continue
+            applications = self.index.applications(cls)
+            if applications and all(op.gated for op in applications):
+                continue
+            for drop in forward.drops:
+                yield ProjectFinding(
+                    drop.place,
+                    f"`{cls.name}.forward` drops at random with `{drop.text}` without consulting "
+                    f"`self.training`, so it drops at inference too; {_FIX}",
+                )
+            for op in cls.forward.ops:
+                helper = self._helper(cls, op.kind, op.attr, op.target)
+                if helper is None or helper.mentions_mode or not helper.drops:
+                    continue
+                drop = helper.drops[0]
+                yield ProjectFinding(
+                    op.place,
+                    f"`{op.callee}` drops at random (`{drop.text}`, {drop.place.path}:{LINE}) "
+                    f"and neither it nor `{cls.name}.forward` consults `self.training`, so it drops "
+                    f"at inference too; {_FIX}",
+                    (drop.place,),
+                )
+
+    def _drops_anything(self, cls: ClassSummary, forward: FunctionSummary) -> bool:
+        if forward.drops:
+            return True
+        assert cls.forward is not None
+        for op in cls.forward.ops:
+            helper = self._helper(cls, op.kind, op.attr, op.target)
+            if helper is not None and helper.drops and not helper.mentions_mode:
+                return True
+        return False
+
+    def _helper(
+        self, cls: ClassSummary, kind: str, attr: Optional[str], target: Optional[str]
+    ) -> Optional[FunctionSummary]:
+        if kind == "attr" and attr is not None and attr not in self.index.layers(cls):
+            return _method(self.index, cls, attr)
+        if kind == "function" and target is not None:
+            return self.index.function(target)
+        return None
+
+
+def _own(cls: ClassSummary, name: str) -> Optional[FunctionSummary]:
+    for method in cls.methods:
+        if method.qualname.rsplit(".", 1)[-1] == name:
+            return method
+    return None
+
+
+def _method(index: ProjectIndex, cls: ClassSummary, name: str) -> Optional[FunctionSummary]:
+    return None if name == "forward" else index.method(cls, name)

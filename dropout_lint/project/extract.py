@@ -1,0 +1,630 @@
+"""Summarise one parsed file for the cross-file rules.
+
+``SummaryCollector`` rides along the engine's single traversal (it sees every call and
+attribute the checks see); ``summarise`` then reads classes and functions from the
+statements, interprets each ``forward``, and places every node a rule may report, in
+one position pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from dropout_lint.analysis import torch_api
+from dropout_lint.analysis.calls import find_arg
+from dropout_lint.analysis.constants import Scope
+from dropout_lint.analysis.flow import FlowBuilder
+from dropout_lint.analysis.layers import module_layer
+from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
+from dropout_lint.analysis.syntax import (
+    assignment_targets,
+    dotted_name,
+    function_body,
+    is_self_attribute,
+    iter_nodes,
+    iter_statements,
+    last_identifier,
+)
+from dropout_lint.analysis.training import mentions_mode
+from dropout_lint.context import FileContext
+from dropout_lint.project.randomness import random_drops
+from dropout_lint.project.summary import (
+    Argument,
+    ClassSummary,
+    FileSummary,
+    Flow,
+    FunctionSummary,
+    Instantiation,
+    Layer,
+    Param,
+    Places,
+    RandomDrop,
+    Rate,
+)
+
+# Using an instance this way makes it a model being trained, evaluated or saved.
+_MODEL_METHODS = frozenset(
+    {
+        "parameters", "named_parameters", "train", "eval", "to", "cuda", "cpu", "state_dict",
+        "load_state_dict", "zero_grad", "requires_grad_", "half", "float", "bfloat16",
+    }
+)
+_MODEL_CONSUMERS = re.compile(r"train|fit|evaluat|validat|test|predict|infer|save|compile|parallel|trainer|optim", re.I)
+_DYNAMIC_METHODS = frozenset({"children", "modules", "named_children", "named_modules"})
+# Names of the calls that make random draws (see project.randomness).
+_DRAWS = frozenset({"rand", "rand_like", "random", "uniform", "uniform_", "bernoulli", "bernoulli_", "binomial"})
+_INIT_METHODS = re.compile(r"^(__init__|_?init_weights|reset_parameters|_?initialize.*|_init.*)$")
+
+
+def module_name(path: str) -> str:
+    """The dotted module name Python would give the file, from its ``__init__.py`` parents."""
+    absolute = os.path.abspath(path)
+    folder, filename = os.path.split(absolute)
+    stem = os.path.splitext(filename)[0]
+    parts = [] if stem == "__init__" else [stem]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, package = os.path.split(folder)
+        parts.append(package)
+        if not package:
+            break
+    return ".".join(reversed(parts)) or stem
+
+
+@dataclass(frozen=True)
+class _Construction:
+    """A call that may build a class, and where it is."""
+
+    call: cst.Call
+    cls: Optional[ClassInfo]
+    method: Optional[cst.FunctionDef]
+    function: Optional[cst.FunctionDef]
+    parent: Optional[cst.CSTNode]
+
+    def bound_names(self) -> Iterator[str]:
+        """The names it is assigned to (``model = Net()``, ``self.model = Net()``)."""
+        if isinstance(self.parent, (cst.Assign, cst.AnnAssign)) and self.parent.value is self.call:
+            for target, _ in assignment_targets(self.parent):
+                name = dotted_name(target)
+                if name is not None:
+                    yield name
+
+
+@dataclass
+class _ClassNotes:
+    """What the traversal saw inside one class."""
+
+    dynamic: bool = False
+    selu: bool = False
+    alpha: list[cst.Call] = field(default_factory=list)
+    references: set[str] = field(default_factory=set)
+
+
+class SummaryCollector:
+    """Notes, during the engine's traversal, the calls the summary needs."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+        self.numbering: dict[int, int] = {}  # filled by the walker: node -> rank
+        self.classes: dict[int, _ClassNotes] = {}
+        self.constructions: list[_Construction] = []
+        self.factory_calls: list[tuple[cst.Call, ClassInfo]] = []  # lower-case calls in classes
+        self.drawing: set[int] = set()  # functions that make random draws
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        value = node.value
+        if not isinstance(value, cst.Name) or value.value != "self":
+            return
+        parent = self.ctx.ancestors[-1] if self.ctx.ancestors else None
+        if isinstance(parent, cst.AssignTarget) and parent.target is node:
+            return  # `self.drop = ...` registers; it does not read
+        cls, _ = self.ctx.enclosing_method()
+        if cls is not None:
+            self.classes.setdefault(id(cls.node), _ClassNotes()).references.add(node.attr.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        cls, method = ctx.enclosing_method()
+        func = node.func
+        if isinstance(func, (cst.Name, cst.Attribute)) and last_identifier(func) in _DRAWS:
+            function = ctx.enclosing_function()
+            if function is not None:
+                self.drawing.add(id(function))
+        if cls is not None and method is not None:
+            notes = self.classes.setdefault(id(cls.node), _ClassNotes())
+            self._note_class_call(node, notes, method)
+        if isinstance(func, (cst.Name, cst.Attribute)):
+            name = last_identifier(func)
+            if name and name[:1].isupper():
+                parent = ctx.ancestors[-1] if ctx.ancestors else None
+                self.constructions.append(_Construction(node, cls, method, ctx.enclosing_function(), parent))
+            elif cls is not None and method is not None and is_self_attribute(func) is None:
+                self.factory_calls.append((node, cls))
+
+    def _note_class_call(self, node: cst.Call, notes: _ClassNotes, method: cst.FunctionDef) -> None:
+        func = node.func
+        qualname = self.ctx.facts.imports.qualify(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        if qualname is not None:
+            short = qualname.rsplit(".", 1)[-1]
+            if qualname.startswith("torch") and short in ("SELU", "selu", "selu_"):
+                notes.selu = True
+            if qualname.startswith("torch") and short in ("alpha_dropout", "feature_alpha_dropout"):
+                notes.alpha.append(node)
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == "activation" and isinstance(arg.value, cst.SimpleString):
+                if "selu" in arg.value.value.lower():
+                    notes.selu = True
+        if _INIT_METHODS.match(method.name.value):
+            return
+        if any(isinstance(arg.value, cst.Name) and arg.value.value == "self" for arg in node.args):
+            notes.dynamic = True  # `attention(self, q, k, v)`: the callee may apply any layer
+        if isinstance(func, cst.Name) and func.value in ("getattr", "vars") and node.args:
+            first = node.args[0].value
+            literal_name = len(node.args) > 1 and isinstance(node.args[1].value, cst.SimpleString)
+            if isinstance(first, cst.Name) and first.value == "self" and not literal_name:
+                notes.dynamic = True
+        elif isinstance(func, cst.Attribute) and func.attr.value in _DYNAMIC_METHODS:
+            if isinstance(func.value, cst.Name) and func.value.value == "self":
+                notes.dynamic = True
+
+
+class _Summariser:
+    def __init__(self, ctx: FileContext, collector: SummaryCollector) -> None:
+        self.ctx = ctx
+        self.facts = ctx.facts
+        self.collector = collector
+        self.places = Places(ctx.path, collector.numbering)
+        self.module = module_name(ctx.path)
+        self.is_package = os.path.basename(ctx.path) == "__init__.py"
+        self.functions = {s.name.value for s in ctx.module.body if isinstance(s, cst.FunctionDef)}
+
+    # Names.
+
+    def absolute(self, name: Optional[str]) -> Optional[str]:
+        """A qualified name with relative imports made absolute."""
+        if name is None or not name.startswith("."):
+            return name
+        level = len(name) - len(name.lstrip("."))
+        package = self.module.split(".")
+        if not self.is_package:
+            package = package[:-1]
+        if level > 1:
+            package = package[: len(package) - (level - 1)]
+        rest = name.lstrip(".")
+        return ".".join([*package, rest]) if rest else ".".join(package)
+
+    def qualify(self, expr: cst.BaseExpression) -> Optional[str]:
+        qualname = self.facts.imports.qualify(expr, torch_api.KNOWN_NAMES)
+        if qualname is not None:
+            return self.absolute(qualname)
+        if isinstance(expr, cst.Name) and (expr.value in self.facts.classes_by_name or expr.value in self.functions):
+            return f"{self.module}.{expr.value}"
+        return None
+
+    # Rates and layers.
+
+    def rate(self, expr: cst.BaseExpression, scope: Scope) -> Rate:
+        resolved = self.ctx.constants.number(expr, scope)
+        param = None
+        function = scope.function
+        # Only __init__'s parameters are what an instantiation passes.
+        if isinstance(expr, cst.Name) and function is not None and function.node.name.value == "__init__":
+            if expr.value in function.params and not function.bindings.get(expr.value):
+                param = expr.value
+        return Rate(
+            text=self.ctx.text(expr),
+            place=self.places.of(expr),
+            value=None if resolved is None else float(resolved.value),
+            origin=None if resolved is None else resolved.origin,
+            param=param,
+        )
+
+    def rate_of_call(self, call: cst.Call, scope: Scope) -> Optional[Rate]:
+        found = self.ctx.rate_argument(call)
+        return None if found is None else self.rate(found[1], scope)
+
+    def layer(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[Layer]:
+        """The layer an expression builds, if it is a call to a class."""
+        if not isinstance(expr, cst.Call) or depth > 8:
+            return None
+        func = expr.func
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        qualname = self.qualify(func)
+        name = self.ctx.text(func)
+        place = self.places.of(expr)
+        layer_type = module_layer(qualname) if qualname else None
+        if layer_type is None:
+            short = last_identifier(func) or ""
+            if not short[:1].isupper():
+                return None
+            return Layer(name, place, target=qualname)
+        rate = self.rate_of_call(expr, scope) if layer_type.is_dropout else None
+        children: tuple[Layer, ...] = ()
+        if layer_type.kind in ("sequential", "module_list"):
+            children = self.children(expr, scope, depth)
+        return Layer(name, place, type=layer_type, rate=rate, children=children)
+
+    def children(self, call: cst.Call, scope: Scope, depth: int) -> tuple[Layer, ...]:
+        """The layers of ``nn.Sequential(...)``/``nn.ModuleList([...])``, in order; empty
+        when they cannot be listed (a loop builds them, an unknown list is unpacked)."""
+        elements: list[cst.BaseExpression] = []
+        for arg in call.args:
+            if arg.keyword is not None:
+                return ()
+            if arg.star == "*":
+                listed = self.listed(arg.value, scope)
+                if listed is None:
+                    return ()
+                elements.extend(listed)
+            elif isinstance(arg.value, (cst.List, cst.Tuple)):
+                elements.extend(e.value for e in arg.value.elements)
+            elif isinstance(arg.value, cst.Call) and _is_ordered_dict(arg.value):
+                elements.extend(_ordered_dict_values(arg.value))
+            else:
+                elements.append(arg.value)
+        out = []
+        for element in elements:
+            layer = self.layer(element, scope, depth + 1)
+            if layer is None:
+                return ()
+            out.append(layer)
+        return tuple(out)
+
+    def listed(self, expr: cst.BaseExpression, scope: Scope) -> Optional[list[cst.BaseExpression]]:
+        """The elements of a local list built in straight-line code:
+        ``layers = [a, b]; layers.append(c); layers += [d]``."""
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            return [e.value for e in expr.elements]
+        if not isinstance(expr, cst.Name) or scope.function is None:
+            return None
+        bindings = scope.function.bindings.get(expr.value, [])
+        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.List) or bindings[0].guards:
+            return None
+        items = [e.value for e in bindings[0].value.elements]
+        for stmt in function_body(scope.function.node):
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                if _mentions_name(stmt, expr.value):
+                    return None  # changed inside a loop or branch: order unknown
+                continue
+            for small in stmt.body:
+                added = _list_growth(small, expr.value)
+                if added is not None:
+                    items.extend(added)
+        return items
+
+    # Classes.
+
+    def class_summary(self, info: ClassInfo) -> Optional[ClassSummary]:
+        status = self.facts.module_status(info)
+        if status is False:
+            return None
+        qualname = f"{self.module}.{info.name}"
+        init = info.methods.get("__init__")
+        init_info = self.facts.function(init) if init is not None else None
+        params = self.params(init_info, info)
+        layers = self.layers(info)
+        forward = info.methods.get("forward")
+        flow = self.flow(forward, info) if forward is not None else None
+        notes = self.collector.classes.get(id(info.node), _ClassNotes())
+        methods = tuple(self.function_summary(m, f"{qualname}.{name}") for name, m in info.methods.items())
+        return ClassSummary(
+            qualname=qualname,
+            name=info.name,
+            place=self.places.of(info.node.name),
+            bases=tuple(self.qualify(arg.value) for arg in info.node.bases),
+            module=True if self.facts.is_module_class(info) else status,
+            params=params,
+            layers=layers,
+            forward=flow,
+            methods=methods,
+            references=frozenset(notes.references),
+            dynamic=notes.dynamic,
+            selu=notes.selu,
+            alpha=tuple(self.places.of(call) for call in notes.alpha),
+        )
+
+    def params(self, init: Optional[FunctionInfo], cls: ClassInfo) -> tuple[Param, ...]:
+        if init is None:
+            return ()
+        p = init.node.params
+        positional = [*p.posonly_params, *p.params][1:]
+        out = []
+        for index, param in enumerate(positional):
+            out.append(Param(param.name.value, index, self.default(param)))
+        for param in p.kwonly_params:
+            out.append(Param(param.name.value, None, self.default(param)))
+        return tuple(out)
+
+    def default(self, param: cst.Param) -> Optional[Rate]:
+        if param.default is None:
+            return None
+        return self.rate(param.default, Scope())
+
+    def layers(self, info: ClassInfo) -> tuple[tuple[str, Layer], ...]:
+        out: list[tuple[str, Layer]] = []
+        for attr, bindings in info.self_bindings.items():
+            for binding in bindings:
+                if binding.value is None or binding.method is None:
+                    continue
+                scope = Scope(self.facts.function(binding.method), info)
+                layer = self.layer(binding.value, scope)
+                if layer is not None:
+                    out.append((attr, layer))
+        for method in info.methods.values():
+            scope = Scope(self.facts.function(method), info)
+            for stmt in iter_statements(function_body(method)):
+                if isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call):
+                    registered = _registered_module(stmt.value)
+                    if registered is not None:
+                        layer = self.layer(registered[1], scope)
+                        if layer is not None:
+                            out.append((registered[0], layer))
+        return tuple(out)
+
+    def flow(self, forward: cst.FunctionDef, info: ClassInfo) -> Flow:
+        scope = Scope(self.facts.function(forward), info)
+        helpers = {
+            name: method
+            for name, method in info.methods.items()
+            if name != "forward" and name not in info.self_bindings and not method.decorators
+        }
+        builder = FlowBuilder(forward, self.places, self.qualify, lambda call: self.rate_of_call(call, scope), helpers)
+        return builder.build()
+
+    # Functions.
+
+    def function_summary(self, func: cst.FunctionDef, qualname: str) -> FunctionSummary:
+        """Only functions that make random draws (and ``forward``, whose helpers may) are
+        looked at closely: the others cannot drop anything at random."""
+        params = tuple(self.facts.function(func).params)
+        drops: tuple[RandomDrop, ...] = ()
+        if id(func) in self.collector.drawing:
+            drops = random_drops(func, self.qualify, self.places, self.ctx.text)
+        mode = False
+        if drops or func.name.value == "forward":
+            mode = mentions_mode(func.params) or mentions_mode(func.body)
+        return FunctionSummary(qualname, params, mode, drops, self.returned(func))
+
+    def returned(self, func: cst.FunctionDef) -> tuple[str, ...]:
+        """What a function returns a fresh instance of: ``return Net(...)``, or
+        ``model = Net(...); ...; return model`` (a factory of models or blocks)."""
+        bindings = self.facts.function(func).bindings
+        out: list[str] = []
+        for stmt in iter_statements(function_body(func)):
+            if not isinstance(stmt, cst.Return) or stmt.value is None:
+                continue
+            values: list[Optional[cst.BaseExpression]] = [stmt.value]
+            if isinstance(stmt.value, cst.Name):
+                values = [b.value for b in bindings.get(stmt.value.value, [])]
+            for value in values:
+                if isinstance(value, cst.Call) and isinstance(value.func, (cst.Name, cst.Attribute)):
+                    target = self.qualify(value.func)
+                    if target is not None and _may_be_project_class(target):
+                        out.append(target)
+        return tuple(dict.fromkeys(out))
+
+    # Instantiations.
+
+    def instantiations(self) -> Iterator[Instantiation]:
+        yield from self.factory_instantiations()
+        in_tests = _is_test_path(self.ctx.path)
+        scopes: dict[int, _Uses] = {}
+        for construction in self.collector.constructions:
+            call, cls, method, function = construction.call, construction.cls, construction.method, construction.function
+            target = self.qualify(call.func)
+            if target is None or not _may_be_project_class(target):
+                if target != "torch.nn.Sequential":
+                    continue
+            owner = None
+            if cls is not None and method is not None and self.facts.module_status(cls) is not False:
+                owner = f"{self.module}.{cls.name}"
+            fn_info = self.facts.function(function) if function is not None else None
+            scope = Scope(fn_info, cls if method is function else None)
+            layer = self.layer(call, scope) if target == "torch.nn.Sequential" else None
+            if target == "torch.nn.Sequential" and owner is not None:
+                continue  # a submodule's Sequential: its class's layers hold it
+            root = False
+            if owner is None and not in_tests:
+                holder = function if function is not None else (cls.node if cls is not None else self.ctx.module)
+                uses = scopes.get(id(holder))
+                if uses is None:
+                    uses = scopes[id(holder)] = _Uses(holder)
+                root = uses.is_model(construction)
+            yield Instantiation(
+                target=target,
+                place=self.places.of(call),
+                owner=owner,
+                args=tuple(self.arguments(call, scope)),
+                star=any(arg.star for arg in call.args),
+                root=root,
+                layer=layer,
+            )
+
+    def factory_instantiations(self) -> Iterator[Instantiation]:
+        """Calls in a module's methods to functions that may build its parts
+        (``self.embed = make_embedding(...)``): the index follows what they return."""
+        for call, cls in self.collector.factory_calls:
+            if self.facts.module_status(cls) is False:
+                continue
+            target = self.qualify(call.func) if isinstance(call.func, (cst.Name, cst.Attribute)) else None
+            if target is None or not _may_be_project_class(target) or target.startswith("builtins"):
+                continue
+            yield Instantiation(
+                target=target,
+                place=self.places.of(call),
+                owner=f"{self.module}.{cls.name}",
+                args=(),
+                star=False,
+                root=False,
+            )
+
+    def arguments(self, call: cst.Call, scope: Scope) -> Iterator[Argument]:
+        position = 0
+        for arg in call.args:
+            if arg.star:
+                continue
+            rate = self.rate(arg.value, scope)
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            yield Argument(
+                keyword=keyword,
+                position=None if keyword is not None else position,
+                text=rate.text,
+                place=rate.place,
+                value=rate.value,
+                origin=rate.origin,
+                param=rate.param,
+            )
+            if keyword is None:
+                position += 1
+
+    def summary(self) -> FileSummary:
+        classes = []
+        for info in self.facts.classes.values():
+            summary = self.class_summary(info)
+            if summary is not None:
+                classes.append(summary)
+        functions = [
+            self.function_summary(stmt, f"{self.module}.{stmt.name.value}")
+            for stmt in self.ctx.module.body
+            if isinstance(stmt, cst.FunctionDef)
+        ]
+        instantiations = list(self.instantiations())
+        imports = tuple(
+            (local, absolute)
+            for local, target in self.facts.imports.aliases.items()
+            if (absolute := self.absolute(target)) is not None
+        )
+        return FileSummary(
+            path=self.ctx.path,
+            module=self.module,
+            imports=imports,
+            classes=tuple(classes),
+            functions=tuple(functions),
+            instantiations=tuple(instantiations),
+        )
+
+
+class _Uses:
+    """How names are used in one scope (a function, a class, or the module)."""
+
+    def __init__(self, scope: cst.CSTNode) -> None:
+        self.evidence: set[str] = set()
+        self.parents: dict[int, cst.CSTNode] = {}
+        for node in iter_nodes(scope):
+            if isinstance(node, cst.Call):
+                self._note(node)
+
+    def _note(self, call: cst.Call) -> None:
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _MODEL_METHODS:
+            receiver = dotted_name(func.value)
+            if receiver is not None:
+                self.evidence.add(receiver)
+            elif isinstance(func.value, cst.Call):
+                self.evidence.add(f"call@{id(func.value)}")
+        callee = dotted_name(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        if callee is not None and _MODEL_CONSUMERS.search(callee.rsplit(".", 1)[-1]):
+            for arg in call.args:
+                name = dotted_name(arg.value)
+                if name is not None:
+                    self.evidence.add(name)
+                elif isinstance(arg.value, cst.Call):
+                    self.evidence.add(f"call@{id(arg.value)}")
+
+    def is_model(self, construction: _Construction) -> bool:
+        if f"call@{id(construction.call)}" in self.evidence:
+            return True
+        return any(name in self.evidence for name in construction.bound_names())
+
+
+def _is_test_path(path: str) -> bool:
+    """Test code builds blocks on their own and calls ``.eval()`` on them: what it does
+    with an instance is no evidence of a model being trained."""
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (
+        any(part in ("tests", "test", "testing") for part in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
+
+
+def _may_be_project_class(target: str) -> bool:
+    """Whether a qualified name can be a class of the linted project (not torch, not
+    the standard library): the index decides later whether it is one."""
+    top = target.split(".", 1)[0]
+    return top not in _EXTERNAL_TOPS and target not in ("builtins",)
+
+
+_EXTERNAL_TOPS = frozenset(
+    {
+        "torch", "numpy", "np", "typing", "collections", "dataclasses", "enum", "abc", "os", "sys",
+        "re", "math", "functools", "itertools", "pathlib", "logging", "warnings", "json", "copy",
+    }
+)
+
+
+def _registered_module(call: cst.Call) -> Optional[tuple[str, cst.BaseExpression]]:
+    """``self.add_module("drop", nn.Dropout(p))`` / ``setattr(self, "drop", ...)``."""
+    func = call.func
+    args = [a.value for a in call.args]
+    if isinstance(func, cst.Attribute) and func.attr.value in ("add_module", "register_module") and len(args) >= 2:
+        name = args[0]
+        value = args[1]
+    elif isinstance(func, cst.Name) and func.value == "setattr" and len(args) >= 3:
+        name = args[1]
+        value = args[2]
+    else:
+        return None
+    if isinstance(name, cst.SimpleString):
+        return name.evaluated_value if isinstance(name.evaluated_value, str) else None, value  # type: ignore[return-value]
+    return None
+
+
+def _is_ordered_dict(call: cst.Call) -> bool:
+    return isinstance(call.func, (cst.Name, cst.Attribute)) and last_identifier(call.func) == "OrderedDict"
+
+
+def _ordered_dict_values(call: cst.Call) -> list[cst.BaseExpression]:
+    if not call.args or not isinstance(call.args[0].value, (cst.List, cst.Tuple)):
+        return [call]
+    out: list[cst.BaseExpression] = []
+    for element in call.args[0].value.elements:
+        pair = element.value
+        if isinstance(pair, cst.Tuple) and len(pair.elements) == 2:
+            out.append(pair.elements[1].value)
+        else:
+            return [call]
+    return out
+
+
+def _list_growth(small: cst.BaseSmallStatement, name: str) -> Optional[list[cst.BaseExpression]]:
+    """What ``name.append(x)``, ``name.extend([...])`` or ``name += [...]`` adds."""
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        func = small.value.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
+            args = small.value.args
+            if func.attr.value == "append" and len(args) == 1:
+                return [args[0].value]
+            if func.attr.value == "extend" and len(args) == 1 and isinstance(args[0].value, (cst.List, cst.Tuple)):
+                return [e.value for e in args[0].value.elements]
+    if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and small.target.value == name:
+        if isinstance(small.value, (cst.List, cst.Tuple)):
+            return [e.value for e in small.value.elements]
+    return None
+
+
+def _mentions_name(node: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == name for n in iter_nodes(node))
+
+
+def summarise(ctx: FileContext, collector: SummaryCollector) -> FileSummary:
+    return _Summariser(ctx, collector).summary()
+

@@ -1,0 +1,210 @@
+"""Per-file summaries: what the cross-file rules need to know about a file, as plain
+picklable data, so that files are parsed once (in parallel) and the project index is
+built from summaries alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from dropout_lint.analysis.layers import LayerType
+from dropout_lint.analysis.syntax import iter_nodes
+from dropout_lint.diagnostics import Span
+from dropout_lint.positions import locate
+
+
+class Place:
+    """A node of a file, named by its rank in the engine's traversal.
+
+    Summaries name many nodes and report few, so positions are not computed when the
+    file is summarised: ``resolve_places`` parses the few files that have findings
+    again and places those nodes then.
+    """
+
+    __slots__ = ("path", "index", "line", "column", "end_line", "end_column")
+
+    def __init__(self, path: str, index: int) -> None:
+        self.path = path
+        self.index = index
+        self.line = self.column = self.end_line = self.end_column = 0
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.end_line, self.end_column)
+
+    def __getstate__(self) -> tuple[str, int, int, int, int, int]:
+        return (self.path, self.index, self.line, self.column, self.end_line, self.end_column)
+
+    def __setstate__(self, state: tuple[str, int, int, int, int, int]) -> None:
+        self.path, self.index, self.line, self.column, self.end_line, self.end_column = state
+
+    def __repr__(self) -> str:
+        return f"Place({self.path}#{self.index} {self.line}:{self.column})"
+
+
+class Places:
+    """Hands out places for nodes of one file, by the rank the traversal gave them."""
+
+    def __init__(self, path: str, numbering: dict[int, int]) -> None:
+        self.path = path
+        self.numbering = numbering
+        self._places: dict[int, Place] = {}
+
+    def of(self, node: cst.CSTNode) -> Place:
+        found = self._places.get(id(node))
+        if found is None:
+            found = self._places[id(node)] = Place(self.path, self.numbering.get(id(node), -1))
+        return found
+
+
+def resolve_places(module: cst.Module, places: Iterable[Place]) -> None:
+    """Fill in the line and column of places of one file, from its parsed module."""
+    wanted = {place.index: place for place in places if place.index >= 0}
+    if not wanted:
+        return
+    nodes: dict[int, cst.CSTNode] = {}
+    for rank, node in enumerate(iter_nodes(module)):
+        if rank in wanted:
+            nodes[rank] = node
+    spans = locate(module, nodes.values())
+    for rank, node in nodes.items():
+        span = spans.get(id(node))
+        if span is not None:
+            place = wanted[rank]
+            place.line, place.column, place.end_line, place.end_column = (
+                span.line,
+                span.column,
+                span.end_line,
+                span.end_column,
+            )
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A dropout rate as written: its value when known, or the ``__init__`` parameter
+    it comes from (so a value passed by the instantiating class can be followed)."""
+
+    text: str
+    place: Place
+    value: Optional[float] = None
+    origin: Optional[str] = None
+    param: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer built in ``__init__`` (or inside a top-level ``nn.Sequential``)."""
+
+    name: str  # as written: "nn.Dropout2d", "Block"
+    place: Place
+    type: Optional[LayerType] = None  # None: not a torch layer
+    target: Optional[str] = None  # qualified name of a class that is not torch's
+    rate: Optional[Rate] = None
+    children: tuple[Layer, ...] = ()
+
+
+INPUT = -1  # op inputs below zero are forward's parameters: -1 - index
+
+
+@dataclass(frozen=True)
+class FlowOp:
+    """One step of ``forward``: a layer, function or method applied to values."""
+
+    callee: str  # "self.fc1", "self.blocks[]", "torch.nn.functional.relu", ".view", "+", "call"
+    kind: str  # "attr", "function", "method", "combine", "call"
+    inputs: tuple[Optional[int], ...]  # producing op indexes; INPUT - k for parameter k; None unknown
+    place: Place
+    conditional: bool = False  # not on every path through forward
+    gated: bool = False  # under a test of the mode, or after an early exit on one
+    type: Optional[LayerType] = None  # for torch functions
+    rate: Optional[Rate] = None
+    reshape: bool = False  # shape-only: placement looks through it
+    attr: Optional[str] = None
+    target: Optional[str] = None  # for project functions and methods called from forward
+
+
+@dataclass(frozen=True)
+class Flow:
+    params: tuple[str, ...]
+    ops: tuple[FlowOp, ...]
+    returns: tuple[Optional[int], ...]  # the value of each return statement
+
+
+@dataclass(frozen=True)
+class RandomDrop:
+    """A random draw that drops values or layers (a mask, layer skipping)."""
+
+    place: Place
+    text: str
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    """A free function or method, for rules that follow calls from ``forward``."""
+
+    qualname: str
+    params: tuple[str, ...]
+    mentions_mode: bool
+    drops: tuple[RandomDrop, ...] = ()
+    returns: tuple[str, ...] = ()  # what it returns a new instance of (a factory)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    position: Optional[int]  # None for keyword-only
+    default: Optional[Rate] = None
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    qualname: str
+    name: str
+    place: Place
+    bases: tuple[Optional[str], ...]
+    module: Optional[bool]  # from this file alone: True, False, or None when a base decides
+    params: tuple[Param, ...]
+    layers: tuple[tuple[str, Layer], ...]
+    forward: Optional[Flow]
+    methods: tuple[FunctionSummary, ...]
+    references: frozenset[str]  # self attributes read anywhere in the class
+    dynamic: bool  # getattr(self, name), self.modules() and the like: layers used unseen
+    selu: bool
+    alpha: tuple[Place, ...]  # alpha dropout applied in methods (functional)
+
+
+@dataclass(frozen=True)
+class Argument:
+    keyword: Optional[str]
+    position: Optional[int]
+    text: str
+    place: Place
+    value: Optional[float] = None
+    origin: Optional[str] = None
+    param: Optional[str] = None  # the enclosing __init__ parameter passed on unchanged
+
+
+@dataclass(frozen=True)
+class Instantiation:
+    """A call that builds a class: a project class, or a torch ``nn.Sequential`` model."""
+
+    target: str
+    place: Place
+    owner: Optional[str]  # the class whose method builds it (a submodule), else None
+    args: tuple[Argument, ...]
+    star: bool
+    root: bool  # handed to an optimizer, a loss, a training loop or torch.save
+    layer: Optional[Layer] = None  # for nn.Sequential
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    path: str
+    module: str
+    imports: tuple[tuple[str, str], ...]
+    classes: tuple[ClassSummary, ...]
+    functions: tuple[FunctionSummary, ...]
+    instantiations: tuple[Instantiation, ...]
