@@ -37,8 +37,21 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     "site-packages",
 )
 
+# Functions whose names match these patterns evaluate the models they run (DL301).
+# (Not `test_*`: pytest's tests build and run blocks on their own.)
+DEFAULT_EVALUATION_FUNCTIONS: tuple[str, ...] = ("*eval*", "*valid*", "test", "*predict*", "*infer*")
+
 _KEYS = frozenset(
-    {"select", "ignore", "extend-select", "max-rate", "exclude", "extend-exclude", "per-file-ignores"}
+    {
+        "select",
+        "ignore",
+        "extend-select",
+        "max-rate",
+        "exclude",
+        "extend-exclude",
+        "per-file-ignores",
+        "evaluation-functions",
+    }
 )
 
 
@@ -82,6 +95,7 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    evaluation_functions: tuple[str, ...] = DEFAULT_EVALUATION_FUNCTIONS
     respect_gitignore: bool = True
     root: Path = field(default_factory=Path.cwd)
     source: Optional[Path] = None
@@ -235,6 +249,10 @@ def config_from_table(table: Mapping[str, Any], root: Path, source: Optional[Pat
         kwargs["exclude"] = _patterns(table["exclude"], f"{where}exclude")
     if "extend-exclude" in table:
         kwargs["extend_exclude"] = _patterns(table["extend-exclude"], f"{where}extend-exclude")
+    if "evaluation-functions" in table:
+        kwargs["evaluation_functions"] = tuple(
+            p.lower() for p in _patterns(table["evaluation-functions"], f"{where}evaluation-functions")
+        )
     if "per-file-ignores" in table:
         value = table["per-file-ignores"]
         if not isinstance(value, Mapping):

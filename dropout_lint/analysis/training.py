@@ -18,7 +18,14 @@ import libcst as cst
 
 from dropout_lint.analysis.constants import literal_number
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo, ModuleFacts
-from dropout_lint.analysis.syntax import children, enclosing_tests, function_body, is_self_attribute
+from dropout_lint.analysis.syntax import (
+    children,
+    dotted_name,
+    enclosing_tests,
+    function_body,
+    is_self_attribute,
+    iter_nodes,
+)
 
 _MODE_WORD = re.compile(r"train|determin|infer|eval|grad_enabled|mc_dropout", re.IGNORECASE)
 _MODE_METHODS = frozenset({"train", "eval"})
@@ -186,3 +193,27 @@ class GatingAnalysis:
         if all(r is Gating.UNGATED for r in results):
             return Gating.UNGATED
         return Gating.UNKNOWN
+
+
+_OPTIMISER_NAME = re.compile(r"optim|(^|_)opt($|_)", re.IGNORECASE)
+
+
+def is_training_step(node: cst.CSTNode) -> bool:
+    """``loss.backward()``, ``scaler.scale(loss).backward()``, ``accelerator.backward(loss)``
+    or ``optimizer.step()``."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return False
+    method = node.func.attr.value
+    if method == "backward":
+        return True
+    receiver = dotted_name(node.func.value)
+    return method == "step" and receiver is not None and bool(_OPTIMISER_NAME.search(receiver))
+
+
+def training_loops(root: cst.CSTNode) -> set[int]:
+    """The loops under ``root`` (by id) whose body takes a training step."""
+    out: set[int] = set()
+    for node in iter_nodes(root):
+        if isinstance(node, (cst.For, cst.While)) and any(is_training_step(n) for n in iter_nodes(node.body)):
+            out.add(id(node))
+    return out

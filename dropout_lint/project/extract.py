@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import libcst as cst
@@ -22,22 +22,26 @@ from dropout_lint.analysis.constants import Scope
 from dropout_lint.analysis.flow import FlowBuilder
 from dropout_lint.analysis.layers import module_layer
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
+from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.syntax import (
     assignment_targets,
     dotted_name,
+    enclosing_tests,
     function_body,
     is_self_attribute,
     iter_nodes,
     iter_statements,
     last_identifier,
 )
-from dropout_lint.analysis.training import mentions_mode
+from dropout_lint.analysis.training import boolean_operands, mentions_mode
 from dropout_lint.context import FileContext
+from dropout_lint.project.modes_ir import EventBuilder, ModeFunction, active, prune
 from dropout_lint.project.randomness import random_drops
 from dropout_lint.project.summary import (
     Argument,
     ClassSummary,
     FileSummary,
+    FlagUse,
     Flow,
     FunctionSummary,
     Instantiation,
@@ -57,8 +61,15 @@ _MODEL_METHODS = frozenset(
 )
 _MODEL_CONSUMERS = re.compile(r"train|fit|evaluat|validat|test|predict|infer|save|compile|parallel|trainer|optim", re.I)
 _DYNAMIC_METHODS = frozenset({"children", "modules", "named_children", "named_modules"})
+# Calls that make a module's method matter to the train/eval mode analysis.
+_MODE_CALLS = frozenset({"train", "eval", "backward", "step", "trace", "trace_module", "export", "no_grad", "inference_mode"})
 # Names of the calls that make random draws (see project.randomness).
 _DRAWS = frozenset({"rand", "rand_like", "random", "uniform", "uniform_", "bernoulli", "bernoulli_", "binomial"})
+# A home-made flag is named like the mode.
+_FLAG_NAME = re.compile(
+    r"(^|_)(train|training|eval|evaluation|evaluating|infer|inference|test|testing|deterministic|mode)($|_)",
+    re.IGNORECASE,
+)
 _INIT_METHODS = re.compile(r"^(__init__|_?init_weights|reset_parameters|_?initialize.*|_init.*)$")
 
 
@@ -115,6 +126,17 @@ class SummaryCollector:
         self.constructions: list[_Construction] = []
         self.factory_calls: list[tuple[cst.Call, ClassInfo]] = []  # lower-case calls in classes
         self.drawing: set[int] = set()  # functions that make random draws
+        self.switching: set[int] = set()  # functions that switch modes, train, or export
+        self.flag_uses: list[tuple[str, str, str, cst.Call]] = []  # (flag, kind, owner, call)
+        self.switched: set[str] = set()  # attributes assigned outside __init__
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        _, method = self.ctx.enclosing_method()
+        if method is not None and method.name.value == "__init__":
+            return  # the constructor's own setting is what the flag starts with
+        for target in node.targets:
+            if isinstance(target.target, cst.Attribute):
+                self.switched.add(target.target.attr.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         value = node.value
@@ -131,13 +153,23 @@ class SummaryCollector:
         ctx = self.ctx
         cls, method = ctx.enclosing_method()
         func = node.func
-        if isinstance(func, (cst.Name, cst.Attribute)) and last_identifier(func) in _DRAWS:
+        if isinstance(func, cst.Name) and func.value == "setattr" and len(node.args) >= 2:
+            attribute = node.args[1].value
+            if isinstance(attribute, cst.SimpleString) and isinstance(attribute.evaluated_value, str):
+                if method is None or method.name.value != "__init__":
+                    self.switched.add(attribute.evaluated_value)
+        called = last_identifier(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        if called in _DRAWS:
             function = ctx.enclosing_function()
             if function is not None:
                 self.drawing.add(id(function))
+        if called in _MODE_CALLS:
+            self.switching.update(id(a) for a in ctx.ancestors if isinstance(a, cst.FunctionDef))
         if cls is not None and method is not None:
             notes = self.classes.setdefault(id(cls.node), _ClassNotes())
             self._note_class_call(node, notes, method)
+            if self.ctx.facts.module_status(cls) is not False:
+                self._note_flag(node, cls)
         if isinstance(func, (cst.Name, cst.Attribute)):
             name = last_identifier(func)
             if name and name[:1].isupper():
@@ -145,6 +177,42 @@ class SummaryCollector:
                 self.constructions.append(_Construction(node, cls, method, ctx.enclosing_function(), parent))
             elif cls is not None and method is not None and is_self_attribute(func) is None:
                 self.factory_calls.append((node, cls))
+
+    def _note_flag(self, node: cst.Call, cls: ClassInfo) -> None:
+        """A dropout call switched by a flag of the code's own instead of ``self.training``."""
+        api = self.ctx.api(node)
+        dropout_module = False
+        if api is None:
+            attr = is_self_attribute(node.func)
+            dropout_module = attr is not None and self.ctx.dropout_module_attribute(cls, attr) is not None
+            if not dropout_module:
+                return
+        elif api.kind not in (ApiKind.FUNCTIONAL, ApiKind.ATEN) or api.training is None:
+            return
+        candidates: list[cst.BaseExpression] = []
+        if api is not None and api.training is not None:
+            flag = find_arg(node, api.training).value
+            if flag is not None:
+                candidates.append(flag)
+        tests = enclosing_tests(self.ctx.ancestors, node)
+        if any(_reads_training(test) for test in tests):
+            return
+        candidates.extend(tests)
+        function = self.ctx.enclosing_function()
+        params = self.ctx.facts.function(function).params if function is not None else {}
+        owner = f"{module_name(self.ctx.path)}.{cls.name}"
+        for candidate in candidates:
+            for expr in boolean_operands(candidate):
+                attr = is_self_attribute(expr)
+                if attr is not None and attr != "training" and _FLAG_NAME.search(attr):
+                    self.flag_uses.append((attr, "attr", owner, node))
+                elif (
+                    isinstance(expr, cst.Name)
+                    and expr.value not in params
+                    and _FLAG_NAME.search(expr.value)
+                    and self.ctx.facts.constant(expr.value) is not None
+                ):
+                    self.flag_uses.append((expr.value, "global", module_name(self.ctx.path), node))
 
     def _note_class_call(self, node: cst.Call, notes: _ClassNotes, method: cst.FunctionDef) -> None:
         func = node.func
@@ -244,7 +312,8 @@ class _Summariser:
             if not short[:1].isupper():
                 return None
             return Layer(name, place, target=qualname)
-        rate = self.rate_of_call(expr, scope) if layer_type.is_dropout else None
+        # Dropout layers, and LSTM/MultiheadAttention/Transformer layers with a dropout inside.
+        rate = self.rate_of_call(expr, scope)
         children: tuple[Layer, ...] = ()
         if layer_type.kind in ("sequential", "module_list"):
             children = self.children(expr, scope, depth)
@@ -300,16 +369,16 @@ class _Summariser:
 
     # Classes.
 
-    def class_summary(self, info: ClassInfo) -> Optional[ClassSummary]:
+    def class_summary(self, info: ClassInfo) -> ClassSummary:
+        """Every class: the mode analysis follows trainers and evaluators too. Layers and
+        ``forward`` are read for classes that may be torch modules."""
         status = self.facts.module_status(info)
-        if status is False:
-            return None
         qualname = f"{self.module}.{info.name}"
         init = info.methods.get("__init__")
         init_info = self.facts.function(init) if init is not None else None
         params = self.params(init_info, info)
-        layers = self.layers(info)
-        forward = info.methods.get("forward")
+        layers = self.layers(info) if status is not False else ()
+        forward = info.methods.get("forward") if status is not False else None
         flow = self.flow(forward, info) if forward is not None else None
         notes = self.collector.classes.get(id(info.node), _ClassNotes())
         methods = tuple(self.function_summary(m, f"{qualname}.{name}") for name, m in info.methods.items())
@@ -327,7 +396,20 @@ class _Summariser:
             dynamic=notes.dynamic,
             selu=notes.selu,
             alpha=tuple(self.places.of(call) for call in notes.alpha),
+            constructed=self.constructed(info) if status is not False else (),
         )
+
+    def constructed(self, info: ClassInfo) -> tuple[Layer, ...]:
+        """The layers the class's methods build (``self.blocks.append(nn.Sequential(...))``
+        too), to tell whether the module has dropout or batch norm anywhere."""
+        out = []
+        for construction in self.collector.constructions:
+            if construction.cls is info and construction.method is not None:
+                scope = Scope(self.facts.function(construction.method), info)
+                layer = self.layer(construction.call, scope)
+                if layer is not None:
+                    out.append(layer)
+        return tuple(out)
 
     def params(self, init: Optional[FunctionInfo], cls: ClassInfo) -> tuple[Param, ...]:
         if init is None:
@@ -484,17 +566,14 @@ class _Summariser:
                 position += 1
 
     def summary(self) -> FileSummary:
-        classes = []
-        for info in self.facts.classes.values():
-            summary = self.class_summary(info)
-            if summary is not None:
-                classes.append(summary)
+        classes = [self.class_summary(info) for info in self.facts.classes.values()]
         functions = [
             self.function_summary(stmt, f"{self.module}.{stmt.name.value}")
             for stmt in self.ctx.module.body
             if isinstance(stmt, cst.FunctionDef)
         ]
         instantiations = list(self.instantiations())
+        modes = self.mode_functions()
         imports = tuple(
             (local, absolute)
             for local, target in self.facts.imports.aliases.items()
@@ -507,7 +586,37 @@ class _Summariser:
             classes=tuple(classes),
             functions=tuple(functions),
             instantiations=tuple(instantiations),
+            modes=tuple(modes),
+            flag_uses=tuple(
+                FlagUse(flag, kind, owner, self.places.of(call), self.ctx.text(call.func))
+                for flag, kind, owner, call in self.collector.flag_uses
+            ),
+            switched=frozenset(
+                {*self.collector.switched, *self.facts.global_names}
+                | {name for name, values in self.facts.constants.items() if len(values) > 1}
+            ),
         )
+
+    def mode_functions(self) -> list[ModeFunction]:
+        """The events of every function, method and the top-level code, for the
+        train/eval mode analysis."""
+        builder = EventBuilder(self.places, self.qualify, self.ctx.text, self.ctx.config.evaluation_functions)
+        found = [builder.module(self.ctx.module, f"{self.module}.<module>")]
+        for stmt in self.ctx.module.body:
+            if isinstance(stmt, cst.FunctionDef):
+                found.append(builder.function(stmt, f"{self.module}.{stmt.name.value}", None))
+        for info in self.facts.classes.values():
+            qualname = f"{self.module}.{info.name}"
+            layers = frozenset(info.self_bindings)
+            module = self.facts.is_module_class(info)
+            for name, method in info.methods.items():
+                if module and id(method) not in self.collector.switching:
+                    continue  # a layer's own code: models do not evaluate or train themselves
+                function = builder.function(method, f"{qualname}.{name}", qualname)
+                found.append(replace(function, events=prune(function.events, layers)))
+        # Functions that do nothing to any mode are left out: the analysis treats a call
+        # to a function of the run without events as one that changes nothing.
+        return [f for f in found if active(f.events)]
 
 
 class _Uses:
@@ -541,6 +650,11 @@ class _Uses:
         if f"call@{id(construction.call)}" in self.evidence:
             return True
         return any(name in self.evidence for name in construction.bound_names())
+
+
+def _reads_training(expr: cst.CSTNode) -> bool:
+    """Whether an expression reads some module's real ``training`` flag."""
+    return any(isinstance(n, cst.Attribute) and n.attr.value == "training" for n in iter_nodes(expr))
 
 
 def _is_test_path(path: str) -> bool:

@@ -64,6 +64,7 @@ class ProjectIndex:
             for function in file.functions:
                 self.functions.setdefault(function.qualname, (file, function))
         self._module_cache: dict[str, bool] = {}
+        self.cache: dict[str, object] = {}  # analyses shared by several rules
         self._suffix_cache: dict[str, list[FileSummary]] = {}
 
     # Names.

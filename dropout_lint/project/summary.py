@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
@@ -14,6 +14,9 @@ from dropout_lint.analysis.layers import LayerType
 from dropout_lint.analysis.syntax import iter_nodes
 from dropout_lint.diagnostics import Span
 from dropout_lint.positions import locate
+
+if TYPE_CHECKING:
+    from dropout_lint.project.modes_ir import ModeFunction
 
 
 class Place:
@@ -174,6 +177,7 @@ class ClassSummary:
     dynamic: bool  # getattr(self, name), self.modules() and the like: layers used unseen
     selu: bool
     alpha: tuple[Place, ...]  # alpha dropout applied in methods (functional)
+    constructed: tuple[Layer, ...] = ()  # every layer its methods build, registered or not
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,17 @@ class Instantiation:
 
 
 @dataclass(frozen=True)
+class FlagUse:
+    """Dropout switched by a flag of the code's own (``self.is_training``, a global)."""
+
+    flag: str
+    kind: str  # "attr" or "global"
+    owner: str  # the class (for attributes) or the module (for globals)
+    place: Place
+    text: str
+
+
+@dataclass(frozen=True)
 class FileSummary:
     path: str
     module: str
@@ -208,3 +223,6 @@ class FileSummary:
     classes: tuple[ClassSummary, ...]
     functions: tuple[FunctionSummary, ...]
     instantiations: tuple[Instantiation, ...]
+    modes: tuple[ModeFunction, ...] = ()
+    flag_uses: tuple[FlagUse, ...] = ()
+    switched: frozenset[str] = frozenset()  # attributes set outside __init__, globals reassigned

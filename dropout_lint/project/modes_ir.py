@@ -1,0 +1,537 @@
+"""What a function does to the train/eval mode of models, as plain data.
+
+Each function (and each file's top-level code) becomes a list of ``Event``s in source
+order, nested like the control flow: a model is built or bound, switched with
+``.train()``/``.eval()``, called (used) for evaluation or training, handed to another
+function, exported, and the ``if``/loop/``with``/``try`` structure around them. The
+events are built per file while it is parsed; the mode analysis (``project.modes``)
+interprets them after the whole run is summarised, so that a helper defined in one file
+is understood where another file calls it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Optional
+
+import libcst as cst
+
+from dropout_lint.analysis.syntax import (
+    Statement,
+    block_statements,
+    children,
+    dotted_name,
+    iter_nodes,
+    last_identifier,
+)
+from dropout_lint.analysis.training import is_training_step, training_loops
+from dropout_lint.config import DEFAULT_EVALUATION_FUNCTIONS
+from dropout_lint.project.summary import Place, Places
+
+# Mode-preserving methods of nn.Module: calling them marks the receiver as a model.
+MODEL_METHODS = frozenset(
+    {
+        "parameters", "named_parameters", "buffers", "named_buffers", "to", "cuda", "cpu", "half",
+        "float", "double", "bfloat16", "state_dict", "load_state_dict", "zero_grad", "apply",
+        "requires_grad_", "register_forward_hook", "register_forward_pre_hook",
+        "register_full_backward_hook", "named_modules", "modules", "children", "named_children",
+        "share_memory", "type",
+    }
+)
+# Methods that return the module itself.
+_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "train", "eval", "requires_grad_", "type"})
+# Calling these on a value runs the model. (Not `predict`: Keras-style wrappers and
+# pytorch-forecasting's models switch to eval themselves there.)
+_RUN_METHODS = frozenset({"forward", "generate"})
+_EVAL_LOADER = re.compile(r"(^|_|\b)(val|valid|validation|test|dev|eval|evaluation)(_|\b|$|set|data|loader|dl)", re.IGNORECASE)
+_METRIC_WORDS = re.compile(r"argmax|softmax|topk|sigmoid|acc|correct|metric|score|pred|loss|prob|eq", re.IGNORECASE)
+_NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
+EXPORTS = {
+    "torch.jit.trace": "torch.jit.trace",
+    "torch.jit.trace_module": "torch.jit.trace_module",
+    "torch.export.export": "torch.export.export",
+    "torch._dynamo.export": "torch._dynamo.export",
+    "torch.onnx.export": "torch.onnx.export",
+}
+# Functions that return a new module in training mode, or in eval mode.
+TRAIN_FACTORIES = re.compile(r"^(timm\.create_model|torchvision\.models\.[a-z_0-9]+(\.[a-z_0-9]+)?)$")
+EVAL_FACTORIES = re.compile(r"\.from_pretrained$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a bound value comes from."""
+
+    kind: str  # "new" (a class), "train" / "eval" (a factory's fresh model), "unknown", "alias", "call", "other"
+    target: Optional[str] = None  # the class or function called; the aliased path
+    args: tuple[Optional[str], ...] = ()  # positional arguments (paths)
+    keywords: tuple[Optional[str], ...] = ()  # keyword arguments' values (paths)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    path: Optional[str] = None  # the model (or receiver) the event is about
+    place: Optional[Place] = None
+    text: str = ""
+    mode: Optional[str] = None  # "train" / "eval" / None (not known) for kind "mode"
+    source: Optional[Source] = None  # for kind "bind"
+    callee: Optional[str] = None  # qualified callee, or the method name for kind "method"
+    args: tuple[Optional[str], ...] = ()
+    keywords: tuple[tuple[str, Optional[str]], ...] = ()
+    evaluating: bool = False  # a "use" that evaluates
+    training: bool = False  # a "use" inside a training loop
+    body: tuple[Event, ...] = ()
+    orelse: tuple[Event, ...] = ()
+    handlers: tuple[tuple[Event, ...], ...] = ()
+    final: tuple[Event, ...] = ()  # a `finally` block: it runs on every way out
+
+
+@dataclass(frozen=True)
+class ModeFunction:
+    """A function's events, with what the analysis needs to map calls onto it."""
+
+    qualname: str
+    cls: Optional[str]  # the class it is a method of
+    params: tuple[str, ...]  # positional parameters, `self` included
+    events: tuple[Event, ...]
+    place: Optional[Place] = None
+
+
+Qualify = Callable[[cst.BaseExpression], Optional[str]]
+
+
+class EventBuilder:
+    """Turns one function body (or a module's top-level code) into events."""
+
+    def __init__(
+        self,
+        places: Places,
+        qualify: Qualify,
+        text: Callable[[cst.CSTNode], str],
+        evaluation_names: Sequence[str] = DEFAULT_EVALUATION_FUNCTIONS,
+    ) -> None:
+        self.places = places
+        self.qualify = qualify
+        self.text = text
+        self.evaluation_names = evaluation_names
+        self._training_loops: set[int] = set()
+        # "eval-function", "no_grad", and one of "loop:train", "loop:eval", "loop:plain" per loop.
+        self._context: list[str] = []
+        self._metrics: list[bool] = []  # per no_grad region: does it compute predictions/metrics
+        self._temps: dict[int, str] = {}  # objects built inside expressions, by call id
+        self._top: Optional[cst.BaseExpression] = None  # the value of the assignment being read
+
+    # Entry points.
+
+    def function(self, func: cst.FunctionDef, qualname: str, cls: Optional[str]) -> ModeFunction:
+        self._training_loops = training_loops(func.body)
+        self._context = []
+        self._metrics = []
+        self._temps = {}
+        if _matches(func.name.value, self.evaluation_names):
+            self._context.append("eval-function")
+        if any(self._is_no_grad(d.decorator) for d in func.decorators):
+            self._context.append("no_grad")
+            self._metrics.append(_computes_metrics(func.body))
+        events = tuple(self._block(block_statements(func.body)))
+        params = tuple(p.name.value for p in [*func.params.posonly_params, *func.params.params])
+        return ModeFunction(qualname, cls, params, events, self.places.of(func.name))
+
+    def module(self, module: cst.Module, qualname: str) -> ModeFunction:
+        body = [s for s in module.body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))]
+        self._training_loops = set()
+        for stmt in body:
+            self._training_loops |= training_loops(stmt)
+        self._context = []
+        self._metrics = []
+        return ModeFunction(qualname, None, (), tuple(self._block(body)))
+
+    # Statements.
+
+    def _block(self, body: Sequence[Statement]) -> Iterator[Event]:
+        for stmt in body:
+            yield from self._statement(stmt)
+
+    def _statement(self, stmt: Statement) -> Iterator[Event]:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                yield from self._small(small)
+        elif isinstance(stmt, cst.If):
+            yield from self._expression(stmt.test)
+            orelse: list[Event] = []
+            if isinstance(stmt.orelse, cst.If):
+                orelse = list(self._statement(stmt.orelse))
+            elif isinstance(stmt.orelse, cst.Else):
+                orelse = list(self._block(block_statements(stmt.orelse.body)))
+            yield Event("if", body=tuple(self._block(block_statements(stmt.body))), orelse=tuple(orelse))
+        elif isinstance(stmt, (cst.For, cst.While)):
+            yield from self._loop(stmt)
+        elif isinstance(stmt, cst.With):
+            yield from self._with(stmt)
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            handlers = tuple(tuple(self._block(block_statements(h.body))) for h in stmt.handlers)
+            body = tuple(self._block(block_statements(stmt.body)))
+            after = tuple(self._block(block_statements(stmt.orelse.body))) if stmt.orelse else ()
+            final = tuple(self._block(block_statements(stmt.finalbody.body))) if stmt.finalbody else ()
+            yield Event("try", body=body, orelse=after, handlers=handlers, final=final)
+        elif isinstance(stmt, cst.Match):
+            yield from self._expression(stmt.subject)
+            cases = tuple(tuple(self._block(block_statements(case.body))) for case in stmt.cases)
+            yield Event("try", body=(), handlers=cases)  # one of the cases runs: a join of branches
+
+    def _loop(self, stmt: cst.For | cst.While) -> Iterator[Event]:
+        evaluating_loader = False
+        if isinstance(stmt, cst.For):
+            yield from self._expression(stmt.iter)
+            evaluating_loader = any(_EVAL_LOADER.search(name) for name in _identifiers(stmt.iter))
+        else:
+            yield from self._expression(stmt.test)
+        if id(stmt) in self._training_loops:
+            self._context.append("loop:train")
+        else:
+            self._context.append("loop:eval" if evaluating_loader else "loop:plain")
+        body = tuple(self._block(block_statements(stmt.body)))
+        self._context.pop()
+        orelse = tuple(self._block(block_statements(stmt.orelse.body))) if stmt.orelse is not None else ()
+        for target in _bound_paths(stmt.target) if isinstance(stmt, cst.For) else ():
+            body = (Event("bind", path=target, source=Source("other")), *body)
+        yield Event("loop", body=body, orelse=orelse)
+
+    def _with(self, stmt: cst.With) -> Iterator[Event]:
+        no_grad = False
+        switched: list[tuple[str, str]] = []  # `with eval_mode(model):` switches for the block
+        for item in stmt.items:
+            if self._is_no_grad(item.item):
+                no_grad = True
+                continue
+            switch = _mode_context(item.item)
+            if switch is not None:
+                switched.extend(switch)
+                continue
+            yield from self._expression(item.item)
+        if no_grad:
+            self._context.append("no_grad")
+            self._metrics.append(_computes_metrics(stmt.body))
+        body = tuple(self._block(block_statements(stmt.body)))
+        if no_grad:
+            self._context.pop()
+            self._metrics.pop()
+        if not switched:
+            yield from body
+            return
+        for path, mode in switched:
+            body = (Event("mode", path=path, mode=mode, place=self.places.of(stmt), text=f"with {mode}_mode"), *body)
+        yield Event("scoped", body=body, args=tuple(path for path, _ in switched))
+
+    def _is_no_grad(self, expr: cst.BaseExpression) -> bool:
+        func = expr.func if isinstance(expr, cst.Call) else expr
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return False
+        return self.qualify(func) in _NO_GRAD
+
+    def _small(self, small: cst.BaseSmallStatement) -> Iterator[Event]:
+        if isinstance(small, (cst.Assign, cst.AnnAssign)):
+            value = small.value
+            if value is None:
+                return
+            self._top = value
+            yield from self._expression(value)
+            self._top = None
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            source = self._source(value)
+            for target in targets:
+                if isinstance(target, (cst.Tuple, cst.List)):
+                    for bound in _bound_paths(target):
+                        yield Event("bind", path=bound, source=Source("other"))
+                    continue
+                path = dotted_name(target)
+                if path is not None:
+                    yield Event("bind", path=path, source=source, place=self.places.of(target))
+        elif isinstance(small, cst.AugAssign):
+            yield from self._expression(small.value)
+        elif isinstance(small, cst.Return):
+            if small.value is not None:
+                yield from self._expression(small.value)
+            yield Event("return")
+        elif isinstance(small, cst.Raise):
+            if small.exc is not None:
+                yield from self._expression(small.exc)
+            yield Event("return")
+        elif isinstance(small, cst.Break):
+            yield Event("break")
+        elif isinstance(small, cst.Continue):
+            yield Event("continue")
+        elif isinstance(small, cst.Expr):
+            yield from self._expression(small.value)
+        elif isinstance(small, cst.Del):
+            return
+        else:
+            for child in children(small):
+                if isinstance(child, cst.BaseExpression):
+                    yield from self._expression(child)
+
+    def _source(self, value: cst.BaseExpression) -> Source:
+        path = dotted_name(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+        if path is not None:
+            return Source("alias", path)
+        if not isinstance(value, cst.Call):
+            return Source("other")
+        func = value.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _RETURNS_SELF:
+            # `Net().to(device).eval()` is the object built (and switched) inside.
+            receiver = self._path(func.value)
+            if receiver is not None:
+                return Source("alias", receiver)
+            return self._source(func.value)
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return Source("other")
+        qualname = self.qualify(func)
+        if qualname is not None:
+            if TRAIN_FACTORIES.match(qualname):
+                return Source("train", qualname)
+            if EVAL_FACTORIES.search(qualname):
+                return Source("eval", qualname)
+            if qualname in ("torch.load", "torch.jit.load", "torch.hub.load"):
+                return Source("unknown", qualname)
+            if qualname in ("torch.nn.DataParallel", "torch.nn.parallel.DistributedDataParallel", "torch.compile"):
+                first = value.args[0].value if value.args else None
+                inner = dotted_name(first) if first is not None else None
+                return Source("alias", inner) if inner is not None else Source("other")
+        args = tuple(self._path(a.value) if a.keyword is None and not a.star else None for a in value.args)
+        passed = tuple(self._path(a.value) for a in value.args if a.keyword is not None)
+        if qualname is None and isinstance(func, cst.Attribute):
+            return Source("other")
+        name = last_identifier(func) or ""
+        if qualname is not None and name[:1].isupper():
+            return Source("new", qualname, args, passed)
+        if qualname is not None:
+            return Source("call", qualname, args, passed)
+        return Source("other")
+
+    def _path(self, expr: cst.BaseExpression) -> Optional[str]:
+        """The name or attribute chain of an expression, or the name given to an object
+        built inside an expression (``Evaluator(Net())``)."""
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            return dotted_name(expr)
+        return self._temps.get(id(expr))
+
+    def _construction(self, call: cst.Call) -> Optional[str]:
+        """The class a call builds (a capitalised name the imports resolve), or None."""
+        func = call.func
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        name = last_identifier(func) or ""
+        qualname = self.qualify(func)
+        if qualname is None or not name[:1].isupper() or qualname in _NO_GRAD:
+            return None
+        return qualname
+
+    # Expressions: the calls in them, innermost first.
+
+    def _expression(self, expr: cst.BaseExpression) -> Iterator[Event]:
+        stack: list[tuple[cst.CSTNode, bool]] = [(expr, False)]
+        while stack:
+            node, done = stack.pop()
+            if isinstance(node, (cst.Lambda, cst.FunctionDef)):
+                continue
+            if done:
+                assert isinstance(node, cst.Call)
+                yield from self._call(node)
+                continue
+            if isinstance(node, cst.Call):
+                stack.append((node, True))
+            for child in reversed(children(node)):
+                stack.append((child, False))
+
+    def _call(self, call: cst.Call) -> Iterator[Event]:
+        func = call.func
+        place = self.places.of(call)
+        args = tuple(self._path(a.value) if a.keyword is None and not a.star else None for a in call.args)
+        keywords = tuple(
+            (a.keyword.value, self._path(a.value) or (self.text(a.value) if a.keyword.value == "training" else None))
+            for a in call.args
+            if a.keyword is not None
+        )
+        built = self._construction(call)
+        if built is not None:
+            if call is self._top:
+                return  # `model = Net()`: the assignment binds it
+            temp = " ".join(self.text(call).split())
+            self._temps[id(call)] = temp
+            source = Source("new", built, args, tuple(value for _, value in keywords))
+            yield Event("bind", path=temp, source=source, place=place)
+            return
+        if isinstance(func, cst.Attribute):
+            receiver = self._path(func.value)
+            method = func.attr.value
+            if receiver is not None and method in _RETURNS_SELF:
+                self._temps[id(call)] = receiver  # `Net().to(d).eval()`: one object throughout
+            if is_training_step(call):
+                yield Event("step", place=place)
+                return
+            if receiver is not None and self.qualify(func.value) is None:
+                if method in ("train", "eval"):
+                    shown = f"{receiver}.{method}({'...' if call.args else ''})"
+                    yield Event("mode", path=receiver, place=place, text=shown, mode=_mode_of(call, method))
+                elif method in MODEL_METHODS:
+                    yield Event("touch", path=receiver, place=place)
+                elif method in _RUN_METHODS:
+                    yield self._use(receiver, call)
+                else:
+                    # A method of the receiver, or a model stored in one of its attributes
+                    # (`self.model(x)`): the analysis tells which once classes are known.
+                    use = self._use(f"{receiver}.{method}", call)
+                    yield Event(
+                        "method",
+                        path=receiver,
+                        callee=method,
+                        args=args,
+                        keywords=keywords,
+                        place=place,
+                        evaluating=use.evaluating,
+                        training=use.training,
+                    )
+                return
+        if isinstance(func, cst.Name) and func.value == "backward":
+            yield Event("step", place=place)
+            return
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return
+        qualname = self.qualify(func)
+        if qualname is None:
+            path = dotted_name(func)
+            if path is not None:
+                yield self._use(path, call)
+            return
+        if qualname in EXPORTS:
+            yield Event("export", path=args[0] if args else None, callee=qualname, keywords=keywords, place=place)
+            return
+        if qualname.rsplit(".", 1)[-1] == "backward":  # accelerator.backward(loss) resolves to nothing useful
+            yield Event("step", place=place)
+            return
+        yield Event("call", callee=qualname, args=args, keywords=keywords, place=place)
+
+    def _use(self, path: str, call: cst.Call) -> Event:
+        """A call of ``path``. It trains when the innermost loop takes training steps and
+        no ``no_grad`` is open inside that loop; it evaluates in an evaluation function,
+        in a loop over a validation/test loader, or under ``no_grad`` where predictions or
+        metrics are computed."""
+        context = self._context
+        loops = [i for i, token in enumerate(context) if token.startswith("loop:")]
+        innermost = context[loops[-1]] if loops else None
+        no_grad_inside = "no_grad" in context[loops[-1] + 1 :] if loops else "no_grad" in context
+        # Under no_grad inside a training loop (a teacher's targets, an EMA): neither.
+        training = innermost == "loop:train" and not no_grad_inside
+        evaluating = innermost != "loop:train" and (
+            "eval-function" in context
+            or innermost == "loop:eval"
+            or ("no_grad" in context and any(self._metrics))
+        )
+        return Event("use", path=path, place=self.places.of(call), evaluating=evaluating, training=training)
+
+
+def _mode_context(expr: cst.BaseExpression) -> Optional[list[tuple[str, str]]]:
+    """``eval_mode(model)`` / ``train_mode(model)``: context managers (MONAI's and home-made
+    ones) that switch the models they get for the block and switch them back after."""
+    if not isinstance(expr, cst.Call) or not isinstance(expr.func, (cst.Name, cst.Attribute)):
+        return None
+    name = (last_identifier(expr.func) or "").lower()
+    mode = "eval" if "eval" in name else "train" if "train" in name else None
+    if mode is None:
+        return None
+    paths = [dotted_name(arg.value) for arg in expr.args if arg.keyword is None]
+    return [(path, mode) for path in paths if path is not None] or None
+
+
+def _mode_of(call: cst.Call, method: str) -> Optional[str]:
+    if method == "eval":
+        return "eval"
+    if not call.args:
+        return "train"
+    value = call.args[0].value
+    if isinstance(value, cst.Name) and value.value in ("True", "False"):
+        return "train" if value.value == "True" else "eval"
+    return None
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in patterns)
+
+
+def _identifiers(expr: cst.CSTNode) -> Iterator[str]:
+    for node in iter_nodes(expr):
+        if isinstance(node, cst.Name):
+            yield node.value
+        elif isinstance(node, cst.Attribute):
+            yield node.attr.value
+
+
+def _computes_metrics(body: cst.CSTNode) -> bool:
+    """Predictions or metrics: argmax, softmax, accuracy, a loss..."""
+    return any(_METRIC_WORDS.search(name) for name in _identifiers(body))
+
+
+def _bound_paths(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _bound_paths(element.value)
+    else:
+        path = dotted_name(target)
+        if path is not None:
+            yield path
+
+
+_ACTIVE = frozenset({"mode", "touch", "step", "export", "scoped", "use", "method", "call"})
+
+
+def prune(events: tuple[Event, ...], layers: frozenset[str]) -> tuple[Event, ...]:
+    """A method's events without the layer calls of its own module: ``self.drop(x)`` in
+    ``forward`` applies a part, which no mode analysis needs (unless it evaluates or
+    trains: then it is a use of the model held there)."""
+    out = []
+    for event in events:
+        if event.kind == "method" and event.path == "self" and event.callee in layers:
+            if event.evaluating or event.training:
+                out.append(replace(event, kind="use", path=f"self.{event.callee}"))
+            continue
+        if event.kind == "use" and not (event.evaluating or event.training):
+            continue
+        if event.body or event.orelse or event.handlers or event.final:
+            event = replace(
+                event,
+                body=prune(event.body, layers),
+                orelse=prune(event.orelse, layers),
+                handlers=tuple(prune(h, layers) for h in event.handlers),
+                final=prune(event.final, layers),
+            )
+        out.append(event)
+    return tuple(out)
+
+
+def active(events: tuple[Event, ...]) -> bool:
+    """Whether a function does anything the mode analysis follows."""
+    for event in events:
+        if event.kind in _ACTIVE and not (event.kind == "call" and _inert_call(event)):
+            return True
+        if event.kind == "use" and (event.evaluating or event.training):
+            return True
+        if event.kind == "bind" and event.source is not None:
+            if event.source.kind in ("new", "train", "eval"):
+                return True
+            if event.source.kind == "alias" and (event.path or "").startswith("self."):
+                return True  # `self.model = model`: an object that holds a model
+        if any(active(block) for block in (event.body, event.orelse, event.final, *event.handlers)):
+            return True
+    return False
+
+
+def _inert_call(event: Event) -> bool:
+    """A torch or builtin function given no names: nothing to follow."""
+    callee = event.callee or ""
+    return (callee.startswith("torch.") or "." not in callee) and not any(event.args) and not any(
+        value for _, value in event.keywords
+    )
