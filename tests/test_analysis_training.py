@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from dropout_lint.analysis.training import mentions_mode
+from dropout_lint.analysis.training import mentions_mode, picks_phase, training_loops
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,26 @@ def test_mentions_mode(text: str) -> None:
 )
 def test_does_not_mention_mode(text: str) -> None:
     assert not mentions_mode(cst.parse_expression(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "loops"),
+    [
+        ("for x in data:\n    loss(x).backward()\n", 1),
+        ("for x in data:\n    loss = f(x)\n    loss.backward()\n    if i % 4 == 0:\n        optimizer.step()\n", 1),
+        # The step depends on the phase: the loop also evaluates.
+        ("for x in data:\n    loss = f(x)\n    if is_train:\n        loss.backward()\n", 0),
+        ("for x in data:\n    loss = f(x)\n    if phase == 'train':\n        loss.backward()\n        opt.step()\n", 0),
+        ("while True:\n    if mode != 'val':\n        loss.backward()\n", 0),
+        # An outer epoch loop holds the inner training loop.
+        ("for epoch in range(3):\n    for x in data:\n        loss(x).backward()\n", 2),
+        ("for x in data:\n    print(x)\n", 0),
+    ],
+)
+def test_training_loops(text: str, loops: int) -> None:
+    assert len(training_loops(cst.parse_module(text))) == loops
+
+
+@pytest.mark.parametrize(("text", "phase"), [("phase == 'train'", True), ("split != 'test'", True), ("i % 4 == 0", False), ("scaler is not None", False)])
+def test_picks_phase(text: str, phase: bool) -> None:
+    assert picks_phase(cst.parse_expression(text)) is phase

@@ -347,3 +347,224 @@ def test_home_made_flag_is_fine_when_the_run_changes_it(tmp_path: Path, script: 
     if script:
         files["main.py"] = script
     assert run(tmp_path, files, select=("DL407",)) == expected
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        # Either branch builds the model; eval() switches whichever was built.
+        (
+            """\
+            def predict(flag, x):
+                if flag:
+                    model = Net()
+                else:
+                    model = Net()
+                model.eval()
+                with torch.no_grad():
+                    return model(x).argmax(1)
+            """,
+            [],
+        ),
+        # One epoch function for both phases: the step runs only in the training phase.
+        (
+            """\
+            def run_epoch(model, loader, opt, is_train):
+                if is_train:
+                    model.train()
+                else:
+                    model.eval()
+                for x, y in loader:
+                    loss = F.cross_entropy(model(x), y)
+                    if is_train:
+                        opt.zero_grad()
+                        loss.backward()
+                        opt.step()
+            """,
+            [],
+        ),
+        (
+            """\
+            def fit(model, loaders, opt, epochs):
+                for epoch in range(epochs):
+                    for phase in ["train", "val"]:
+                        if phase == "train":
+                            model.train()
+                        else:
+                            model.eval()
+                        for x, y in loaders[phase]:
+                            with torch.set_grad_enabled(phase == "train"):
+                                loss = F.cross_entropy(model(x), y)
+                                if phase == "train":
+                                    loss.backward()
+                                    opt.step()
+            """,
+            [],
+        ),
+        # A wrapper shares the model's mode: validate() leaves both in eval.
+        (
+            """\
+            def validate(model, loader):
+                model.eval()
+                with torch.no_grad():
+                    return [model(x).argmax(1) for x, _ in loader]
+
+
+            def main(train_loader, val_loader, opt):
+                model = torch.compile(Net())
+                model.train()
+                for epoch in range(3):
+                    for x, y in train_loader:
+                        F.cross_entropy(model(x), y).backward()
+                        opt.step()
+                    validate(model, val_loader)
+            """,
+            [(12, "DL302")],
+        ),
+        (
+            """\
+            def validate(model, loader):
+                model.eval()
+                with torch.no_grad():
+                    return [model(x).argmax(1) for x, _ in loader]
+
+
+            def main(train_loader, val_loader, opt):
+                model = torch.nn.parallel.DataParallel(Net())
+                model.train()
+                for epoch in range(3):
+                    for x, y in train_loader:
+                        F.cross_entropy(model(x), y).backward()
+                        opt.step()
+                    validate(model, val_loader)
+            """,
+            [(12, "DL302")],
+        ),
+        # A hand-written loss taken with .item() under inference_mode evaluates.
+        (
+            """\
+            @torch.inference_mode()
+            def estimate_loss(model, batches):
+                return [((model(x) - y) ** 2).mean().item() for x, y in batches]
+
+
+            def main(batches):
+                model = Net()
+                return estimate_loss(model, batches)
+            """,
+            [(8, "DL301")],
+        ),
+        # A library's model class built from a config starts in training mode.
+        (
+            """\
+            from transformers import GPT2Config, GPT2LMHeadModel
+
+
+            @torch.inference_mode()
+            def estimate_loss(model, batches):
+                return [model(input_ids=x, labels=y).loss.item() for x, y in batches]
+
+
+            def main(batches):
+                model = GPT2LMHeadModel(GPT2Config())
+                return estimate_loss(model, batches)
+            """,
+            [(11, "DL301")],
+        ),
+    ],
+    ids=["if-else-binding", "phase-flag", "phase-loop", "torch-compile", "data-parallel", "item-metric", "library-model"],
+)
+def test_cases_from_real_scripts(tmp_path: Path, script: str, expected: list[tuple[int, str]]) -> None:
+    assert lines(lint(tmp_path, script)) == expected
+
+
+GLOBAL_MODEL = """\
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def test():
+    {test}
+    with torch.no_grad():
+        return model(torch.randn(2, 8)).argmax(1)
+
+
+def train():
+    model.train()
+    for i in range(100):
+        optimizer.zero_grad()
+        model(torch.randn(2, 8)).sum().backward()
+        optimizer.step()
+        if i % 10 == 0:
+            test()
+            {after_test}
+
+
+if __name__ == "__main__":
+    {main}
+"""
+
+
+@pytest.mark.parametrize(
+    ("test", "after_test", "main", "expected"),
+    [
+        # A script's global model: test() leaves it in eval for the next steps.
+        ("model.eval()", "pass", "train()", [(15, "DL302")]),
+        ("model.eval()", "model.train()", "train()", []),
+        # test() without eval(): from train() and straight from the top level.
+        ("pass", "pass", "test()", [(18, "DL301"), (23, "DL301")]),
+        ("model.eval()", "model.train()", "test()", []),
+    ],
+    ids=["eval-in-test", "train-after-test", "test-at-top", "test-at-top-with-eval"],
+)
+def test_models_held_in_globals(tmp_path: Path, test: str, after_test: str, main: str, expected: list[tuple[int, str]]) -> None:
+    script = GLOBAL_MODEL.format(test=test, after_test=after_test, main=main)
+    assert lines(lint(tmp_path, script)) == expected
+
+
+def test_a_global_name_bound_in_the_function_is_its_own(tmp_path: Path) -> None:
+    script = """\
+    model = Net()
+
+
+    def evaluate(loader):
+        model = Net()
+        model.eval()
+        with torch.no_grad():
+            return [model(x).argmax(1) for x in loader]
+
+
+    def main(loader):
+        evaluate(loader)
+        with torch.no_grad():
+            return [m(x).argmax(1) for x in loader for m in [model.eval()]]
+    """
+    assert lines(lint(tmp_path, script)) == []
+
+
+def test_the_runs_own_from_pretrained_returns_what_it_builds(tmp_path: Path) -> None:
+    gpt = NET + """
+
+class GPT(Net):
+    @classmethod
+    def from_pretrained(cls, name):
+        model = GPT()
+        return model
+"""
+    script = """\
+    from net import GPT
+
+
+    def finetune(loader, opt):
+        model = GPT.from_pretrained("gpt2")
+        for x, y in loader:
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+
+
+    @torch.no_grad()
+    def predict(x):
+        model = GPT.from_pretrained("gpt2")
+        return model(x).argmax(-1)
+    """
+    assert lines(lint(tmp_path, script, {"net.py": gpt})) == [(14, "DL301")]

@@ -341,3 +341,28 @@ def test_flow_marks_operations_under_a_test_of_the_mode() -> None:
     )
     gated = {op.callee: op.gated for op in flow.ops}
     assert gated == {"self.noise": True, "self.swap": True, "self.fc": False}
+
+
+def test_batchnorm1d_says_nothing_about_the_rank(tmp_path: Path) -> None:
+    model = """\
+    import torch.nn as nn
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout1d(0.2))
+
+        def forward(self, x):
+            return self.net(x)
+
+
+    class Conv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Conv1d(8, 16, 3), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout1d(0.2))
+
+        def forward(self, x):
+            return self.net(x)
+    """
+    assert run(tmp_path, {"model.py": model}, select=("DL105",)) == [("model.py", 7, "DL105")]

@@ -210,10 +210,44 @@ def is_training_step(node: cst.CSTNode) -> bool:
     return method == "step" and receiver is not None and bool(_OPTIMISER_NAME.search(receiver))
 
 
+_PHASE_WORD = re.compile(r"phase|stage|split|(^|_)mode($|_)", re.IGNORECASE)
+_PHASE_STRING = re.compile(r"train|val|eval|test|dev|infer|predict", re.IGNORECASE)
+
+
+def picks_phase(test: cst.BaseExpression) -> bool:
+    """Whether a test picks between training and evaluation: ``if is_train:``,
+    ``if phase == "train":``, ``if self.training:``."""
+    if mentions_mode(test):
+        return True
+    for node in iter_nodes(test):
+        if isinstance(node, cst.Name) and _PHASE_WORD.search(node.value):
+            return True
+        if isinstance(node, cst.Attribute) and _PHASE_WORD.search(node.attr.value):
+            return True
+        if isinstance(node, cst.SimpleString) and _PHASE_STRING.search(node.value):
+            return True
+    return False
+
+
+def _takes_step(node: cst.CSTNode) -> bool:
+    """Whether ``node`` takes a training step that does not depend on a phase test: the
+    loop of a ``for phase in ("train", "val")`` epoch also evaluates."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if is_training_step(current):
+            return True
+        if isinstance(current, cst.If) and picks_phase(current.test):
+            continue
+        stack.extend(children(current))
+    return False
+
+
 def training_loops(root: cst.CSTNode) -> set[int]:
-    """The loops under ``root`` (by id) whose body takes a training step."""
+    """The loops under ``root`` (by id) whose body takes a training step on every pass
+    (not only when a phase test says so)."""
     out: set[int] = set()
     for node in iter_nodes(root):
-        if isinstance(node, (cst.For, cst.While)) and any(is_training_step(n) for n in iter_nodes(node.body)):
+        if isinstance(node, (cst.For, cst.While)) and _takes_step(node.body):
             out.add(id(node))
     return out

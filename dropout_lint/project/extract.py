@@ -35,7 +35,7 @@ from dropout_lint.analysis.syntax import (
 )
 from dropout_lint.analysis.training import boolean_operands, mentions_mode
 from dropout_lint.context import FileContext
-from dropout_lint.project.modes_ir import EventBuilder, ModeFunction, active, prune
+from dropout_lint.project.modes_ir import EventBuilder, ModeFunction, active, local_names, prune
 from dropout_lint.project.randomness import random_drops
 from dropout_lint.project.summary import (
     Argument,
@@ -601,10 +601,12 @@ class _Summariser:
         """The events of every function, method and the top-level code, for the
         train/eval mode analysis."""
         builder = EventBuilder(self.places, self.qualify, self.ctx.text, self.ctx.config.evaluation_functions)
-        found = [builder.module(self.ctx.module, f"{self.module}.<module>")]
+        found: list[tuple[ModeFunction, Optional[cst.FunctionDef]]] = [
+            (builder.module(self.ctx.module, f"{self.module}.<module>"), None)
+        ]
         for stmt in self.ctx.module.body:
             if isinstance(stmt, cst.FunctionDef):
-                found.append(builder.function(stmt, f"{self.module}.{stmt.name.value}", None))
+                found.append((builder.function(stmt, f"{self.module}.{stmt.name.value}", None), stmt))
         for info in self.facts.classes.values():
             qualname = f"{self.module}.{info.name}"
             layers = frozenset(info.self_bindings)
@@ -613,10 +615,20 @@ class _Summariser:
                 if module and id(method) not in self.collector.switching:
                     continue  # a layer's own code: models do not evaluate or train themselves
                 function = builder.function(method, f"{qualname}.{name}", qualname)
-                found.append(replace(function, events=prune(function.events, layers)))
+                found.append((replace(function, events=prune(function.events, layers)), method))
         # Functions that do nothing to any mode are left out: the analysis treats a call
         # to a function of the run without events as one that changes nothing.
-        return [f for f in found if active(f.events)]
+        defined = {
+            stmt.name.value for stmt in self.ctx.module.body if isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+        }
+        names = frozenset(self.facts.constants) - defined
+        out = []
+        for function, node in found:
+            if not active(function.events):
+                continue
+            shared = names - local_names(node) if node is not None else frozenset()
+            out.append(replace(function, module=self.module, globals=shared))
+        return out
 
 
 class _Uses:

@@ -15,12 +15,12 @@ mode ("entry"), and a model handed to code outside the run becomes unknown.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from dropout_lint.analysis.layers import module_layer
 from dropout_lint.project.index import ProjectIndex
-from dropout_lint.project.modes_ir import EXPORTS, Event, ModeFunction
+from dropout_lint.project.modes_ir import EXPORTS, LIBRARY_MODELS, Event, ModeFunction
 from dropout_lint.project.summary import ClassSummary, Layer, Place
 from dropout_lint.rule import LINE
 
@@ -223,7 +223,8 @@ class _Interpreter:
         self.analysis = analysis
         self.index = analysis.index
         self.function = function
-        self.params = set(function.params)
+        # Parameters and the module's names arrive from the caller, in a mode unknown here.
+        self.params = set(function.params) | function.globals
         self.entries: dict[str, Obj] = {}
         self.summary = Summary()
         self.exits: list[State] = []
@@ -260,8 +261,10 @@ class _Interpreter:
             state.env.pop(path, None)
 
     def set_facts(self, state: State, objs: frozenset[Obj], facts: frozenset[Fact]) -> None:
+        # Every object the name may refer to takes the new mode: after
+        # `if a: model = A() else: model = B()`, `model.eval()` switches whichever was built.
         for obj in objs:
-            state.facts[obj] = facts if len(objs) == 1 else state.facts.get(obj, frozenset()) | facts
+            state.facts[obj] = facts
 
     # Running.
 
@@ -390,6 +393,8 @@ class _Interpreter:
             return
         place = event.place
         site = f"{place.path}#{place.index}" if place is not None else f"{self.function.qualname}:{path}"
+        if source.kind in ("train", "eval", "unknown") and self.index.function(source.target or "") is not None:
+            source = replace(source, kind="call")  # the run's own `from_pretrained`: what it returns
         if source.kind in ("train", "eval", "unknown"):
             obj = Obj(site, source.target, path)
             self.bind(state, path, frozenset({obj}))
@@ -423,6 +428,14 @@ class _Interpreter:
     ) -> None:
         located = self.index.lookup(target)
         torch_layer = module_layer(target)
+        if located is None and LIBRARY_MODELS.match(target):
+            # `GPT2LMHeadModel(config)`: a library's model, with layers the run cannot see.
+            obj = Obj(site, None, path)
+            self.bind(state, path, frozenset({obj}))
+            why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
+            state.facts[obj] = frozenset({Fact("train", why, _places(event))})
+            self.escape(state, [*args, *(event.source.keywords if event.source else ())])
+            return
         if located is None and torch_layer is None:
             # An object from outside the run gets the model (transformers' Trainer, a
             # Lightning Trainer): anything may happen to its mode.
@@ -559,6 +572,12 @@ class _Interpreter:
         for keyword, value in keywords:
             if keyword in function.params and value is not None:
                 mapping[keyword] = value
+        if function.module == self.function.module:
+            # The module's names are the caller's too, unless it binds its own.
+            top = self.function.qualname.endswith(".<module>")
+            for name in function.globals:
+                if top or name in self.function.globals:
+                    mapping.setdefault(name, name)
         summary = self.analysis.summary(function.qualname)
         short = function.qualname.rsplit(".", 1)[-1]
         if summary.unknown:

@@ -57,7 +57,20 @@ EXPORTS = {
     "torch.onnx.export": "torch.onnx.export",
 }
 # Functions that return a new module in training mode, or in eval mode.
-TRAIN_FACTORIES = re.compile(r"^(timm\.create_model|torchvision\.models\.[a-z_0-9]+(\.[a-z_0-9]+)?)$")
+TRAIN_FACTORIES = re.compile(
+    r"^(timm\.create_model|torchvision\.models\.[a-z_0-9]+(\.[a-z_0-9]+)?|transformers\.\w+\.from_config)$"
+)
+# Model classes of libraries: built directly, a model starts in training mode.
+LIBRARY_MODELS = re.compile(
+    r"^(transformers\.(\w+\.)*[A-Z]\w*(Model|For[A-Z]\w*)|timm\.models\.(\w+\.)*[A-Z]\w*"
+    r"|torchvision\.models\.(\w+\.)*[A-Z]\w*)$"
+)
+_WRAPPERS = frozenset(
+    {
+        "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
+        "torch.compile",
+    }
+)
 EVAL_FACTORIES = re.compile(r"\.from_pretrained$")
 
 
@@ -99,6 +112,10 @@ class ModeFunction:
     params: tuple[str, ...]  # positional parameters, `self` included
     events: tuple[Event, ...]
     place: Optional[Place] = None
+    module: str = ""
+    # The module's names the function reads without binding them: its models may be
+    # globals (`model = Net()` at the top of a script, used in `def test():`).
+    globals: frozenset[str] = frozenset()
 
 
 Qualify = Callable[[cst.BaseExpression], Optional[str]]
@@ -136,7 +153,7 @@ class EventBuilder:
             self._context.append("eval-function")
         if any(self._is_no_grad(d.decorator) for d in func.decorators):
             self._context.append("no_grad")
-            self._metrics.append(_computes_metrics(func.body))
+            self._metrics.append(bool(_METRIC_WORDS.search(func.name.value)) or _computes_metrics(func.body))
         events = tuple(self._block(block_statements(func.body)))
         params = tuple(p.name.value for p in [*func.params.posonly_params, *func.params.params])
         return ModeFunction(qualname, cls, params, events, self.places.of(func.name))
@@ -297,9 +314,10 @@ class EventBuilder:
                 return Source("eval", qualname)
             if qualname in ("torch.load", "torch.jit.load", "torch.hub.load"):
                 return Source("unknown", qualname)
-            if qualname in ("torch.nn.DataParallel", "torch.nn.parallel.DistributedDataParallel", "torch.compile"):
+            if qualname in _WRAPPERS:
+                # The wrapper shares the model's mode: `.eval()` on either switches both.
                 first = value.args[0].value if value.args else None
-                inner = dotted_name(first) if first is not None else None
+                inner = self._path(first) if first is not None else None
                 return Source("alias", inner) if inner is not None else Source("other")
         args = tuple(self._path(a.value) if a.keyword is None and not a.star else None for a in value.args)
         passed = tuple(self._path(a.value) for a in value.args if a.keyword is not None)
@@ -471,8 +489,9 @@ def _identifiers(expr: cst.CSTNode) -> Iterator[str]:
 
 
 def _computes_metrics(body: cst.CSTNode) -> bool:
-    """Predictions or metrics: argmax, softmax, accuracy, a loss..."""
-    return any(_METRIC_WORDS.search(name) for name in _identifiers(body))
+    """Predictions or metrics: argmax, softmax, accuracy, a loss, a scalar taken with
+    ``.item()``..."""
+    return any(_METRIC_WORDS.search(name) or name == "item" for name in _identifiers(body))
 
 
 def _bound_paths(target: cst.BaseExpression) -> Iterator[str]:
@@ -535,3 +554,43 @@ def _inert_call(event: Event) -> bool:
     return (callee.startswith("torch.") or "." not in callee) and not any(event.args) and not any(
         value for _, value in event.keywords
     )
+
+
+def local_names(func: cst.FunctionDef) -> frozenset[str]:
+    """The names a function binds itself (parameters, assignments, loop and ``with``
+    targets, imports, nested definitions...), and those it declares ``global`` and
+    assigns: reads of any other name are reads of the module's names."""
+    p = func.params
+    names = {param.name.value for param in (*p.posonly_params, *p.params, *p.kwonly_params)}
+    names.update(star.name.value for star in (p.star_arg, p.star_kwarg) if isinstance(star, cst.Param))
+    stack: list[cst.CSTNode] = list(func.body.children)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            names.add(node.name.value)
+            continue
+        if isinstance(node, cst.Lambda):
+            continue
+        target: Optional[cst.CSTNode] = None
+        if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
+            target = node.target
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            target = node.target
+        elif isinstance(node, cst.AsName):
+            target = node.name
+        elif isinstance(node, cst.ImportAlias):
+            names.add((node.evaluated_alias or node.evaluated_name).split(".", 1)[0])
+        if target is not None:
+            names.update(_target_names(target))
+        stack.extend(node.children)
+    return frozenset(names)
+
+
+def _target_names(target: cst.CSTNode) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _target_names(target.value)

@@ -197,7 +197,9 @@ def rank_source(steps: Sequence[Step], index: int) -> Optional[Step]:
         step = steps[value]
         if step.rank_change:
             return None
-        if step.reshape or (step.kind in _RANK_KEEPING):
+        # BatchNorm1d takes (N, C) and (N, C, L) alike: it tells nothing about the rank.
+        batchnorm_1d = step.kind == "batchnorm" and step.type is not None and step.type.dims == 1
+        if step.reshape or step.kind in _RANK_KEEPING or batchnorm_1d:
             value = step.inputs[0] if step.inputs else None
             continue
         return step if step.type is not None else None
