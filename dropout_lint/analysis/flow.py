@@ -24,6 +24,7 @@ from dropout_lint.analysis.syntax import (
     dotted_name,
     is_self_attribute,
     iter_nodes,
+    target_names,
 )
 from dropout_lint.analysis.training import boolean_operands, mentions_mode
 from dropout_lint.project.summary import INPUT, Flow, FlowOp, Places, Rate
@@ -138,7 +139,7 @@ class FlowBuilder:
         if isinstance(stmt, cst.For):
             self._expr(stmt.iter, env, True)
             container = _container_of(stmt.iter, self.self_name)
-            for target in _names(stmt.target):
+            for target in target_names(stmt.target):
                 if container is not None and isinstance(stmt.target, cst.Name):
                     self.loop_vars[target] = container
                 env[target] = None
@@ -329,14 +330,6 @@ def _is_value(expr: cst.BaseExpression, env: Env) -> bool:
 def _shadowed(env: Env, name: str) -> set[str]:
     # A loop variable re-bound to a value in the body is no longer the container element.
     return {name} if env.get(name) is not None else set()
-
-
-def _names(target: cst.BaseExpression) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _names(element.value)
 
 
 def _container_of(expr: cst.BaseExpression, self_name: str) -> Optional[str]:

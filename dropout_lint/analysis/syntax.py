@@ -91,6 +91,17 @@ def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(reversed(children(node)))
 
 
+def target_names(target: cst.CSTNode) -> Iterator[str]:
+    """The names an assignment or loop target binds (``a``, ``a, (b, *c)``)."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from target_names(target.value)
+
+
 def dotted_name(expr: cst.BaseExpression) -> Optional[str]:
     """``a.b.c`` for a chain of attribute accesses on a name, else None."""
     parts: list[str] = []

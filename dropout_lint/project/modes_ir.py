@@ -26,6 +26,7 @@ from dropout_lint.analysis.syntax import (
     dotted_name,
     iter_nodes,
     last_identifier,
+    target_names,
 )
 from dropout_lint.analysis.training import is_training_step, training_loops
 from dropout_lint.config import DEFAULT_EVALUATION_FUNCTIONS
@@ -581,16 +582,6 @@ def local_names(func: cst.FunctionDef) -> frozenset[str]:
         elif isinstance(node, cst.ImportAlias):
             names.add((node.evaluated_alias or node.evaluated_name).split(".", 1)[0])
         if target is not None:
-            names.update(_target_names(target))
+            names.update(target_names(target))
         stack.extend(node.children)
     return frozenset(names)
-
-
-def _target_names(target: cst.CSTNode) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _target_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _target_names(target.value)
