@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import click
 
@@ -18,6 +18,7 @@ from dropout_lint import __version__
 if TYPE_CHECKING:
     from dropout_lint.config import Config
     from dropout_lint.engine import FileResult
+    from dropout_lint.tracer.process import TraceOutcome, TraceRequest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _PROGRESS_MIN_FILES = 50
@@ -32,6 +33,67 @@ def _fail(message: str) -> click.exceptions.Exit:
 @click.version_option(__version__, "-V", "--version", prog_name="dropout-lint", message="%(prog)s %(version)s")
 def main() -> None:
     """Find dropout misuse in PyTorch model and training code."""
+
+
+def _trace_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say how to build and feed the model a trace runs."""
+    options = [
+        click.option("--input", "inputs", multiple=True, help="An input tensor: float32[8,3,32,32] or int64[8,128]{0,30522}."),
+        click.option("--input-shape", "shapes", multiple=True, help="An input's shape, like 8,784 (with --dtype)."),
+        click.option("--dtype", default="float32", show_default=True, help="The dtype of --input-shape inputs."),
+        click.option("--example-inputs", help="module:function returning the inputs (default: example_inputs() beside the model)."),
+        click.option("--weights", type=click.Path(dir_okay=False, path_type=str), help="A state dict to load (weights_only)."),
+        click.option(
+            "--device",
+            type=click.Choice(["auto", "cpu", "cuda", "mps", "meta"]),
+            default="auto",
+            show_default=True,
+            help="Where to run (auto: CUDA when available).",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the trace."),
+        click.option("--conformance", is_flag=True, help="Check every dropout implementation against the reference."),
+        click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds before the trace is stopped."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _request(target: str, options: dict[str, Any]) -> TraceRequest:
+    from dropout_lint.tracer.process import TraceRequest
+
+    return TraceRequest(
+        target=target,
+        inputs=tuple(options["inputs"]),
+        shapes=tuple(options["shapes"]),
+        dtype=options["dtype"],
+        example_inputs=options["example_inputs"],
+        weights=options["weights"],
+        device=options["device"],
+        seed=options["seed"],
+        conformance=options["conformance"],
+        timeout=options["timeout"],
+    )
+
+
+def _trace(request: TraceRequest) -> TraceOutcome:
+    from dropout_lint.tracer.process import TraceFailed, run_trace
+
+    try:
+        return run_trace(request)
+    except TraceFailed as failure:
+        raise _fail(f"the trace of {request.target} failed ({failure.stage}): {failure}") from None
+
+
+def _emit(text: str, output: Optional[str], color: bool) -> None:
+    if output is not None:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        # click strips ANSI codes when stdout is not a terminal; FORCE_COLOR asked for them.
+        click.echo(text, nl=False, color=color)
 
 
 @main.command()
@@ -57,6 +119,8 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
 @click.option("--show-source/--no-show-source", default=True, help="Show the source line of each finding.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no progress.")
+@click.option("--trace", "trace_target", metavar="TARGET", help="Also trace path/to/file.py:model and mark findings confirmed or not.")
+@_trace_options
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -73,6 +137,8 @@ def check(
     statistics: bool,
     show_source: bool,
     quiet: bool,
+    trace_target: Optional[str],
+    **trace_options: Any,
 ) -> None:
     """Lint files and folders (default: the current folder)."""
     from dropout_lint.config import Config, ConfigError, find_config_file, load_config
@@ -106,21 +172,16 @@ def check(
         click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
 
     results = _run(found.files, config, jobs, show_progress=output_format == "text" and not quiet)
+    if trace_target is not None:
+        from dropout_lint.tracer.process import join
+
+        results = join(results, _trace(_request(trace_target, trace_options)))
     report = make_report(results, len(found.files))
-    to_file = output is not None
-    color = not to_file and output_format == "text" and _stdout_has_color()
+    color = output is None and output_format == "text" and _stdout_has_color()
     text = render(
         output_format, report, statistics=statistics, show_source=show_source, quiet=quiet, color=color
     )
-    if to_file:
-        assert output is not None
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise _fail(f"cannot write {output}: {exc.strerror}") from None
-    else:
-        # click strips ANSI codes when stdout is not a terminal; FORCE_COLOR asked for them.
-        click.echo(text, nl=False, color=color)
+    _emit(text, output, color)
 
     if found.missing:
         sys.exit(EXIT_ERROR)
@@ -165,6 +226,54 @@ def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: b
     ) as bar:
         task = bar.add_task("lint", total=len(files))
         return lint_files(files, config, jobs, progress=lambda: bar.advance(task))
+
+
+@main.command()
+@click.argument("target")
+@_trace_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), help="Write the report to a file.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+def trace(target: str, output_format: str, output: Optional[str], exit_zero: bool, **options: Any) -> None:
+    """Run the model TARGET (path/to/file.py:name or package.module:name) forward in
+    train and eval mode and report what dropout actually does."""
+    from dropout_lint.reporters import make_report, render
+    from dropout_lint.tracer.process import trace_results
+
+    outcome = _trace(_request(target, options))
+    results = trace_results(outcome)
+    report = make_report(results, len({r.path for r in results}))
+    color = output is None and output_format == "text" and _stdout_has_color()
+    text = render(output_format, report, quiet=True, color=color)
+    if output_format == "text":
+        text = _trace_table(outcome) + text + _trace_summary(outcome, len(report.diagnostics))
+    _emit(text, output, color)
+    sys.exit(EXIT_FINDINGS if report.diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+def _trace_table(outcome: TraceOutcome) -> str:
+    """The dropout modules of the traced model, with what they did."""
+    rows = [("module", "class", "p", "dropped in training", "calls", "in eval")]
+    for row in outcome.modules:
+        measured = "-" if row["measured"] is None else f"{row['measured']:.3f}"
+        rows.append((row["name"], row["class"], f"{row['p']:g}", measured, str(row["calls"]), row["eval"]))
+    if len(rows) == 1:
+        return f"`{outcome.model}` has no registered dropout modules.\n\n"
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines) + "\n\n"
+
+
+def _trace_summary(outcome: TraceOutcome, count: int) -> str:
+    verdict = "no problems" if count == 0 else f"{count} problem{'s' if count != 1 else ''}"
+    return f"Traced `{outcome.model}` on {outcome.device} in {outcome.seconds:.2f} s: {verdict}.\n"
 
 
 @main.command(name="rules")

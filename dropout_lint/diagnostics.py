@@ -52,6 +52,7 @@ class Diagnostic:
     path: str
     span: Span
     fix: Optional[Fix] = None
+    runtime: Optional[str] = None  # what the tracer made of it: "confirmed", "not reproduced: ..."
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:

@@ -68,6 +68,34 @@ CHECKS: tuple[type[Check], ...] = (
     dl409_dropout_result_discarded.DropoutResultDiscarded,
 )
 
+# Rules of the runtime tracer (`dropout-lint trace`): no static check implements them.
+TRACE_RULES: tuple[Rule, ...] = (
+    Rule(
+        code="DL501",
+        name="dropout-active-in-eval",
+        severity=Severity.ERROR,
+        summary="(tracer) A dropout module drops values during an eval-mode forward pass.",
+    ),
+    Rule(
+        code="DL502",
+        name="eval-nondeterministic",
+        severity=Severity.ERROR,
+        summary="(tracer) Two eval-mode forward passes give different outputs.",
+    ),
+    Rule(
+        code="DL503",
+        name="dropout-nonconformant",
+        severity=Severity.ERROR,
+        summary="(tracer) A dropout implementation fails the reference check.",
+    ),
+    Rule(
+        code="DL504",
+        name="dropout-rate-mismatch",
+        severity=Severity.WARNING,
+        summary="(tracer) A dropout module's measured rate differs from its declared p.",
+    ),
+)
+
 # Rules over the whole run: they read the project index built from every file.
 PROJECT_CHECKS: tuple[type[ProjectCheck], ...] = (
     dl101_input_dropout.InputDropout,
@@ -88,7 +116,14 @@ PROJECT_CHECKS: tuple[type[ProjectCheck], ...] = (
 
 RULES: tuple[Rule, ...] = tuple(
     sorted(
-        {*(c.rule for c in CHECKS), *(c.rule for c in PROJECT_CHECKS), PARSE_ERROR, INTERNAL_ERROR, UNUSED_NOQA},
+        {
+            *(c.rule for c in CHECKS),
+            *(c.rule for c in PROJECT_CHECKS),
+            *TRACE_RULES,
+            PARSE_ERROR,
+            INTERNAL_ERROR,
+            UNUSED_NOQA,
+        },
         key=lambda r: r.code,
     )
 )

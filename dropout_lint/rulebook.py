@@ -13,7 +13,12 @@ _HERE = Path(__file__).resolve().parent
 # Installed from a wheel the pages sit in the package; in a source checkout, beside it.
 _CANDIDATES = (_HERE / "rules", _HERE.parent / "rules")
 
-_BLOCK = re.compile(r"^```python (?P<kind>bad|good|fixed)\n(?P<code>.*?)^```$", re.MULTILINE | re.DOTALL)
+# ``bad``/``good``/``fixed`` blocks are linted; ``trace-bad``/``trace-good`` blocks (the
+# runtime rules, DL5xx) are complete modules with a ``Model`` and ``example_inputs()``
+# that the tracer runs.
+_BLOCK = re.compile(
+    r"^```python (?P<kind>bad|good|fixed|trace-bad|trace-good)\n(?P<code>.*?)^```$", re.MULTILINE | re.DOTALL
+)
 _SECTION = re.compile(r"^## (?P<title>.+)$", re.MULTILINE)
 
 
@@ -39,9 +44,14 @@ def page_text(rule: Rule) -> Optional[str]:
 
 @dataclass(frozen=True)
 class Example:
-    kind: str  # "bad", "good" or "fixed"
+    kind: str  # "bad", "good", "fixed", "trace-bad" or "trace-good"
     code: str
     line: int  # line of the page where the code starts
+
+    @property
+    def traced(self) -> bool:
+        """Whether the block is checked by the tracer rather than the static linter."""
+        return self.kind.startswith("trace-")
 
 
 def examples(text: str) -> list[Example]:

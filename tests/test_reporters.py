@@ -100,6 +100,7 @@ def test_json_fields_and_one_based_columns() -> None:
             "end_line": 3,
             "end_column": 11,
             "fix": None,
+            "runtime": None,
         }
     ]
 

@@ -1,9 +1,13 @@
 """The rule book (``rules/``) is executable: its pages match the registry, and every
-example block lints exactly as its ``# error: CODE`` markers say."""
+example block lints exactly as its ``# error: CODE`` markers say. The runtime rules'
+examples (``trace-bad``/``trace-good`` blocks) are traced instead of linted."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,14 +16,24 @@ from click.testing import CliRunner
 from dropout_lint.cli import main
 from dropout_lint.config import Config
 from dropout_lint.engine import lint_source
-from dropout_lint.registry import RULES, RULES_BY_CODE
+from dropout_lint.registry import RULES, RULES_BY_CODE, TRACE_RULES
 from dropout_lint.rule import Rule
 from dropout_lint.rulebook import examples, first_paragraph, pages_dir, page_text, sections
 
 NO_EXAMPLES = frozenset({"DL901"})  # a crash of a check has no code that shows it
 REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "References")
 EXAMPLE_SECTIONS = ("Example", "Use instead")
-SECTION_ORDER = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Configuration", "References")
+SECTION_ORDER = (
+    "What it does",
+    "Why is this bad?",
+    "Example",
+    "Use instead",
+    "How to run it",
+    "Fix safety",
+    "Configuration",
+    "References",
+)
+TRACE_CODES = frozenset(rule.code for rule in TRACE_RULES)  # rules only the tracer reports
 
 _MARKER = re.compile(r"#\s*error:\s*(?P<codes>DL\d+(?:\s*,\s*DL\d+)*)")
 ALL = Config(select=("ALL",))
@@ -46,7 +60,8 @@ def expected_findings(code: str) -> set[tuple[int, str]]:
     return out
 
 
-def _cases() -> list:
+def _cases(traced: bool) -> list:
+    """The static examples, or (``traced``) the ``trace-bad``/``trace-good`` ones."""
     cases = []
     for rule in RULES:
         text = page_text(rule)
@@ -55,6 +70,8 @@ def _cases() -> list:
         counts: dict[str, int] = {}
         for example in examples(text):
             counts[example.kind] = counts.get(example.kind, 0) + 1
+            if example.traced != traced:
+                continue
             case_id = f"{rule.code}-{example.kind}{counts[example.kind]}"
             cases.append(pytest.param(rule, example, id=case_id))
     return cases
@@ -80,6 +97,8 @@ def test_page_structure(rule: Rule) -> None:
     for title in wanted:
         assert title in found, f"{rule.code}: missing section '## {title}'"
         assert found[title], f"{rule.code}: section '## {title}' is empty"
+    if rule.code in TRACE_CODES:
+        assert found.get("How to run it"), f"{rule.code}: a tracer rule needs '## How to run it'"
     unknown = [t for t in found if t not in SECTION_ORDER]
     assert unknown == [], f"{rule.code}: unexpected sections {unknown}"
     order = [t for t in SECTION_ORDER if t in found]
@@ -95,6 +114,10 @@ def test_every_rule_has_bad_and_good_examples(rule: Rule) -> None:
     if rule.code in NO_EXAMPLES:
         assert kinds == [], f"{rule.code} cannot be shown by an example"
         return
+    if rule.code in TRACE_CODES:  # the static linter cannot show them: the tracer runs them
+        assert "trace-bad" in kinds, f"{rule.code}: no ```python trace-bad``` block"
+        assert "trace-good" in kinds, f"{rule.code}: no ```python trace-good``` block"
+        return
     assert "bad" in kinds, f"{rule.code}: no ```python bad``` block"
     assert "good" in kinds, f"{rule.code}: no ```python good``` block"
 
@@ -102,7 +125,7 @@ def test_every_rule_has_bad_and_good_examples(rule: Rule) -> None:
 # --- the examples run -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("rule", "example"), _cases())
+@pytest.mark.parametrize(("rule", "example"), _cases(traced=False))
 def test_example(rule: Rule, example) -> None:
     where = f"{rule.code}-{rule.name}.md, block at line {example.line}"
     found = {(d.span.line, d.code) for d in lint_source(example.code, f"{rule.code}_example.py", ALL)}
@@ -115,6 +138,49 @@ def test_example(rule: Rule, example) -> None:
     else:
         assert expected == set(), f"{where}: a {example.kind} example carries `# error:` markers"
         assert sorted(found) == [], f"{where}: a {example.kind} example must give no finding"
+
+
+@pytest.mark.parametrize(("rule", "example"), _cases(traced=True))
+def test_trace_example(rule: Rule, example, tmp_path: Path) -> None:
+    """A ``trace-*`` block is a module with ``Model`` and ``example_inputs()``: traced in
+    process (with the conformance check), it gives exactly its ``# error:`` markers."""
+    torch = pytest.importorskip("torch")
+    from dropout_lint.tracer.trace import to_inputs, trace_model
+
+    where = f"{rule.code}-{rule.name}.md, block at line {example.line}"
+    path = tmp_path / "example.py"
+    path.write_text(example.code, encoding="utf-8")
+    # Registered in sys.modules while it runs: inspect finds a class's file through it.
+    name = f"_rulebook_example_{rule.code}_{example.line}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = module.Model()
+            inputs = to_inputs(module.example_inputs())
+            result = trace_model(model, inputs, conformance=True)
+    finally:
+        sys.modules.pop(name, None)
+
+    here = os.path.realpath(path)
+    inside = [f for f in result.findings if f.file is not None and os.path.realpath(f.file) == here]
+    elsewhere = [f"{f.code} at {f.file}:{f.line}: {f.message}" for f in result.findings if f not in inside]
+    assert elsewhere == [], f"{where}: findings outside the example"
+    found = {(f.line, f.code) for f in inside}
+    expected = expected_findings(example.code)
+    messages = "\n".join(f"{f.line}: {f.code} {f.message}" for f in inside)
+    if example.kind == "trace-bad":
+        assert expected, f"{where}: a trace-bad example needs at least one `# error: CODE` marker"
+        assert any(code == rule.code for _, code in expected), f"{where}: never shows {rule.code}"
+        assert sorted(found - expected) == [], f"{where}: findings without a marker\n{messages}"
+        assert sorted(expected - found) == [], f"{where}: markers without a finding\n{messages}"
+    else:
+        assert expected == set(), f"{where}: a trace-good example carries `# error:` markers"
+        assert sorted(found) == [], f"{where}: a trace-good example must give no finding\n{messages}"
 
 
 def test_markers_are_read() -> None:

@@ -30,5 +30,6 @@ def render_github(report: Report) -> str:
                 f"title={_escape_property(f'{d.code} {d.name}')}",
             ]
         )
-        lines.append(f"::{_LEVEL[d.severity]} {properties}::{_escape_data(f'{d.code} {d.message}')}")
+        message = d.message if d.runtime is None else f"{d.message} [runtime: {d.runtime}]"
+        lines.append(f"::{_LEVEL[d.severity]} {properties}::{_escape_data(f'{d.code} {message}')}")
     return "".join(line + "\n" for line in lines)

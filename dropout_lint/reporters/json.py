@@ -26,6 +26,7 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
         "fix": None
         if fix is None
         else {"replacement": fix.replacement, "safety": fix.safety.value, "message": fix.description},
+        "runtime": diagnostic.runtime,
     }
 
 

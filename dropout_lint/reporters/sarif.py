@@ -52,7 +52,7 @@ def _artifact(path: str) -> dict[str, str]:
 
 def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
     span = diagnostic.span
-    return {
+    result: dict[str, Any] = {
         "ruleId": diagnostic.code,
         "ruleIndex": index[diagnostic.code],
         "level": _LEVEL[diagnostic.severity],
@@ -71,6 +71,9 @@ def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
             }
         ],
     }
+    if diagnostic.runtime is not None:
+        result["properties"] = {"runtime": diagnostic.runtime}
+    return result
 
 
 def render_sarif(report: Report) -> str:

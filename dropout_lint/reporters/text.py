@@ -50,6 +50,10 @@ def _expand(text: str) -> str:
     return text.expandtabs(4)
 
 
+def _message(d: Diagnostic) -> str:
+    return d.message if d.runtime is None else f"{d.message} [runtime: {d.runtime}]"
+
+
 def _summary(report: Report) -> str:
     diagnostics = report.diagnostics
     files = report.files_checked
@@ -95,7 +99,7 @@ def render_text(
     else:
         for result in report.results:
             for d in result.diagnostics:
-                out.append(f"{d.path}:{d.span.line}:{d.span.column + 1}: {d.code} {d.message}")
+                out.append(f"{d.path}:{d.span.line}:{d.span.column + 1}: {d.code} {_message(d)}")
                 if not concise and show_source:
                     excerpt = _source_excerpt(d, result.lines)
                     if excerpt:
@@ -141,7 +145,7 @@ def _print_rich(console: Console, d: Diagnostic, result: FileResult, concise: bo
         " ",
         (d.code, _STYLE[d.severity]),
         " ",
-        d.message,
+        _message(d),
     )
     console.print(line)
     if concise or not show_source:

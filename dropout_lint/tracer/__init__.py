@@ -1,0 +1,1 @@
+"""The runtime tracer: the only part of dropout-lint that imports torch."""
