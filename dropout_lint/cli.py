@@ -119,6 +119,9 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
 @click.option("--show-source/--no-show-source", default=True, help="Show the source line of each finding.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no progress.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes, then report what is left.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--trace", "trace_target", metavar="TARGET", help="Also trace path/to/file.py:model and mark findings confirmed or not.")
 @_trace_options
 def check(
@@ -137,6 +140,9 @@ def check(
     statistics: bool,
     show_source: bool,
     quiet: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
     trace_target: Optional[str],
     **trace_options: Any,
 ) -> None:
@@ -172,6 +178,12 @@ def check(
         click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
 
     results = _run(found.files, config, jobs, show_progress=output_format == "text" and not quiet)
+    if diff:
+        changed = _show_diff(results, config, unsafe_fixes, output, quiet)
+        sys.exit(EXIT_ERROR if found.missing else EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
+    if fix:
+        if _apply_fixes(results, config, unsafe_fixes, quiet):
+            results = _run(found.files, config, jobs, show_progress=False)
     if trace_target is not None:
         from dropout_lint.tracer.process import join
 
@@ -179,7 +191,13 @@ def check(
     report = make_report(results, len(found.files))
     color = output is None and output_format == "text" and _stdout_has_color()
     text = render(
-        output_format, report, statistics=statistics, show_source=show_source, quiet=quiet, color=color
+        output_format,
+        report,
+        statistics=statistics,
+        show_source=show_source,
+        quiet=quiet,
+        color=color,
+        unsafe_fixes=unsafe_fixes,
     )
     _emit(text, output, color)
 
@@ -188,6 +206,50 @@ def check(
     if report.diagnostics and not exit_zero:
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _fixable(results: list[FileResult], unsafe: bool) -> list[str]:
+    from dropout_lint.fixer import applicable
+
+    return [r.path for r in results if any(applicable(d, unsafe) for d in r.diagnostics)]
+
+
+def _show_diff(results: list[FileResult], config: Config, unsafe: bool, output: Optional[str], quiet: bool) -> bool:
+    """``--diff``: print what the fixes would change; whether they change anything."""
+    from dropout_lint.fixer import fix_file, unified_diff
+
+    outcomes = [fix_file(path, config, unsafe=unsafe, write=False) for path in _fixable(results, unsafe)]
+    _fix_errors(outcomes)
+    changed = [o for o in outcomes if o.changed]
+    _emit("".join(unified_diff(o) for o in changed), output, False)
+    if not quiet:
+        count = sum(o.applied for o in changed)
+        click.echo(_fix_summary("Would fix", count, len(changed)), err=True)
+    return bool(changed)
+
+
+def _apply_fixes(results: list[FileResult], config: Config, unsafe: bool, quiet: bool) -> bool:
+    """``--fix``: fix the files in place; whether any changed."""
+    from dropout_lint.fixer import fix_file
+
+    outcomes = [fix_file(path, config, unsafe=unsafe) for path in _fixable(results, unsafe)]
+    _fix_errors(outcomes)
+    changed = [o for o in outcomes if o.changed]
+    if not quiet and changed:
+        click.echo(_fix_summary("Fixed", sum(o.applied for o in changed), len(changed)), err=True)
+    return bool(changed)
+
+
+def _fix_errors(outcomes: list[Any]) -> None:
+    for outcome in outcomes:
+        if outcome.error is not None:
+            click.echo(f"dropout-lint: warning: {outcome.path}: {outcome.error}", err=True)
+
+
+def _fix_summary(verb: str, count: int, files: int) -> str:
+    if not count:
+        return "No fixes to apply."
+    return f"{verb} {count} problem{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''}."
 
 
 def _cli_codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:

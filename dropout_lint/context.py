@@ -14,7 +14,9 @@ from dropout_lint.analysis.structure import ClassInfo, ModuleFacts
 from dropout_lint.analysis.syntax import dotted_names, enclosing_tests, short_source
 from dropout_lint.analysis.training import GatingAnalysis, guarded_by_mode, tests_caller_flag
 from dropout_lint.config import Config
-from dropout_lint.rule import Rule
+from dropout_lint.rule import Edit, Rule
+
+Report = tuple[Rule, cst.CSTNode, str, Optional[Edit]]
 
 
 class FileContext:
@@ -28,11 +30,11 @@ class FileContext:
         self.module = module
         self.config = config
         self.ancestors: list[cst.CSTNode] = []
-        self.reports: list[tuple[Rule, cst.CSTNode, str]] = []
+        self.reports: list[Report] = []
         self._apis: dict[int, Optional[torch_api.DropoutApi]] = {}
 
-    def report(self, rule: Rule, node: cst.CSTNode, message: str) -> None:
-        self.reports.append((rule, node, message))
+    def report(self, rule: Rule, node: cst.CSTNode, message: str, fix: Optional[Edit] = None) -> None:
+        self.reports.append((rule, node, message, fix))
 
     @cached_property
     def facts(self) -> ModuleFacts:
@@ -57,6 +59,15 @@ class FileContext:
                 api = torch_api.lookup(qualname)
             self._apis[key] = api
         return self._apis[key]
+
+    def indentation(self) -> str:
+        """The indentation of the block the traversal is in."""
+        default = self.module.default_indent
+        return "".join(
+            (node.indent if node.indent is not None else default)
+            for node in self.ancestors
+            if isinstance(node, cst.IndentedBlock)
+        )
 
     def text(self, node: cst.CSTNode, limit: int = 60) -> str:
         return short_source(self.module, node, limit)

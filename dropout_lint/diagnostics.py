@@ -34,11 +34,13 @@ class Span:
 
 @dataclass(frozen=True)
 class Fix:
-    """A replacement of the finding's span, with its safety."""
+    """An edit that repairs a finding: ``span`` (which may be wider than the finding's,
+    such as a whole statement) becomes ``replacement``."""
 
     replacement: str
     safety: FixSafety
     description: str
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,14 @@ class Diagnostic:
     span: Span
     fix: Optional[Fix] = None
     runtime: Optional[str] = None  # what the tracer made of it: "confirmed", "not reproduced: ..."
+    cell: Optional[int] = None  # in a notebook: the cell (1-based), and ``span`` is relative to it
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.path, self.span.line, self.span.column, self.code, self.message)
+    def sort_key(self) -> tuple[str, int, int, int, str, str]:
+        return (self.path, self.cell or 0, self.span.line, self.span.column, self.code, self.message)
+
+    @property
+    def location(self) -> str:
+        """``path:line:col`` (``path:cell 3:line:col`` in a notebook), columns 1-based."""
+        cell = f"cell {self.cell}:" if self.cell is not None else ""
+        return f"{self.path}:{cell}{self.span.line}:{self.span.column + 1}"

@@ -12,7 +12,7 @@ import pathspec
 
 from dropout_lint.config import Config
 
-PYTHON_SUFFIXES = (".py",)
+PYTHON_SUFFIXES = (".py", ".ipynb")
 
 
 @dataclass

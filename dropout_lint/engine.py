@@ -10,19 +10,18 @@
 
 from __future__ import annotations
 
-import ast
 import re
-import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from dropout_lint.config import Config
-from dropout_lint.context import FileContext
-from dropout_lint.diagnostics import Diagnostic, Span
+from dropout_lint.context import FileContext, Report
+from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
+from dropout_lint.notebook import NotebookSource
 from dropout_lint.positions import locate
 from dropout_lint.registry import (
     CHECKS,
@@ -33,10 +32,12 @@ from dropout_lint.registry import (
     UNUSED_NOQA,
 )
 from dropout_lint.rule import Check, ProjectFinding, Rule
-from dropout_lint.source import decode_source
+from dropout_lint.source import decode_source, parse_error
 from dropout_lint.walker import Walker
 
-_LIBCST_POSITION = re.compile(r"error at (\d+):(\d+)")
+if TYPE_CHECKING:
+    from dropout_lint.project.summary import Place
+
 # Python's own line breaks; str.splitlines() also splits on form feeds and other characters.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PROJECT_CODES = frozenset(check.rule.code for check in PROJECT_CHECKS)
@@ -49,6 +50,15 @@ class FileResult:
     path: str
     diagnostics: tuple[Diagnostic, ...]
     lines: tuple[str, ...] = ()
+    cells: tuple[tuple[int, tuple[str, ...]], ...] = ()  # a notebook's cells: (number, lines)
+
+    def source_line(self, diagnostic: Diagnostic) -> Optional[str]:
+        """The line a finding starts on, from the file or its notebook cell."""
+        lines = self.lines
+        if diagnostic.cell is not None:
+            lines = next((cell for number, cell in self.cells if number == diagnostic.cell), ())
+        line = diagnostic.span.line
+        return lines[line - 1] if 1 <= line <= len(lines) else None
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class FileAnalysis:
     summary: Optional[object] = None  # a project.summary.FileSummary
     lines: tuple[str, ...] = ()
     real_path: Optional[str] = None  # where to read the lines again if needed
+    notebook: Optional[NotebookSource] = None  # a notebook's cells, joined into the text linted
 
 
 def lint_source(source: str, path: str = "<string>", config: Optional[Config] = None) -> list[Diagnostic]:
@@ -85,11 +96,52 @@ def analyse_file(path: str, config: Config, display_path: Optional[str] = None) 
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return _unreadable(shown, enabled, f"cannot read file: {reason}", 1, 0)
+    if path.endswith(".ipynb"):
+        return _analyse_notebook(data, shown, config, enabled)
     text, error = decode_source(data)
     if text is None:
         assert error is not None
         return _unreadable(shown, enabled, error.message, error.line, error.column)
     return analyse_text(text, shown, config, enabled, real_path=path)
+
+
+def _analyse_notebook(data: bytes, path: str, config: Config, enabled: frozenset[str]) -> FileAnalysis:
+    """A notebook's code cells, linted as one module (see ``dropout_lint.notebook``)."""
+    from dropout_lint import notebook
+
+    try:
+        source = notebook.to_source(notebook.load(data))
+    except notebook.NotebookError as error:
+        return _unreadable(path, enabled, str(error), error.line, error.column)
+    analysis = analyse_text(source.text, path, config, enabled, keep_lines=True)
+    problems = tuple(
+        replace(
+            _diagnostic(PARSE_ERROR, problem.message, path, Span(problem.line, problem.column, problem.line, problem.column + 1)),
+            cell=problem.cell,
+        )
+        for problem in source.problems
+        if PARSE_ERROR.code in enabled
+    )
+    return replace(analysis, diagnostics=analysis.diagnostics + problems, notebook=source)
+
+
+def _in_cell(diagnostic: Diagnostic, source: NotebookSource) -> Diagnostic:
+    """A finding on a line of a notebook's joined text, moved to its cell."""
+    if diagnostic.cell is not None:
+        return diagnostic
+    cell, line = source.where(diagnostic.span.line)
+    shift = diagnostic.span.line - line
+
+    def moved(span: Span) -> Span:
+        return Span(span.line - shift, span.column, max(span.end_line - shift, 1), span.end_column)
+
+    fix = diagnostic.fix
+    return replace(
+        diagnostic,
+        span=moved(diagnostic.span),
+        cell=cell,
+        fix=replace(fix, span=moved(fix.span)) if fix is not None else None,
+    )
 
 
 def _unreadable(path: str, enabled: frozenset[str], message: str, line: int, column: int) -> FileAnalysis:
@@ -122,7 +174,7 @@ def analyse_text(
     except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
         found: tuple[Diagnostic, ...] = ()
         if PARSE_ERROR.code in enabled:
-            message, span = _parse_error(source, exc)
+            message, span = parse_error(source, exc)
             found = (_diagnostic(PARSE_ERROR, message, path, span),)
         return FileAnalysis(path, enabled, found, noqa, None, lines, real_path)
 
@@ -142,7 +194,7 @@ def analyse_text(
         found = (_diagnostic(PARSE_ERROR, "the code is nested too deeply to analyse", path, span),)
         return FileAnalysis(path, enabled, found, noqa, None, lines, real_path)
 
-    pending: list[tuple[Rule, cst.CSTNode, str]] = list(ctx.reports)
+    pending: list[Report] = list(ctx.reports)
     failed_collector = False
     for failure in walker.failures:
         if failure.check is collector:
@@ -164,24 +216,47 @@ def analyse_text(
     return FileAnalysis(path, enabled, tuple(diagnostics), noqa, summary, lines, real_path)
 
 
-def _crash(check: object, error: BaseException, node: cst.CSTNode) -> tuple[Rule, cst.CSTNode, str]:
+def _crash(check: object, error: BaseException, node: cst.CSTNode) -> Report:
     if isinstance(check, Check):
         rule = check.rule
         what = f"check {rule.code} ({rule.name})"
     else:
         what = "the summary for the cross-file rules"
     message = f"{what} crashed on this file: {type(error).__name__}: {error}; the other checks ran (please report this)"
-    return INTERNAL_ERROR, node, message
+    return INTERNAL_ERROR, node, message, None
 
 
-def _locate(module: cst.Module, pending: Sequence[tuple[Rule, cst.CSTNode, str]], path: str) -> list[Diagnostic]:
+def _locate(module: cst.Module, pending: Sequence[Report], path: str) -> list[Diagnostic]:
     """Turn reported nodes into positioned diagnostics (one code-generation pass, paid
     only by files that have something to report)."""
     if not pending:
         return []
-    spans = locate(module, [node for _, node, _ in pending])
+    nodes = [node for _, node, _, _ in pending]
+    nodes.extend(edit.node for _, _, _, edit in pending if edit is not None)
+    spans = locate(module, nodes)
     fallback = Span(1, 0, 1, 1)
-    return [_diagnostic(rule, message, path, spans.get(id(node), fallback)) for rule, node, message in pending]
+    out = []
+    for rule, node, message, edit in pending:
+        diagnostic = _diagnostic(rule, message, path, spans.get(id(node), fallback))
+        where = spans.get(id(edit.node)) if edit is not None else None
+        if edit is not None and where is not None and rule.fix_safety is not None:
+            replacement = edit.replacement
+            text = replacement if isinstance(replacement, str) else _render(module, replacement, edit.indent)
+            diagnostic = replace(diagnostic, fix=Fix(text, rule.fix_safety, edit.description, where))
+        out.append(diagnostic)
+    return out
+
+
+def _render(module: cst.Module, node: cst.CSTNode, indent: str) -> str:
+    """A node's code as it will stand in the block indented by ``indent`` (lines that a
+    node breaks inside parentheses are indented relative to its block)."""
+    from libcst._nodes.internal import CodegenState
+
+    state = CodegenState(default_indent=module.default_indent, default_newline=module.default_newline)
+    if indent:
+        state.indent_tokens = [indent]
+    node._codegen(state)
+    return "".join(state.tokens)
 
 
 def finish(analyses: Sequence[FileAnalysis], config: Config) -> list[FileResult]:
@@ -194,7 +269,13 @@ def finish(analyses: Sequence[FileAnalysis], config: Config) -> list[FileResult]
         kept, used = _apply_noqa(found, noqa)
         if UNUSED_NOQA.code in analysis.enabled:
             kept.extend(_unused_noqa(noqa, used, analysis.enabled, analysis.path))
+        source = analysis.notebook
+        if source is not None:
+            kept = [_in_cell(d, source) for d in kept]
         diagnostics = tuple(sorted(set(kept), key=lambda d: d.sort_key))
+        if source is not None:
+            results.append(FileResult(analysis.path, diagnostics, (), source.cells if diagnostics else ()))
+            continue
         lines = analysis.lines
         if diagnostics and not lines and analysis.real_path is not None:
             lines = _read_lines(analysis.real_path)
@@ -234,19 +315,29 @@ def _project_findings(analyses: Sequence[FileAnalysis], config: Config) -> dict[
             continue
         found.extend((rule, f) for f in findings if rule.code in enabled.get(f.place.path, frozenset()))
     _place(found, analyses)
+    notebooks = {a.path: a.notebook for a in analyses if a.notebook is not None}
     out: dict[str, list[Diagnostic]] = {}
     for rule, finding in found:
         path = finding.place.path
-        out.setdefault(path, []).append(_diagnostic(rule, finding.text(), path, finding.place.span))
+        out.setdefault(path, []).append(_diagnostic(rule, finding.text(lambda p: _line_of(p, notebooks)), path, finding.place.span))
     for crash in crashes:
         out.setdefault(crash.path, []).append(crash)
     return out
 
 
+def _line_of(place: Place, notebooks: dict[str, NotebookSource]) -> str:
+    """How a related place's line reads in a message: ``12``, or ``5 of cell 3``."""
+    source = notebooks.get(place.path)
+    if source is None:
+        return str(place.line)
+    cell, line = source.where(place.line)
+    return f"{line} of cell {cell}"
+
+
 def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[FileAnalysis]) -> None:
     """Give the findings' places their line and column: the files that have findings are
     parsed again (summaries name nodes by their rank, not by position)."""
-    from dropout_lint.project.summary import Place, resolve_places
+    from dropout_lint.project.summary import resolve_places
 
     by_path: dict[str, list[Place]] = {}
     for _, finding in found:
@@ -280,7 +371,7 @@ def _apply_noqa(diagnostics: Iterable[Diagnostic], noqa: dict[int, Noqa]) -> tup
     kept: list[Diagnostic] = []
     used: set[tuple[int, str]] = set()
     for diagnostic in diagnostics:
-        directive = noqa.get(diagnostic.span.line)
+        directive = noqa.get(diagnostic.span.line) if diagnostic.cell is None else None
         if directive is not None and directive.suppresses(diagnostic.code):
             used.add((directive.line, diagnostic.code))
             continue
@@ -308,30 +399,3 @@ def _unused_noqa(
         span = Span(directive.line, directive.column, directive.line, directive.end_column)
         out.append(_diagnostic(UNUSED_NOQA, f"`# noqa` suppresses nothing here ({'; '.join(parts)})", path, span))
     return out
-
-
-def _parse_error(source: str, exc: BaseException) -> tuple[str, Span]:
-    """The message and place of a syntax error, as precise as Python's own parser gives."""
-    if isinstance(exc, RecursionError):
-        return "the code is nested too deeply to parse", Span(1, 0, 1, 1)
-    if isinstance(exc, MemoryError):
-        return "the file is too large to parse", Span(1, 0, 1, 1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(source)
-    except SyntaxError as syntax:
-        line = syntax.lineno or 1
-        column = max((syntax.offset or 1) - 1, 0)
-        return f"syntax error: {syntax.msg}", Span(line, column, line, column + 1)
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    text = getattr(exc, "message", None) or str(exc)
-    first = text.splitlines()[0] if text else "cannot parse"
-    found = _LIBCST_POSITION.search(first)
-    if found:
-        line, column = int(found.group(1)), max(int(found.group(2)) - 1, 0)
-    else:
-        line = getattr(exc, "raw_line", 1) or 1
-        column = getattr(exc, "raw_column", 0) or 0
-    return f"syntax error: {first}", Span(line, column, line, column + 1)

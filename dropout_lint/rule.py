@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Optional
 
 import libcst as cst
@@ -15,6 +15,17 @@ if TYPE_CHECKING:
     from dropout_lint.context import FileContext
     from dropout_lint.project.index import ProjectIndex
     from dropout_lint.project.summary import Place
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A check's proposed fix: the code of ``node`` becomes ``replacement`` (a node,
+    rendered with its formatting, or text)."""
+
+    node: cst.CSTNode
+    replacement: cst.CSTNode | str
+    description: str
+    indent: str = ""  # the indentation of the block around ``node`` (set by ``Check.report``)
 
 
 @dataclass(frozen=True)
@@ -46,8 +57,11 @@ class Check:
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
 
-    def report(self, node: cst.CSTNode, message: str) -> None:
-        self.ctx.report(self.rule, node, message)
+    def report(self, node: cst.CSTNode, message: str, fix: Optional[Edit] = None) -> None:
+        """Report a finding at ``node``; ``fix`` only for rules that declare a fix safety."""
+        if fix is not None:
+            fix = replace(fix, indent=self.ctx.indentation()) if self.rule.fix_safety is not None else None
+        self.ctx.report(self.rule, node, message, fix)
 
 
 LINE = "{line}"  # stands in a project finding's message for the line of a related place
@@ -65,11 +79,13 @@ class ProjectFinding:
     message: str
     related: tuple[Place, ...] = ()
 
-    def text(self) -> str:
+    def text(self, line_of: Optional[Callable[[Place], str]] = None) -> str:
+        """The message with the related places' lines filled in (``line_of`` says how a
+        place's line reads: a notebook's is ``5 of cell 3``)."""
         parts = self.message.split(LINE)
         out = [parts[0]]
         for place, rest in zip(self.related, parts[1:]):
-            out.append(str(place.line) + rest)
+            out.append((line_of(place) if line_of is not None else str(place.line)) + rest)
         return "".join(out)
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 import tokenize
+import warnings
 from dataclasses import dataclass
 from typing import Optional
+
+from dropout_lint.diagnostics import Span
+
+_LIBCST_POSITION = re.compile(r"error at (\d+):(\d+)")
 
 
 @dataclass(frozen=True)
@@ -42,3 +49,30 @@ def decode_source(data: bytes) -> tuple[Optional[str], Optional[DecodeError]]:
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, None
+
+
+def parse_error(source: str, exc: BaseException) -> tuple[str, Span]:
+    """The message and place of a syntax error, as precise as Python's own parser gives."""
+    if isinstance(exc, RecursionError):
+        return "the code is nested too deeply to parse", Span(1, 0, 1, 1)
+    if isinstance(exc, MemoryError):
+        return "the file is too large to parse", Span(1, 0, 1, 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source)
+    except SyntaxError as syntax:
+        line = syntax.lineno or 1
+        column = max((syntax.offset or 1) - 1, 0)
+        return f"syntax error: {syntax.msg}", Span(line, column, line, column + 1)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    text = getattr(exc, "message", None) or str(exc)
+    first = text.splitlines()[0] if text else "cannot parse"
+    found = _LIBCST_POSITION.search(first)
+    if found:
+        line, column = int(found.group(1)), max(int(found.group(2)) - 1, 0)
+    else:
+        line = getattr(exc, "raw_line", 1) or 1
+        column = getattr(exc, "raw_column", 0) or 0
+    return f"syntax error: {first}", Span(line, column, line, column + 1)

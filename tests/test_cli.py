@@ -128,7 +128,10 @@ def test_findings_exit_1_in_text_format(project: Path) -> None:
     assert result.exit_code == 1
     locations = re.findall(r"^bad\.py:\d+:\d+: DL\d{3}", result.stdout, re.MULTILINE)
     assert locations == BAD_LOCATIONS
-    assert result.stdout.rstrip("\n").splitlines()[-1] == "Found 3 problems (2 errors, 1 warning) in 1 of 1 file."
+    assert result.stdout.rstrip("\n").splitlines()[-2:] == [
+        "Found 3 problems (2 errors, 1 warning) in 1 of 1 file.",
+        "[*] 1 fixable with `--fix`. 1 more fixable with `--fix --unsafe-fixes`.",
+    ]
     # Each finding shows its source line, with the marker under `model.eval` (1-based col 1).
     assert "15 | model.eval" in result.stdout
     assert "   | ^^^^^^^^^^\n" in result.stdout

@@ -150,7 +150,7 @@ def test_hook_manifest() -> None:
     assert hook["description"]
     assert hook["entry"] == "dropout-lint check"
     assert hook["language"] == "python"
-    assert hook["types_or"] == ["python"]
+    assert hook["types_or"] == ["python", "jupyter"]
     assert hook["require_serial"] is False
     assert hook["pass_filenames"] is True
 

@@ -82,7 +82,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # -- json ---------------------------------------------------------------------------------
 
-JSON_FIELDS = {"code", "name", "severity", "message", "path", "line", "column", "end_line", "end_column", "fix"}
+JSON_FIELDS = {"code", "name", "severity", "message", "path", "line", "column", "end_line", "end_column", "fix", "runtime", "cell"}
 
 
 def test_json_fields_and_one_based_columns() -> None:
@@ -101,6 +101,7 @@ def test_json_fields_and_one_based_columns() -> None:
             "end_column": 11,
             "fix": None,
             "runtime": None,
+            "cell": None,
         }
     ]
 
@@ -113,14 +114,23 @@ def test_json_from_the_cli_points_at_the_code(project: Path) -> None:
     assert [r["code"] for r in rows] == ["DL202", "DL401", "DL304"]
     lines = BAD.splitlines()
     spans = []
+    fixes = []
     for row in rows:
         assert set(row) >= JSON_FIELDS
-        assert row["fix"] is None
+        fix = row["fix"]
+        if fix is not None:
+            # The fix's region is numbered like the finding's: slicing gives the code it replaces.
+            replaced = lines[fix["line"] - 1][fix["column"] - 1 : fix["end_column"] - 1]
+            fixes.append((row["code"], replaced, fix["replacement"], fix["safety"]))
         assert row["path"] == "src/bad.py"
         assert row["line"] == row["end_line"]
         # 1-based columns, end exclusive: slicing the line gives the reported code.
         spans.append(lines[row["line"] - 1][row["column"] - 1 : row["end_column"] - 1])
     assert spans == ["0.8", "F.dropout(self.fc(x), 0.5)", "model.eval"]
+    assert fixes == [
+        ("DL401", "F.dropout(self.fc(x), 0.5)", "F.dropout(self.fc(x), 0.5, training=self.training)", "unsafe"),
+        ("DL304", "model.eval", "model.eval()", "safe"),
+    ]
     assert {r["code"]: r["severity"] for r in rows} == {"DL202": "warning", "DL401": "error", "DL304": "error"}
 
 

@@ -183,6 +183,40 @@ def test_trace_example(rule: Rule, example, tmp_path: Path) -> None:
         assert sorted(found) == [], f"{where}: a trace-good example must give no finding\n{messages}"
 
 
+FIXABLE = [rule for rule in RULES if rule.fix_safety is not None]
+
+
+@pytest.mark.parametrize("rule", FIXABLE, ids=lambda r: r.code)
+def test_fixable_rules_show_their_fix(rule: Rule) -> None:
+    """A fixable rule's page states the fix's safety and shows the bad example fixed:
+    the fixer, run on the bad example, gives exactly the ``fixed`` block, which lints
+    clean, and fixing it again changes nothing."""
+    from dropout_lint.fixer import fix_text
+
+    text = page_text(rule)
+    assert text is not None
+    safety = sections(text).get("Fix safety", "")
+    assert safety, f"{rule.code}: a fixable rule needs '## Fix safety'"
+    stated = "unsafe" if re.search(r"\bunsafe\b", safety) else "safe" if re.search(r"\bsafe\b", safety) else None
+    assert stated == rule.fix_safety.value, f"{rule.code}: the page says {stated}, the rule is {rule.fix_safety.value}"
+    blocks = examples(text)
+    fixed = [e for e in blocks if e.kind == "fixed"]
+    assert len(fixed) == 1, f"{rule.code}: needs one ```python fixed``` block"
+    bad = next(e for e in blocks if e.kind == "bad")
+    unmarked = "".join(_MARKER.sub("", line).rstrip() + "\n" for line in bad.code.splitlines())
+    outcome = fix_text(unmarked, "example.py", ALL, unsafe=True)
+    assert outcome.error is None
+    assert outcome.fixed == fixed[0].code
+    assert fix_text(outcome.fixed, "example.py", ALL, unsafe=True).applied == 0
+
+
+def test_rules_without_a_fix_show_none() -> None:
+    for rule in RULES:
+        if rule.fix_safety is None:
+            text = page_text(rule) or ""
+            assert not [e for e in examples(text) if e.kind == "fixed"], f"{rule.code} has no fix"
+
+
 def test_markers_are_read() -> None:
     code = "a = 1  # error: DL201\nb = 2  # error: DL202, DL203\nc = 3\n"
     assert expected_findings(code) == {(1, "DL201"), (2, "DL202"), (2, "DL203")}

@@ -53,3 +53,31 @@ def literal_bool(expr: Optional[cst.BaseExpression]) -> Optional[bool]:
         if expr.value == "False":
             return False
     return None
+
+
+def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """``call`` with ``keyword=value`` added as its last argument, in the call's style: a
+    call laid out one argument per line with a trailing comma keeps that layout."""
+    new = cst.Arg(
+        value=value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[new])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        # `f(\n    a,\n    b,\n)`: the new argument goes on a line of its own, indented
+        # like the others, and takes the trailing comma; comments stay where they were.
+        after = last.comma.whitespace_after
+        before = args[-2].comma.whitespace_after if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else None
+        if isinstance(after, cst.ParenthesizedWhitespace) and isinstance(before, cst.ParenthesizedWhitespace):
+            between = after.with_changes(indent=before.indent, last_line=before.last_line)
+            args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))
+            closing = cst.ParenthesizedWhitespace(indent=after.indent, last_line=after.last_line)
+            new = new.with_changes(comma=cst.Comma(whitespace_after=closing))
+        else:
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            new = new.with_changes(comma=last.comma)
+    return call.with_changes(args=[*args, new])

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.diagnostics import FixSafety, Severity
+from dropout_lint.rule import Check, Edit, Rule
 
 RULE = Rule(
     code="DL304",
     name="mode-method-not-called",
     severity=Severity.ERROR,
     summary="`model.eval` or `model.train` is written without parentheses, which does nothing.",
+    fix_safety=FixSafety.SAFE,
 )
 
 _MODE_METHODS = frozenset({"eval", "train"})
@@ -26,4 +27,5 @@ class ModeMethodNotCalled(Check):
                 value,
                 f"`{shown}` is not called, so this line does nothing and the model stays in "
                 f"its current mode; write `{shown}()`",
+                Edit(value, cst.Call(func=value), f"Call `{shown}()`"),
             )

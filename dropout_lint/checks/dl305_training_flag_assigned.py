@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+from typing import Optional
+
 import libcst as cst
 
 from dropout_lint.analysis.calls import literal_bool
 from dropout_lint.analysis.syntax import assignment_targets, dotted_name, iter_nodes
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.diagnostics import FixSafety, Severity
+from dropout_lint.rule import Check, Edit, Rule
 
 RULE = Rule(
     code="DL305",
     name="training-flag-assigned",
     severity=Severity.ERROR,
     summary="`model.training = ...` is assigned directly, so submodules keep their old mode.",
+    fix_safety=FixSafety.SAFE,
 )
 
 _MODE_METHODS = frozenset({"train", "eval"})
@@ -24,9 +27,10 @@ class TrainingFlagAssigned(Check):
         for target in node.targets:
             expr = target.target
             if isinstance(expr, cst.Attribute) and expr.attr.value == "training":
-                self._check(expr, node.value)
+                # Only `model.training = True/False` alone is rewritten into a call.
+                self._check(expr, node.value, node if len(node.targets) == 1 else None)
 
-    def _check(self, target: cst.Attribute, value: cst.BaseExpression) -> None:
+    def _check(self, target: cst.Attribute, value: cst.BaseExpression, statement: Optional[cst.Assign]) -> None:
         receiver = target.value
         flag = literal_bool(value)
         if isinstance(value, cst.Attribute) and value.attr.value == "training":
@@ -48,10 +52,15 @@ class TrainingFlagAssigned(Check):
             fix = f"`{shown}.train({self.ctx.text(value)})`"
         else:
             fix = f"`{shown}.train()`" if flag else f"`{shown}.eval()`"
+        edit = None
+        if flag is not None and statement is not None:
+            switch = cst.Attribute(value=receiver, attr=cst.Name("train" if flag else "eval"))
+            edit = Edit(statement, cst.Call(func=switch), f"Call {fix}")
         self.report(
             target,
             f"assigning `{shown}.training` changes only this module's flag: its submodules "
             f"(dropout, batch norm) keep their old mode; call {fix}",
+            edit,
         )
 
     def _switches_other_modules(self, receiver: cst.BaseExpression) -> bool:

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from dropout_lint.analysis.calls import find_arg
+from dropout_lint.analysis.calls import find_arg, with_keyword
 from dropout_lint.analysis.constants import literal_number
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.diagnostics import FixSafety, Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.rule import Check, Edit, Rule
 
 RULE = Rule(
     code="DL401",
@@ -30,12 +30,19 @@ class FunctionalDropoutAlwaysOn(Check):
         rate = find_arg(node, api.rate).value
         if rate is not None and literal_number(rate) == 0:
             return  # never drops; DL405 says so
-        cls, _ = self.ctx.module_method()
-        if cls is None or self.ctx.gated(node):
+        cls, method = self.ctx.module_method()
+        if cls is None or method is None or self.ctx.gated(node):
             return
         callee = self.ctx.text(node.func)
+        self_name = self.ctx.facts.function(method).self_name or "self"
+        flag = f"{self_name}.training"
+        edit = None
+        if not any(arg.star for arg in node.args):  # (`**kwargs` might hold `training`)
+            value = cst.Attribute(value=cst.Name(self_name), attr=cst.Name("training"))
+            edit = Edit(node, with_keyword(node, "training", value), f"Pass `training={flag}`")
         self.report(
             node,
             f"`{callee}` is called without `training=`: its default `training=True` keeps "
-            f"dropout on in eval mode; pass `training=self.training`",
+            f"dropout on in eval mode; pass `training={flag}`",
+            edit,
         )

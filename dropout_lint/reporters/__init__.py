@@ -38,6 +38,7 @@ def render(
     show_source: bool = True,
     quiet: bool = False,
     color: bool = False,
+    unsafe_fixes: bool = False,
 ) -> str:
     if fmt == "json":
         from dropout_lint.reporters.json import render_json, render_json_statistics
@@ -60,4 +61,5 @@ def render(
         show_source=show_source,
         quiet=quiet,
         color=color,
+        unsafe_fixes=unsafe_fixes,
     )

@@ -20,16 +20,13 @@ def render_github(report: Report) -> str:
     lines = []
     for d in report.diagnostics:
         span = d.span
-        properties = ",".join(
-            [
-                f"file={_escape_property(d.path)}",
-                f"line={span.line}",
-                f"col={span.column + 1}",
-                f"endLine={span.end_line}",
-                f"endColumn={span.end_column + 1}",
-                f"title={_escape_property(f'{d.code} {d.name}')}",
-            ]
-        )
+        place = [f"file={_escape_property(d.path)}"]
+        if d.cell is None:
+            place += [f"line={span.line}", f"col={span.column + 1}", f"endLine={span.end_line}", f"endColumn={span.end_column + 1}"]
+        # (A notebook's lines are not lines of its JSON file: the cell goes in the message.)
+        properties = ",".join([*place, f"title={_escape_property(f'{d.code} {d.name}')}"])
         message = d.message if d.runtime is None else f"{d.message} [runtime: {d.runtime}]"
+        if d.cell is not None:
+            message = f"cell {d.cell}, line {span.line}: {message}"
         lines.append(f"::{_LEVEL[d.severity]} {properties}::{_escape_data(f'{d.code} {message}')}")
     return "".join(line + "\n" for line in lines)

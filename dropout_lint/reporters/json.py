@@ -25,8 +25,19 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
         "end_column": span.end_column + 1,
         "fix": None
         if fix is None
-        else {"replacement": fix.replacement, "safety": fix.safety.value, "message": fix.description},
+        else {
+            "replacement": fix.replacement,
+            "safety": fix.safety.value,
+            "message": fix.description,
+            # The region replaced, numbered like the finding's (columns 1-based, end exclusive).
+            "line": fix.span.line,
+            "column": fix.span.column + 1,
+            "end_line": fix.span.end_line,
+            "end_column": fix.span.end_column + 1,
+        },
         "runtime": diagnostic.runtime,
+        # In a notebook: the cell (1-based, Markdown cells counted), and the lines are the cell's.
+        "cell": diagnostic.cell,
     }
 
 

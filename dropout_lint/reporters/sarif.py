@@ -71,8 +71,36 @@ def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
             }
         ],
     }
+    fix = diagnostic.fix
+    if fix is not None:
+        result["fixes"] = [
+            {
+                "description": {"text": f"{fix.description} ({fix.safety.value} fix)"},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": _artifact(diagnostic.path),
+                        "replacements": [
+                            {
+                                "deletedRegion": {
+                                    "startLine": fix.span.line,
+                                    "startColumn": fix.span.column + 1,
+                                    "endLine": fix.span.end_line,
+                                    "endColumn": fix.span.end_column + 1,
+                                },
+                                "insertedContent": {"text": fix.replacement},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    properties: dict[str, Any] = {}
     if diagnostic.runtime is not None:
-        result["properties"] = {"runtime": diagnostic.runtime}
+        properties["runtime"] = diagnostic.runtime
+    if diagnostic.cell is not None:
+        properties["cell"] = diagnostic.cell  # a notebook: the region's lines are the cell's
+    if properties:
+        result["properties"] = properties
     return result
 
 

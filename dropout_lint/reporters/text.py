@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-from dropout_lint.diagnostics import Diagnostic, Severity
+from dropout_lint.diagnostics import Diagnostic, FixSafety, Severity
 from dropout_lint.engine import FileResult
 from dropout_lint.reporters import Report
 
@@ -29,12 +29,11 @@ def _char_width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
 
 
-def _source_excerpt(diagnostic: Diagnostic, lines: tuple[str, ...]) -> list[tuple[str, str]]:
+def _source_excerpt(diagnostic: Diagnostic, raw: Optional[str]) -> list[tuple[str, str]]:
     """(gutter, text) rows: the source line and a caret marker under the span."""
     span = diagnostic.span
-    if not 1 <= span.line <= len(lines):
+    if raw is None:
         return []
-    raw = lines[span.line - 1]
     line = _expand(raw)
     start = _width(_expand(raw[: span.column]))
     if span.end_line == span.line:
@@ -50,8 +49,29 @@ def _expand(text: str) -> str:
     return text.expandtabs(4)
 
 
-def _message(d: Diagnostic) -> str:
-    return d.message if d.runtime is None else f"{d.message} [runtime: {d.runtime}]"
+def _message(d: Diagnostic, unsafe_fixes: bool = False) -> str:
+    text = d.message if d.runtime is None else f"{d.message} [runtime: {d.runtime}]"
+    return f"[*] {text}" if _fixable(d, unsafe_fixes) else text
+
+
+def _fixable(d: Diagnostic, unsafe_fixes: bool) -> bool:
+    return d.fix is not None and (unsafe_fixes or d.fix.safety is FixSafety.SAFE)
+
+
+def _fix_hint(report: Report, unsafe_fixes: bool) -> str:
+    """ruff's hint: how many findings ``--fix`` repairs, and how many more need
+    ``--unsafe-fixes``."""
+    fixes = [d.fix for d in report.diagnostics if d.fix is not None]
+    safe = sum(1 for fix in fixes if fix.safety is FixSafety.SAFE)
+    unsafe = len(fixes) - safe
+    if unsafe_fixes:
+        return f"[*] {len(fixes)} fixable with `--fix --unsafe-fixes`." if fixes else ""
+    parts = []
+    if safe:
+        parts.append(f"[*] {safe} fixable with `--fix`.")
+    if unsafe:
+        parts.append(f"{unsafe} more fixable with `--fix --unsafe-fixes`.")
+    return " ".join(parts)
 
 
 def _summary(report: Report) -> str:
@@ -88,9 +108,10 @@ def render_text(
     show_source: bool = True,
     quiet: bool = False,
     color: bool = False,
+    unsafe_fixes: bool = False,
 ) -> str:
     if color:
-        return _render_rich(report, concise, statistics, show_source, quiet)
+        return _render_rich(report, concise, statistics, show_source, quiet, unsafe_fixes)
     out: list[str] = []
     if statistics:
         rows = _statistics(report)
@@ -99,9 +120,9 @@ def render_text(
     else:
         for result in report.results:
             for d in result.diagnostics:
-                out.append(f"{d.path}:{d.span.line}:{d.span.column + 1}: {d.code} {_message(d)}")
+                out.append(f"{d.location}: {d.code} {_message(d, unsafe_fixes)}")
                 if not concise and show_source:
-                    excerpt = _source_excerpt(d, result.lines)
+                    excerpt = _source_excerpt(d, result.source_line(d))
                     if excerpt:
                         pad = len(excerpt[0][0])
                         out.append(f"{'':>{pad}} |")
@@ -109,12 +130,17 @@ def render_text(
                         out.append("")
     if not quiet and not concise:
         out.append(_summary(report))
+        hint = _fix_hint(report, unsafe_fixes) if not statistics else ""
+        if hint:
+            out.append(hint)
     elif not quiet and concise and not report.diagnostics:
         out.append(_summary(report))
     return "".join(line + "\n" for line in out)
 
 
-def _render_rich(report: Report, concise: bool, statistics: bool, show_source: bool, quiet: bool) -> str:
+def _render_rich(
+    report: Report, concise: bool, statistics: bool, show_source: bool, quiet: bool, unsafe_fixes: bool
+) -> str:
     import io
 
     from rich.console import Console
@@ -130,27 +156,32 @@ def _render_rich(report: Report, concise: bool, statistics: bool, show_source: b
     else:
         for result in report.results:
             for d in result.diagnostics:
-                _print_rich(console, d, result, concise, show_source)
+                _print_rich(console, d, result, concise, show_source, unsafe_fixes)
     if not quiet and (not concise or not report.diagnostics):
         style = "bold green" if not report.diagnostics else "bold"
         console.print(Text(_summary(report), style=style))
+        hint = _fix_hint(report, unsafe_fixes) if not concise and not statistics else ""
+        if hint:
+            console.print(Text(hint))
     return buffer.getvalue()
 
 
-def _print_rich(console: Console, d: Diagnostic, result: FileResult, concise: bool, show_source: bool) -> None:
+def _print_rich(
+    console: Console, d: Diagnostic, result: FileResult, concise: bool, show_source: bool, unsafe_fixes: bool
+) -> None:
     from rich.text import Text
 
     line = Text.assemble(
-        (f"{d.path}:{d.span.line}:{d.span.column + 1}:", "bold"),
+        (f"{d.location}:", "bold"),
         " ",
         (d.code, _STYLE[d.severity]),
         " ",
-        _message(d),
+        _message(d, unsafe_fixes),
     )
     console.print(line)
     if concise or not show_source:
         return
-    excerpt = _source_excerpt(d, result.lines)
+    excerpt = _source_excerpt(d, result.source_line(d))
     if not excerpt:
         return
     pad = len(excerpt[0][0])

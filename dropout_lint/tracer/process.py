@@ -165,7 +165,7 @@ def join(static: Sequence[FileResult], outcome: TraceOutcome) -> list[FileResult
             else:
                 status = "not reproduced: the traced forward pass did not run this line"
             marked.append(replace(d, runtime=status))
-        results.append(FileResult(result.path, tuple(marked), result.lines))
+        results.append(replace(result, diagnostics=tuple(marked)))
     extra = TraceOutcome(
         outcome.model,
         outcome.device,
@@ -180,5 +180,5 @@ def join(static: Sequence[FileResult], outcome: TraceOutcome) -> list[FileResult
             merged[result.path] = result
         else:
             found = tuple(sorted({*previous.diagnostics, *result.diagnostics}, key=lambda d: d.sort_key))
-            merged[result.path] = FileResult(result.path, found, previous.lines or result.lines)
+            merged[result.path] = replace(previous, diagnostics=found, lines=previous.lines or result.lines)
     return [merged[path] for path in sorted(merged)]
