@@ -16,6 +16,7 @@ import click
 from dropout_lint import __version__
 
 if TYPE_CHECKING:
+    from dropout_lint.cache import Cache
     from dropout_lint.config import Config
     from dropout_lint.engine import FileResult
     from dropout_lint.tracer.process import TraceOutcome, TraceRequest
@@ -115,10 +116,31 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
 @click.option("--extend-exclude", multiple=True, help="Path patterns to skip, on top of the configured ones.")
 @click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip files ignored by .gitignore.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: available cores).")
+@click.option(
+    "--file-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds one file may take before it is skipped with a DL900 (default 60).",
+)
+@click.option(
+    "--max-file-size",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Megabytes above which a file is skipped with a DL900 (default 2).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
 @click.option("--show-source/--no-show-source", default=True, help="Show the source line of each finding.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no progress.")
+@click.option("--no-cache", is_flag=True, help="Read no cached results and write none.")
+@click.option(
+    "--no-prefilter",
+    is_flag=True,
+    help="Parse every file, even one without any word the selected rules look for.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Where to keep the cache (default: .dropout_lint_cache beside the configuration).",
+)
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
@@ -136,10 +158,15 @@ def check(
     extend_exclude: tuple[str, ...],
     respect_gitignore: Optional[bool],
     jobs: Optional[int],
+    file_timeout: Optional[float],
+    max_file_size: Optional[float],
     exit_zero: bool,
     statistics: bool,
     show_source: bool,
     quiet: bool,
+    no_cache: bool,
+    no_prefilter: bool,
+    cache_dir: Optional[str],
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
@@ -169,6 +196,9 @@ def check(
             max_rate=max_rate,
             extend_exclude=extend_exclude,
             respect_gitignore=respect_gitignore,
+            file_timeout=file_timeout,
+            max_file_size=max_file_size,
+            prefilter=False if no_prefilter else None,
         )
     except ConfigError as exc:
         raise _fail(str(exc)) from None
@@ -177,13 +207,18 @@ def check(
     for missing in found.missing:
         click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
 
-    results = _run(found.files, config, jobs, show_progress=output_format == "text" and not quiet)
+    cache = None
+    if not no_cache:
+        from dropout_lint.cache import Cache, default_directory
+
+        cache = Cache(Path(cache_dir) if cache_dir else default_directory(config), config)
+    results = _run(found.files, config, jobs, output_format == "text" and not quiet, cache)
     if diff:
         changed = _show_diff(results, config, unsafe_fixes, output, quiet)
         sys.exit(EXIT_ERROR if found.missing else EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
     if fix:
         if _apply_fixes(results, config, unsafe_fixes, quiet):
-            results = _run(found.files, config, jobs, show_progress=False)
+            results = _run(found.files, config, jobs, False, cache)
     if trace_target is not None:
         from dropout_lint.tracer.process import join
 
@@ -270,11 +305,11 @@ def _stdout_has_color() -> bool:
     return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: bool) -> list[FileResult]:
+def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: bool, cache: Optional[Cache]) -> list[FileResult]:
     from dropout_lint.runner import lint_files
 
     if not (show_progress and len(files) >= _PROGRESS_MIN_FILES and sys.stderr.isatty()):
-        return lint_files(files, config, jobs)
+        return lint_files(files, config, jobs, cache=cache)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -287,7 +322,7 @@ def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: b
         transient=True,
     ) as bar:
         task = bar.add_task("lint", total=len(files))
-        return lint_files(files, config, jobs, progress=lambda: bar.advance(task))
+        return lint_files(files, config, jobs, progress=lambda: bar.advance(task), cache=cache)
 
 
 @main.command()
@@ -393,3 +428,24 @@ def explain(code: str) -> None:
         console.print(Markdown(page))
     else:
         click.echo(header + page, nl=not page.endswith("\n"))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), help="The cache folder to remove.")
+def clean(paths: tuple[str, ...], cache_dir: Optional[str]) -> None:
+    """Remove the cache (of the configuration found from PATHS, default: here)."""
+    from dropout_lint.cache import clean as remove
+    from dropout_lint.cache import default_directory
+    from dropout_lint.config import Config, ConfigError, find_config_file, load_config
+
+    if cache_dir is not None:
+        folder = Path(cache_dir)
+    else:
+        try:
+            source = find_config_file([Path(p) for p in paths or (".",)])
+            folder = default_directory(load_config(source) if source is not None else Config())
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
+    removed = remove(folder)
+    click.echo(f"Removed {folder}." if removed else f"No cache at {folder}.")

@@ -28,6 +28,7 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
+    ".dropout_lint_cache",
     ".ipynb_checkpoints",
     "__pycache__",
     "__pypackages__",
@@ -51,8 +52,14 @@ _KEYS = frozenset(
         "extend-exclude",
         "per-file-ignores",
         "evaluation-functions",
+        "file-timeout",
+        "max-file-size",
     }
 )
+DEFAULT_FILE_TIMEOUT = 60.0  # seconds one file may take before it is skipped
+# libcst's parser takes time and memory that grow faster than the file: about 10 s and
+# 1.3 GB for 2 MB of code, 72 s and 6 GB for 10 MB. Larger files are skipped.
+DEFAULT_MAX_FILE_SIZE = 2.0  # megabytes
 
 
 class ConfigError(Exception):
@@ -96,6 +103,9 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     evaluation_functions: tuple[str, ...] = DEFAULT_EVALUATION_FUNCTIONS
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
+    max_file_size: float = DEFAULT_MAX_FILE_SIZE
+    prefilter: bool = True  # skip files without a word the selected rules look for
     respect_gitignore: bool = True
     root: Path = field(default_factory=Path.cwd)
     source: Optional[Path] = None
@@ -145,7 +155,7 @@ class Config:
         DL202 on even when the file ignores it (a file's ``ignore`` must not veto an
         explicit request on the command line)."""
         changes: dict[str, Any] = {}
-        for key in ("max_rate", "respect_gitignore"):
+        for key in ("max_rate", "respect_gitignore", "file_timeout", "max_file_size", "prefilter"):
             if overrides.get(key) is not None:
                 changes[key] = overrides[key]
         changes.update(self._selection_overrides(overrides))
@@ -253,6 +263,12 @@ def config_from_table(table: Mapping[str, Any], root: Path, source: Optional[Pat
         kwargs["evaluation_functions"] = tuple(
             p.lower() for p in _patterns(table["evaluation-functions"], f"{where}evaluation-functions")
         )
+    for key, unit in (("file-timeout", "seconds"), ("max-file-size", "megabytes")):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{where}{key} must be a positive number of {unit}, got {value!r}")
+            kwargs[key.replace("-", "_")] = float(value)
     if "per-file-ignores" in table:
         value = table["per-file-ignores"]
         if not isinstance(value, Mapping):

@@ -10,8 +10,12 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+import os
+import signal
+import stat
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
@@ -32,14 +36,13 @@ from dropout_lint.registry import (
     UNUSED_NOQA,
 )
 from dropout_lint.rule import Check, ProjectFinding, Rule
-from dropout_lint.source import decode_source, parse_error
+from dropout_lint.prefilter import may_matter
+from dropout_lint.source import decode_source, parse_error, python_check, risky, split_lines
 from dropout_lint.walker import Walker
 
 if TYPE_CHECKING:
     from dropout_lint.project.summary import Place
 
-# Python's own line breaks; str.splitlines() also splits on form feeds and other characters.
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PROJECT_CODES = frozenset(check.rule.code for check in PROJECT_CHECKS)
 
 
@@ -73,6 +76,7 @@ class FileAnalysis:
     lines: tuple[str, ...] = ()
     real_path: Optional[str] = None  # where to read the lines again if needed
     notebook: Optional[NotebookSource] = None  # a notebook's cells, joined into the text linted
+    cacheable: bool = True  # False when the result depends on the moment (a time bound hit)
 
 
 def lint_source(source: str, path: str = "<string>", config: Optional[Config] = None) -> list[Diagnostic]:
@@ -91,7 +95,13 @@ def analyse_file(path: str, config: Config, display_path: Optional[str] = None) 
     shown = display_path or path
     enabled = config.enabled_for(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            # A FIFO or a device named on the command line: reading it could block forever.
+            return _unreadable(shown, enabled, "not a regular file (a folder, pipe or device), so it was not read", 1, 0)
         with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > config.max_file_size * 1e6:
+                return _unreadable(shown, enabled, _too_large(size, config), 1, 0)
             data = handle.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
@@ -144,6 +154,21 @@ def _in_cell(diagnostic: Diagnostic, source: NotebookSource) -> Diagnostic:
     )
 
 
+def _too_large(size: int, config: Config) -> str:
+    return (
+        f"the file is {size / 1e6:.1f} MB, larger than max-file-size ({config.max_file_size:g} MB), so it "
+        "was not linted (raise `max-file-size` in [tool.dropout-lint] or with --max-file-size to lint it)"
+    )
+
+
+def crashed(path: str, enabled: frozenset[str], message: str) -> FileAnalysis:
+    """A file whose analysis killed its process: an internal error at its first line."""
+    found: tuple[Diagnostic, ...] = ()
+    if INTERNAL_ERROR.code in enabled:
+        found = (_diagnostic(INTERNAL_ERROR, message, path, Span(1, 0, 1, 1)),)
+    return FileAnalysis(path, enabled, found)
+
+
 def _unreadable(path: str, enabled: frozenset[str], message: str, line: int, column: int) -> FileAnalysis:
     found: tuple[Diagnostic, ...] = ()
     if PARSE_ERROR.code in enabled:
@@ -155,6 +180,38 @@ def _diagnostic(rule: Rule, message: str, path: str, span: Span) -> Diagnostic:
     return Diagnostic(rule.code, rule.name, rule.severity, message, path, span)
 
 
+class _TimedOut(BaseException):
+    """A file took longer than ``file-timeout`` (a BaseException, so that the walker's
+    guard against crashing checks does not swallow it)."""
+
+
+@contextmanager
+def _time_bound(seconds: float) -> Iterator[list[bool]]:
+    """Raise ``_TimedOut`` in this thread after ``seconds`` (where a timer signal can:
+    the main thread of a process on a POSIX system; elsewhere no bound).
+
+    The list yielded turns ``[True]`` when the time is up: an exception raised by the
+    signal handler inside some C code (the AST constructor) comes out as a
+    ``SystemError`` instead, and the caller tells the two apart with it.
+    """
+    expired = [False]
+    if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield expired
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        expired[0] = True
+        raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield expired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def analyse_text(
     source: str,
     path: str,
@@ -164,15 +221,56 @@ def analyse_text(
     real_path: Optional[str] = None,
     keep_lines: bool = False,
 ) -> FileAnalysis:
-    """The first phase for one file's text."""
+    """The first phase for one file's text, within the configured time bound."""
     if enabled is None:
         enabled = config.enabled_for(path)
+    expired = [False]
+    try:
+        with _time_bound(config.file_timeout) as expired:
+            return _analyse_text(source, path, config, enabled, real_path, keep_lines)
+    except (_TimedOut, SystemError):
+        if not expired[0]:
+            raise
+        noqa = tuple(collect_noqa(source).values())
+        message = (
+            f"linting this file took longer than {config.file_timeout:g} s, so it was skipped "
+            "(raise `file-timeout` in [tool.dropout-lint] or with --file-timeout to lint it)"
+        )
+        found: tuple[Diagnostic, ...] = ()
+        if PARSE_ERROR.code in enabled:
+            found = (_diagnostic(PARSE_ERROR, message, path, Span(1, 0, 1, 1)),)
+        return FileAnalysis(path, enabled, found, noqa, None, (), real_path, cacheable=False)
+
+
+def _analyse_text(
+    source: str,
+    path: str,
+    config: Config,
+    enabled: frozenset[str],
+    real_path: Optional[str],
+    keep_lines: bool,
+) -> FileAnalysis:
+    if len(source) > config.max_file_size * 1e6:
+        return FileAnalysis(path, enabled, _unreadable(path, enabled, _too_large(len(source), config), 1, 0).diagnostics)
     noqa = tuple(collect_noqa(source).values())
-    lines = tuple(_LINE_BREAK.split(source)) if keep_lines else ()
+    lines = tuple(split_lines(source)) if keep_lines else ()
+    skippable = config.prefilter and not may_matter(source, enabled)
+    if skippable or risky(source):
+        # Python's parser first: it refuses what would crash libcst's, and a file it
+        # accepts that holds nothing the selected rules look for need not be parsed.
+        deep, parses = python_check(source)
+        if deep is not None:
+            message, span = deep
+            found: tuple[Diagnostic, ...] = ()
+            if PARSE_ERROR.code in enabled:
+                found = (_diagnostic(PARSE_ERROR, message, path, span),)
+            return FileAnalysis(path, enabled, found, noqa, None, lines, real_path)
+        if skippable and parses:
+            return FileAnalysis(path, enabled, (), noqa, None, lines, real_path)
     try:
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
-        found: tuple[Diagnostic, ...] = ()
+        found = ()
         if PARSE_ERROR.code in enabled:
             message, span = parse_error(source, exc)
             found = (_diagnostic(PARSE_ERROR, message, path, span),)
@@ -212,7 +310,7 @@ def analyse_text(
         pending = [p for p in pending if p[0] is not INTERNAL_ERROR]
     diagnostics = _locate(module, pending, path)
     if diagnostics and not lines:
-        lines = tuple(_LINE_BREAK.split(source))
+        lines = tuple(split_lines(source))
     return FileAnalysis(path, enabled, tuple(diagnostics), noqa, summary, lines, real_path)
 
 
@@ -289,7 +387,7 @@ def _read_lines(path: str) -> tuple[str, ...]:
             text, _ = decode_source(handle.read())
     except OSError:
         return ()
-    return tuple(_LINE_BREAK.split(text)) if text is not None else ()
+    return tuple(split_lines(text)) if text is not None else ()
 
 
 def _project_findings(analyses: Sequence[FileAnalysis], config: Config) -> dict[str, list[Diagnostic]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import tempfile
 import tokenize
 from collections.abc import Iterable, Sequence
@@ -23,10 +22,9 @@ from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety
 from dropout_lint.engine import lint_source
 from dropout_lint.registry import RULES
-from dropout_lint.source import decode_source
+from dropout_lint.source import LINE_BREAK, decode_source
 
 MAX_ROUNDS = 10
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 FIXABLE = frozenset(rule.code for rule in RULES if rule.fix_safety is not None)
 
 
@@ -37,7 +35,7 @@ def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
 
 def _line_starts(text: str) -> list[int]:
     starts = [0]
-    starts.extend(match.end() for match in _LINE_BREAK.finditer(text))
+    starts.extend(match.end() for match in LINE_BREAK.finditer(text))
     return starts
 
 

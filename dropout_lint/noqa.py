@@ -8,6 +8,8 @@ import tokenize
 from dataclasses import dataclass
 from typing import Optional
 
+from dropout_lint.source import split_lines
+
 _NOQA = re.compile(
     r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
@@ -49,7 +51,7 @@ def collect_noqa(source: str) -> dict[int, Noqa]:
     except (tokenize.TokenError, SyntaxError, IndentationError):
         # The tokenizer gave up part-way (libcst accepts some code it rejects);
         # fall back to reading comments off the lines.
-        for number, line in enumerate(source.splitlines(), start=1):
+        for number, line in enumerate(split_lines(source), start=1):
             index = line.find("#")
             if index >= 0 and number not in out:
                 _add(out, number, index, line[index:])

@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from dropout_lint.source import parse_error
+from dropout_lint.source import parse_error, python_check
 
 _SEPARATOR = "# dropout-lint: cell {number}"
 _SEPARATOR_LINE = re.compile(r"^# dropout-lint: cell (\d+)$")
@@ -118,10 +118,14 @@ def to_source(notebook: dict[str, Any]) -> NotebookSource:
         if python is None:
             continue  # a cell magic of another language
         code = "\n".join(python) + "\n"
-        try:
-            cst.parse_module(code)
-        except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as error:
-            reason, span = parse_error(code, error)
+        problem, _ = python_check(code)
+        if problem is None:
+            try:
+                cst.parse_module(code)
+            except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as error:
+                problem = parse_error(code, error)
+        if problem is not None:
+            reason, span = problem
             problems.append(CellProblem(number, span.line, span.column, f"cell {number} was not linted: {reason}"))
             continue
         lines.append(_SEPARATOR.format(number=number))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from typing import Optional
 
+from dropout_lint.cache import Cache
 from dropout_lint.config import Config
-from dropout_lint.engine import FileAnalysis, FileResult, analyse_file, finish
+from dropout_lint.engine import FileAnalysis, FileResult, analyse_file, crashed, finish
 
 # Below this many files a pool costs more to start than it saves.
 _POOL_THRESHOLD = 16
@@ -41,28 +43,112 @@ def lint_files(
     config: Config,
     jobs: Optional[int] = None,
     progress: Optional[Callable[[], None]] = None,
+    cache: Optional[Cache] = None,
 ) -> list[FileResult]:
     """Results for every file, sorted by path whatever the number of workers.
 
     Files are analysed one by one (in parallel when there are many); the cross-file
-    rules then run once over all of them.
+    rules then run once over all of them. With a cache, files whose content and path
+    are unchanged are not analysed again, and a run where nothing changed returns the
+    previous results.
     """
+    keys = _keys(files, cache, config) if cache is not None else {}
+    run_key = None
+    if cache is not None and len(keys) == len(files):
+        run_key = cache.run_key([keys[path] for path in files])
+        previous = cache.load(run_key)
+        if isinstance(previous, list) and all(isinstance(r, FileResult) for r in previous):
+            if progress is not None:
+                for _ in files:
+                    progress()
+            return previous
+    analyses: list[FileAnalysis] = []
+    todo = []
+    for path in files:
+        key = keys.get(path)
+        hit = cache.load(key) if cache is not None and key is not None else None
+        if isinstance(hit, FileAnalysis):
+            analyses.append(hit)
+            if progress is not None:
+                progress()
+        else:
+            todo.append(path)
+    fresh = _analyse(todo, config, jobs, progress)
+    if cache is not None:
+        by_shown = {_display(path): keys.get(path) for path in todo}
+        for analysis in fresh:
+            key = by_shown.get(analysis.path)
+            if key is not None and analysis.cacheable:
+                cache.store(key, analysis)
+    analyses.extend(fresh)
+    analyses.sort(key=lambda a: a.path)
+    results = finish(analyses, config)
+    if cache is not None and run_key is not None and all(a.cacheable for a in analyses):
+        cache.store(run_key, results)
+    return results
+
+
+def _keys(files: Sequence[str], cache: Cache, config: Config) -> dict[str, str]:
+    """The cache key of each regular file that can be read (its content, path and
+    display). Pipes and devices are not opened (reading one may block forever), nor
+    files above ``max-file-size`` read: they are never cached."""
+    keys = {}
+    for path in files:
+        try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > config.max_file_size * 1e6:
+                continue
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        keys[path] = cache.file_key(path, _display(path), data)
+    return keys
+
+
+def _analyse(files: Sequence[str], config: Config, jobs: Optional[int], progress: Optional[Callable[[], None]]) -> list[FileAnalysis]:
     jobs = default_jobs() if jobs is None else max(jobs, 1)
     work = [(path, config) for path in files]
+    analyses: list[FileAnalysis] = []
     if jobs == 1 or len(work) < _POOL_THRESHOLD:
-        analyses = _collect(map(_analyse_one, work), progress)
-    else:
-        chunk = max(1, min(32, len(work) // (jobs * 8)))
+        _collect(map(_analyse_one, work), analyses, progress)
+        return analyses
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    chunk = max(1, min(32, len(work) // (jobs * 8)))
+    try:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            analyses = _collect(pool.map(_analyse_one, work, chunksize=chunk), progress)
-    analyses.sort(key=lambda a: a.path)
-    return finish(analyses, config)
+            _collect(pool.map(_analyse_one, work, chunksize=chunk), analyses, progress)
+    except BrokenProcessPool:
+        # A worker died (the native parser crashed on some file): the files not done
+        # yet are linted again, each in a process of its own, so that only the file
+        # that kills its process is lost, as a finding.
+        done = {analysis.path for analysis in analyses}
+        for path, _ in work:
+            if _display(path) not in done:
+                analyses.append(_isolated(path, config))
+                if progress is not None:
+                    progress()
+    return analyses
 
 
-def _collect(results: Iterator[FileAnalysis], progress: Optional[Callable[[], None]]) -> list[FileAnalysis]:
-    out = []
+def _isolated(path: str, config: Config) -> FileAnalysis:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_analyse_one, (path, config)).result()
+    except BrokenProcessPool:
+        message = "the linter's process crashed while reading this file (libcst's parser), so it was not linted"
+        return replace(crashed(_display(path), config.enabled_for(path), message), cacheable=False)
+
+
+def _collect(
+    results: Iterator[FileAnalysis], out: list[FileAnalysis], progress: Optional[Callable[[], None]]
+) -> None:
     for result in results:
         out.append(result)
         if progress is not None:
             progress()
-    return out

@@ -13,6 +13,13 @@ from typing import Optional
 from dropout_lint.diagnostics import Span
 
 _LIBCST_POSITION = re.compile(r"error at (\d+):(\d+)")
+# Python's own line breaks; str.splitlines() also splits on form feeds and other characters.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a source text as Python numbers them."""
+    return LINE_BREAK.split(text)
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,9 @@ def decode_source(data: bytes) -> tuple[Optional[str], Optional[DecodeError]]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        return None, DecodeError(f"cannot read the encoding declaration: {exc.msg}", exc.lineno or 1, 0)
+        if b"coding" in data[:200]:
+            return None, DecodeError(f"cannot read the encoding declaration: {exc.msg}", exc.lineno or 1, 0)
+        encoding = "utf-8"  # no declaration: undecodable UTF-8 in the first lines
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -49,6 +58,62 @@ def decode_source(data: bytes) -> tuple[Optional[str], Optional[DecodeError]]:
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, None
+
+
+_BRACKETS = re.compile(r"[()\[\]{}]")
+
+
+def risky(source: str) -> bool:
+    """Whether code might be nested deeply enough to trouble libcst's parser (so that
+    ``python_check`` should look first): brackets nested 50 deep, a bracketed
+    expression of 20,000 characters, a line of 5,000, a thousand backslash
+    continuations, or a file of 500 kB. Ordinary code is none of these, and the screen
+    costs a tenth of Python's parser."""
+    if len(source) > 500_000 or source.count("\\\n") > 1000:
+        return True
+    depth = 0
+    start = 0
+    for match in _BRACKETS.finditer(source):
+        if match.group() in "([{":
+            if depth == 0:
+                start = match.start()
+            depth += 1
+            if depth >= 50:
+                return True
+        elif depth:
+            depth -= 1
+            if depth == 0 and match.start() - start > 20_000:
+                return True
+    return depth > 0 and len(source) - start > 20_000 or max(map(len, source.splitlines()), default=0) > 5_000
+
+
+def python_check(source: str) -> tuple[Optional[tuple[str, Span]], bool]:
+    """Why code is too deeply nested to lint (or None), and whether Python's own parser
+    accepts it.
+
+    libcst's native parser takes quadratic time on deeply nested brackets and crashes
+    the process (a stack overflow, no exception) on a few thousand levels, or on an
+    operator chain of thousands of terms. Python's own parser refuses both quickly and
+    safely (200 nested brackets, its recursion limit), so it is asked first. Its other
+    syntax errors are left to libcst, which may know newer syntax than the running
+    Python."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source)
+    except RecursionError:
+        return ("the code is nested too deeply to lint (Python's own parser gives up on it)", Span(1, 0, 1, 1)), False
+    except MemoryError:
+        return ("the file is too large to parse", Span(1, 0, 1, 1)), False
+    except SyntaxError as syntax:
+        if "too many nested" in (syntax.msg or "") or "too complex" in (syntax.msg or ""):
+            line = syntax.lineno or 1
+            column = max((syntax.offset or 1) - 1, 0)
+            return (f"syntax error: {syntax.msg}", Span(line, column, line, column + 1)), False
+        return None, False
+    except ValueError:
+        return None, False
+    return None, True
 
 
 def parse_error(source: str, exc: BaseException) -> tuple[str, Span]:

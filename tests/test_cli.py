@@ -6,6 +6,7 @@ need a real terminal, real environment variables or a fresh interpreter run a su
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import re
@@ -16,7 +17,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import dropout_lint.runner
 from dropout_lint import __version__
 from dropout_lint.cli import main
 from dropout_lint.registry import RULES
@@ -338,18 +338,18 @@ def test_jobs_1_and_2_give_identical_results(
         (folder / f"m{i:02d}.py").write_text(f"# file {i}\n" * (i % 4) + body, encoding="utf-8")
 
     pools: list[int] = []
-    real_pool = dropout_lint.runner.ProcessPoolExecutor
+    real_pool = concurrent.futures.ProcessPoolExecutor
 
     class CountingPool(real_pool):  # type: ignore[valid-type, misc]
         def __init__(self, max_workers: int | None = None, **kwargs: object) -> None:
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dropout_lint.runner, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountingPool)
     outputs = {}
     for jobs in ("1", "2"):
         for fmt in ("json", "text"):
-            result = invoke("check", "many", "--jobs", jobs, "--format", fmt)
+            result = invoke("check", "many", "--jobs", jobs, "--format", fmt, "--no-cache")
             assert result.exit_code == 1
             outputs[jobs, fmt] = result.stdout
     assert pools == [2, 2]  # the pool really ran, and only with --jobs 2

@@ -314,3 +314,30 @@ def test_trace_on_cuda_finds_what_cpu_finds() -> None:
 def test_trace_command_on_cuda() -> None:
     done = _cli("trace", "models.py:InputDropoutNet", "--device", "cuda", "--input-shape", "64,16")
     assert done.returncode == 1 and "on cuda" in done.stdout
+
+
+class _FailsInEval(nn.Module):
+    """Updates batch norm statistics in the training pass, then fails in eval mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm1d(16)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            raise RuntimeError("eval is broken")
+        return self.drop(self.bn(x))
+
+
+def test_a_model_that_fails_mid_trace_is_left_as_found() -> None:
+    model = _FailsInEval()
+    model.eval()
+    before = copy.deepcopy(model.state_dict())
+    inputs = Inputs((torch.randn(32, 16) * 5 + 3,), {})
+    rng = torch.get_rng_state()
+    with pytest.raises(RuntimeError, match="eval is broken"):
+        trace_model(model, inputs)
+    assert not model.training and not model.bn.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.equal(torch.get_rng_state(), rng)

@@ -136,38 +136,46 @@ def is_self_attribute(expr: cst.BaseExpression, self_name: str = "self") -> Opti
 
 
 def block_statements(body: cst.BaseSuite) -> Sequence[Statement]:
-    if isinstance(body, cst.IndentedBlock):
-        return body.body
-    if isinstance(body, cst.SimpleStatementSuite):
+    kind = type(body)
+    if kind is cst.IndentedBlock or kind is cst.SimpleStatementSuite:
         return body.body
     return ()
 
 
+# Statements that hold others. (Checks compare exact types: isinstance() against libcst's
+# classes goes through the ABC machinery, and these helpers run on every statement.)
+_LOOPS_AND_IFS = frozenset({cst.If, cst.While, cst.For})
+_TRIES = frozenset({cst.Try, cst.TryStar})
+_DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef})
+_COMPOUND = frozenset({*_LOOPS_AND_IFS, *_TRIES, *_DEFINITIONS, cst.With, cst.Match, cst.SimpleStatementLine})
+
+
 def child_blocks(stmt: Statement) -> Iterator[Sequence[Statement]]:
     """The statement lists nested directly in a compound statement."""
-    if isinstance(stmt, (cst.If, cst.While, cst.For)):
-        yield block_statements(stmt.body)
-        orelse = stmt.orelse
+    kind = type(stmt)
+    if kind not in _COMPOUND:
+        return
+    if kind is cst.SimpleStatementLine:
+        yield stmt.body  # type: ignore[union-attr]
+    elif kind in _LOOPS_AND_IFS:
+        yield block_statements(stmt.body)  # type: ignore[union-attr]
+        orelse = stmt.orelse  # type: ignore[union-attr]
         while orelse is not None:
             yield block_statements(orelse.body)
-            orelse = orelse.orelse if isinstance(orelse, cst.If) else None
-    elif isinstance(stmt, cst.With):
-        yield block_statements(stmt.body)
-    elif isinstance(stmt, (cst.Try, cst.TryStar)):
-        yield block_statements(stmt.body)
-        for handler in stmt.handlers:
+            orelse = orelse.orelse if type(orelse) is cst.If else None
+    elif kind in _DEFINITIONS or kind is cst.With:
+        yield block_statements(stmt.body)  # type: ignore[union-attr]
+    elif kind in _TRIES:
+        yield block_statements(stmt.body)  # type: ignore[union-attr]
+        for handler in stmt.handlers:  # type: ignore[union-attr]
             yield block_statements(handler.body)
-        if stmt.orelse is not None:
-            yield block_statements(stmt.orelse.body)
-        if stmt.finalbody is not None:
-            yield block_statements(stmt.finalbody.body)
-    elif isinstance(stmt, cst.Match):
-        for case in stmt.cases:
+        if stmt.orelse is not None:  # type: ignore[union-attr]
+            yield block_statements(stmt.orelse.body)  # type: ignore[union-attr]
+        if stmt.finalbody is not None:  # type: ignore[union-attr]
+            yield block_statements(stmt.finalbody.body)  # type: ignore[union-attr]
+    else:  # Match
+        for case in stmt.cases:  # type: ignore[union-attr]
             yield block_statements(case.body)
-    elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-        yield block_statements(stmt.body)
-    elif isinstance(stmt, cst.SimpleStatementLine):
-        yield stmt.body
 
 
 def iter_statements(
@@ -185,7 +193,8 @@ def iter_statements(
             stack.pop()
             continue
         yield stmt
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and not into_definitions:
+        kind = type(stmt)
+        if kind not in _COMPOUND or (kind in _DEFINITIONS and not into_definitions):
             continue
         for block in reversed(list(child_blocks(stmt))):
             stack.append(iter(block))
@@ -205,17 +214,18 @@ def assignment_targets(stmt: Statement) -> Iterator[tuple[cst.BaseExpression, Op
 
     Tuple unpacking yields each element with value None (not resolvable).
     """
-    if isinstance(stmt, cst.Assign):
-        for target in stmt.targets:
-            yield from _unpack(target.target, stmt.value)
-    elif isinstance(stmt, cst.AnnAssign):
-        yield from _unpack(stmt.target, stmt.value)
-    elif isinstance(stmt, cst.AugAssign):
-        yield stmt.target, None
-    elif isinstance(stmt, (cst.For,)):
-        yield from _unpack(stmt.target, None)
-    elif isinstance(stmt, cst.With):
-        for item in stmt.items:
+    kind = type(stmt)
+    if kind is cst.Assign:
+        for target in stmt.targets:  # type: ignore[union-attr]
+            yield from _unpack(target.target, stmt.value)  # type: ignore[union-attr]
+    elif kind is cst.AnnAssign:
+        yield from _unpack(stmt.target, stmt.value)  # type: ignore[union-attr]
+    elif kind is cst.AugAssign:
+        yield stmt.target, None  # type: ignore[union-attr]
+    elif kind is cst.For:
+        yield from _unpack(stmt.target, None)  # type: ignore[union-attr]
+    elif kind is cst.With:
+        for item in stmt.items:  # type: ignore[union-attr]
             if item.asname is not None:
                 yield from _unpack(item.asname.name, None)
 
@@ -231,6 +241,25 @@ def _unpack(
             yield from _unpack(inner, None)
     else:
         yield target, value
+
+
+def _plain(node: cst.CSTNode) -> Optional[str]:
+    """The source of a name, a number or a chain of attributes without parentheses,
+    read off the tree (rendering code costs a code-generation pass)."""
+    kind = type(node)
+    if kind is cst.Name or kind is cst.Integer or kind is cst.Float:
+        return None if node.lpar else node.value  # type: ignore[attr-defined]
+    if kind is cst.Attribute:
+        value = _plain(node.value)  # type: ignore[attr-defined]
+        dot = node.dot  # type: ignore[attr-defined]
+        if value is None or node.lpar or not (_tight(dot.whitespace_before) and _tight(dot.whitespace_after)):  # type: ignore[attr-defined]
+            return None
+        return f"{value}.{node.attr.value}"  # type: ignore[attr-defined]
+    return None
+
+
+def _tight(whitespace: object) -> bool:
+    return type(whitespace) is cst.SimpleWhitespace and whitespace.value == ""
 
 
 def enclosing_tests(ancestors: Sequence[cst.CSTNode], node: cst.CSTNode) -> list[cst.BaseExpression]:
@@ -263,7 +292,9 @@ def dotted_names(node: cst.CSTNode) -> set[str]:
 
 def short_source(module: cst.Module, node: cst.CSTNode, limit: int = 60) -> str:
     """The node's source text on one line, shortened to ``limit`` characters."""
-    text = " ".join(module.code_for_node(node).split())
+    text = _plain(node)
+    if text is None:
+        text = " ".join(module.code_for_node(node).split())
     if len(text) > limit:
         text = text[: limit - 3].rstrip() + "..."
     return text

@@ -53,6 +53,12 @@ class Fact:
 _UNKNOWN = Fact("unknown")
 
 
+def _fact_order(fact: Fact) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """Sort key: by reason, then by where it happened, so equal reasons from different
+    branches are chosen the same way in every run (sets of facts have no order)."""
+    return fact.why, tuple((place.path, place.index) for place in fact.places)
+
+
 @dataclass
 class State:
     env: dict[str, frozenset[Obj]] = field(default_factory=dict)
@@ -85,6 +91,12 @@ class ModeFinding:
     place: Place
     message: str
     related: tuple[Place, ...] = ()
+
+
+def _finding_order(finding: ModeFinding) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """Of two findings at one place, the one kept: the same in every run, whatever order
+    the objects that reach the place (a set) were visited in."""
+    return finding.message, tuple((place.path, place.index) for place in finding.related)
 
 
 @dataclass
@@ -135,7 +147,9 @@ class ModeAnalysis:
         if self._framework(function):
             return
         key = (finding.code, finding.place.path, finding.place.index)
-        self.findings.setdefault(key, finding)
+        kept = self.findings.get(key)
+        if kept is None or _finding_order(finding) < _finding_order(kept):
+            self.findings[key] = finding
 
     def _framework(self, function: ModeFunction) -> bool:
         """Methods of Lightning modules and transformers' Trainer: the framework switches
@@ -482,7 +496,7 @@ class _Interpreter:
         via: str = "",
         via_places: tuple[Place, ...] = (),
     ) -> None:
-        wrong = sorted((f for f in facts if f.mode == mode), key=lambda f: f.why)
+        wrong = sorted((f for f in facts if f.mode == mode), key=_fact_order)
         if not wrong or event.place is None:
             return
         if code == "DL301" and not self.analysis.mode_dependent(obj):
@@ -634,7 +648,7 @@ class _Interpreter:
                 return  # the exporter switches to eval by default
         for obj in self.lookup(state, event.path):
             facts = state.facts.get(obj, frozenset())
-            wrong = sorted((f for f in facts if f.mode == "train"), key=lambda f: f.why)
+            wrong = sorted((f for f in facts if f.mode == "train"), key=_fact_order)
             if not wrong or event.place is None or not self.analysis.mode_dependent(obj):
                 continue
             api = EXPORTS.get(event.callee or "", event.callee)

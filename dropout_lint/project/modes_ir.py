@@ -564,24 +564,24 @@ def local_names(func: cst.FunctionDef) -> frozenset[str]:
     p = func.params
     names = {param.name.value for param in (*p.posonly_params, *p.params, *p.kwonly_params)}
     names.update(star.name.value for star in (p.star_arg, p.star_kwarg) if isinstance(star, cst.Param))
-    stack: list[cst.CSTNode] = list(func.body.children)
+    stack: list[cst.CSTNode] = children(func.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            names.add(node.name.value)
+        kind = type(node)
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
+            names.add(node.name.value)  # type: ignore[attr-defined]
             continue
-        if isinstance(node, cst.Lambda):
+        if kind is cst.Lambda:
             continue
-        target: Optional[cst.CSTNode] = None
-        if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
-            target = node.target
-        elif isinstance(node, (cst.For, cst.CompFor)):
-            target = node.target
-        elif isinstance(node, cst.AsName):
-            target = node.name
-        elif isinstance(node, cst.ImportAlias):
-            names.add((node.evaluated_alias or node.evaluated_name).split(".", 1)[0])
-        if target is not None:
-            names.update(target_names(target))
-        stack.extend(node.children)
+        if kind in _TARGETED:
+            names.update(target_names(node.target))  # type: ignore[attr-defined]
+        elif kind is cst.AsName:
+            names.update(target_names(node.name))  # type: ignore[attr-defined]
+        elif kind is cst.ImportAlias:
+            alias = node.evaluated_alias or node.evaluated_name  # type: ignore[attr-defined]
+            names.add(alias.split(".", 1)[0])
+        stack.extend(children(node))
     return frozenset(names)
+
+
+_TARGETED = frozenset({cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor})
