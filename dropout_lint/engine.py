@@ -37,7 +37,7 @@ from dropout_lint.registry import (
 )
 from dropout_lint.rule import Check, ProjectFinding, Rule
 from dropout_lint.prefilter import may_matter
-from dropout_lint.source import decode_source, parse_error, python_check, risky, split_lines
+from dropout_lint.source import decode_source, parse_error, parse_module, python_check, risky, split_lines
 from dropout_lint.walker import Walker
 
 if TYPE_CHECKING:
@@ -204,12 +204,19 @@ def _time_bound(seconds: float) -> Iterator[list[bool]]:
         raise _TimedOut
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Again every 50 ms after the first: an exception raised where Python ignores it
+    # (in a garbage-collector callback or a __del__) would otherwise lose the bound.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield expired
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        while True:  # an alarm due while the timer is stopped must not skip the rest
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except _TimedOut:
+                continue
 
 
 def analyse_text(
@@ -268,7 +275,7 @@ def _analyse_text(
         if skippable and parses:
             return FileAnalysis(path, enabled, (), noqa, None, lines, real_path)
     try:
-        module = cst.parse_module(source)
+        module = parse_module(source)
     except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
         found = ()
         if PARSE_ERROR.code in enabled:
@@ -448,7 +455,7 @@ def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[File
         if text is None:
             continue
         try:
-            module = cst.parse_module(text)
+            module = parse_module(text)
         except (cst.ParserSyntaxError, RecursionError, ValueError):
             continue  # changed since it was read: the findings keep no position
         resolve_places(module, places)

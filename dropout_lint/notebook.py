@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from dropout_lint.source import parse_error, python_check
+from dropout_lint.source import parse_error, parse_module, python_check
 
 _SEPARATOR = "# dropout-lint: cell {number}"
 _SEPARATOR_LINE = re.compile(r"^# dropout-lint: cell (\d+)$")
@@ -121,7 +121,7 @@ def to_source(notebook: dict[str, Any]) -> NotebookSource:
         problem, _ = python_check(code)
         if problem is None:
             try:
-                cst.parse_module(code)
+                parse_module(code)
             except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as error:
                 problem = parse_error(code, error)
         if problem is not None:

@@ -8,7 +8,9 @@ import re
 import tokenize
 import warnings
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
+
+import libcst as cst
 
 from dropout_lint.diagnostics import Span
 
@@ -60,7 +62,9 @@ def decode_source(data: bytes) -> tuple[Optional[str], Optional[DecodeError]]:
     return text, None
 
 
-_BRACKETS = re.compile(r"[()\[\]{}]")
+# Brackets, and the start of a top-level definition, where no bracket can be open (a
+# bracket in a string would otherwise leave the count off for the rest of the file).
+_BRACKETS = re.compile(r"[()\[\]{}]|^(?:def|class|async def|@)\b", re.MULTILINE)
 
 
 def risky(source: str) -> bool:
@@ -74,7 +78,9 @@ def risky(source: str) -> bool:
     depth = 0
     start = 0
     for match in _BRACKETS.finditer(source):
-        if match.group() in "([{":
+        if len(match.group()) > 1:
+            depth = 0
+        elif match.group() in "([{":
             if depth == 0:
                 start = match.start()
             depth += 1
@@ -85,6 +91,27 @@ def risky(source: str) -> bool:
             if depth == 0 and match.start() - start > 20_000:
                 return True
     return depth > 0 and len(source) - start > 20_000 or max(map(len, source.splitlines()), default=0) > 5_000
+
+
+def parse_module(source: str) -> cst.Module:
+    """libcst's parse of a module, without validating each node as it is built.
+
+    Every libcst node checks its own fields when constructed (``CSTNode.__post_init__``
+    calls ``_validate``), which guards trees built by hand; the parser builds only valid
+    ones, and the checks cost about a tenth of its time (libcst's own comment there
+    says as much). They are off for the parse only, and back for every node built
+    after it, such as a fix's."""
+    node_class: Any = cst.CSTNode
+    validate = node_class.__post_init__
+    node_class.__post_init__ = _unchecked
+    try:
+        return cst.parse_module(source)
+    finally:
+        node_class.__post_init__ = validate
+
+
+def _unchecked(self: object) -> None:
+    return None
 
 
 def python_check(source: str) -> tuple[Optional[tuple[str, Span]], bool]:
