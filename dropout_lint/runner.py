@@ -116,7 +116,10 @@ def _analyse(files: Sequence[str], config: Config, jobs: Optional[int], progress
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    chunk = max(1, min(32, len(work) // (jobs * 8)))
+    # Largest files first, in small chunks, so that no worker is left with a big file
+    # while the others idle at the end (the results are sorted by path afterwards).
+    work.sort(key=lambda item: _size(item[0]), reverse=True)
+    chunk = max(1, min(8, len(work) // (jobs * 16)))
     try:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             _collect(pool.map(_analyse_one, work, chunksize=chunk), analyses, progress)
@@ -131,6 +134,13 @@ def _analyse(files: Sequence[str], config: Config, jobs: Optional[int], progress
                 if progress is not None:
                     progress()
     return analyses
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _isolated(path: str, config: Config) -> FileAnalysis:
