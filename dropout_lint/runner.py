@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Optional
 
@@ -14,6 +16,8 @@ from dropout_lint.engine import FileAnalysis, FileResult, analyse_file, crashed,
 
 # Below this many files a pool costs more to start than it saves.
 _POOL_THRESHOLD = 16
+# Thresholds of the garbage collector while files are linted (see _few_collections).
+_GC_THRESHOLDS = (100_000, 50, 100)
 
 
 def default_jobs() -> int:
@@ -73,7 +77,8 @@ def lint_files(
                 progress()
         else:
             todo.append(path)
-    fresh = _analyse(todo, config, jobs, progress)
+    with _few_collections():
+        fresh = _analyse(todo, config, jobs, progress)
     if cache is not None:
         by_shown = {_display(path): keys.get(path) for path in todo}
         for analysis in fresh:
@@ -86,6 +91,26 @@ def lint_files(
     if cache is not None and run_key is not None and all(a.cacheable for a in analyses):
         cache.store(run_key, results)
     return results
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Collect garbage rarely while files are linted.
+
+    Each parse makes a hundred thousand objects that live as long as their file's
+    analysis, long enough to be promoted to the oldest generation; with the default
+    thresholds that set off a full collection every few files, each scanning every
+    result kept so far. On 800 transformers/timm files in one process that was 27 % of
+    the time (10.6 s of 39.3 s); with these thresholds 1 %, at the same peak memory
+    (the trees are freed by reference counting). Workers inherit the setting; the
+    caller's is restored.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(*_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _keys(files: Sequence[str], cache: Cache, config: Config) -> dict[str, str]:
