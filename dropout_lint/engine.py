@@ -441,13 +441,15 @@ def _line_of(place: Place, notebooks: dict[str, NotebookSource]) -> str:
 
 def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[FileAnalysis]) -> None:
     """Give the findings' places their line and column: the files that have findings are
-    parsed again (summaries name nodes by their rank, not by position)."""
+    parsed again (summaries name nodes by their rank, not by position). Places placed
+    before keep their position (a cached summary carries those of its last run)."""
     from dropout_lint.project.summary import resolve_places
 
     by_path: dict[str, list[Place]] = {}
     for _, finding in found:
         for place in (finding.place, *finding.related):
-            by_path.setdefault(place.path, []).append(place)
+            if place.line == 0:
+                by_path.setdefault(place.path, []).append(place)
     sources = {a.path: a for a in analyses}
     for path, places in by_path.items():
         analysis = sources.get(path)

@@ -61,9 +61,21 @@ def test_a_changed_file_is_the_only_one_analysed_again(project: Path, tmp_path: 
     script = project / "projects" / "tutorial" / "train.py"
     script.write_text(script.read_text(encoding="utf-8").replace("model.train()", "model.eval()", 1), encoding="utf-8")
     analysed.clear()
-    warm = lint_files(files, Config(), jobs=1, cache=cache)
+    parsed: list[str] = []
+    real_parse = engine.parse_module
+
+    def counting_parse(text: str) -> object:
+        parsed.append(text)
+        return real_parse(text)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "parse_module", counting_parse)
+        warm = lint_files(files, Config(), jobs=1, cache=cache)
     assert analysed == ["train.py"]
     assert warm == lint_files(files, Config(), jobs=1)  # the cross-file findings follow the change
+    assert any(d.code.startswith(("DL1", "DL3")) for r in warm if not r.path.endswith("train.py") for d in r.diagnostics)
+    # Only the changed file is parsed: the others' findings keep the places cached with them.
+    assert set(parsed) == {script.read_text(encoding="utf-8")}
 
 
 def test_the_cache_follows_the_configuration(project: Path, tmp_path: Path) -> None:

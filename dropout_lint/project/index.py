@@ -66,6 +66,10 @@ class ProjectIndex:
         self._module_cache: dict[str, bool] = {}
         self.cache: dict[str, object] = {}  # analyses shared by several rules
         self._suffix_cache: dict[str, list[FileSummary]] = {}
+        # Memos: the rules ask the same questions many times over.
+        self._resolved: dict[str, Optional[str]] = {}
+        self._imports: dict[int, dict[str, str]] = {id(file): dict(file.imports) for file in self.files}
+        self._mro: dict[int, list[ClassSummary]] = {}
 
     # Names.
 
@@ -75,10 +79,17 @@ class ProjectIndex:
             return None
         if qualname in self.classes or qualname in self.functions:
             return qualname
+        if depth == 0:
+            if qualname not in self._resolved:
+                self._resolved[qualname] = self._resolve(qualname, depth)
+            return self._resolved[qualname]
+        return self._resolve(qualname, depth)
+
+    def _resolve(self, qualname: str, depth: int) -> Optional[str]:
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             for file in self._files_named(".".join(parts[:cut])):
-                alias = dict(file.imports).get(parts[cut])
+                alias = self._imports[id(file)].get(parts[cut])
                 if alias is not None:
                     found = self.resolve(".".join([alias, *parts[cut + 1 :]]), depth + 1)
                     if found is not None:
@@ -122,12 +133,20 @@ class ProjectIndex:
 
     def mro(self, cls: ClassSummary) -> list[ClassSummary]:
         """The class and its bases in the run, nearest first."""
+        cached = self._mro.get(id(cls))
+        if cached is None:
+            cached = self._mro[id(cls)] = self._linearise(cls)
+        return list(cached)
+
+    def _linearise(self, cls: ClassSummary) -> list[ClassSummary]:
         out: list[ClassSummary] = []
+        seen: set[int] = set()
         pending = [cls]
         while pending and len(out) < 64:
             current = pending.pop(0)
-            if current in out:
+            if id(current) in seen:
                 continue
+            seen.add(id(current))
             out.append(current)
             pending.extend(self.bases(current))
         return out
