@@ -91,6 +91,15 @@ def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(reversed(children(node)))
 
 
+def identifiers(expr: cst.CSTNode) -> Iterator[str]:
+    """Every name and attribute name in an expression (``a.b(c)``: a, b, c)."""
+    for node in iter_nodes(expr):
+        if isinstance(node, cst.Name):
+            yield node.value
+        elif isinstance(node, cst.Attribute):
+            yield node.attr.value
+
+
 def target_names(target: cst.CSTNode) -> Iterator[str]:
     """The names an assignment or loop target binds (``a``, ``a, (b, *c)``)."""
     if isinstance(target, cst.Name):

@@ -24,7 +24,7 @@ from dropout_lint.analysis.syntax import (
     block_statements,
     children,
     dotted_name,
-    iter_nodes,
+    identifiers,
     last_identifier,
     target_names,
 )
@@ -205,7 +205,7 @@ class EventBuilder:
         evaluating_loader = False
         if isinstance(stmt, cst.For):
             yield from self._expression(stmt.iter)
-            evaluating_loader = any(_EVAL_LOADER.search(name) for name in _identifiers(stmt.iter))
+            evaluating_loader = any(_EVAL_LOADER.search(name) for name in identifiers(stmt.iter))
         else:
             yield from self._expression(stmt.test)
         if id(stmt) in self._training_loops:
@@ -481,18 +481,10 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in patterns)
 
 
-def _identifiers(expr: cst.CSTNode) -> Iterator[str]:
-    for node in iter_nodes(expr):
-        if isinstance(node, cst.Name):
-            yield node.value
-        elif isinstance(node, cst.Attribute):
-            yield node.attr.value
-
-
 def _computes_metrics(body: cst.CSTNode) -> bool:
     """Predictions or metrics: argmax, softmax, accuracy, a loss, a scalar taken with
     ``.item()``..."""
-    return any(_METRIC_WORDS.search(name) or name == "item" for name in _identifiers(body))
+    return any(_METRIC_WORDS.search(name) or name == "item" for name in identifiers(body))
 
 
 def _bound_paths(target: cst.BaseExpression) -> Iterator[str]:

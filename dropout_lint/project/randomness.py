@@ -16,7 +16,14 @@ from typing import Optional
 
 import libcst as cst
 
-from dropout_lint.analysis.syntax import assignment_targets, function_body, iter_nodes, iter_statements, last_identifier
+from dropout_lint.analysis.syntax import (
+    assignment_targets,
+    function_body,
+    identifiers,
+    iter_nodes,
+    iter_statements,
+    last_identifier,
+)
 from dropout_lint.project.summary import Places, RandomDrop
 
 _UNIFORM = frozenset(
@@ -150,17 +157,9 @@ def _skips(node: cst.CSTNode, taint: _Taint) -> bool:
     is a random augmentation, not dropout."""
     if not isinstance(node, cst.If) or taint.kind(node.test) != "mask":
         return False
-    if not any(_DROP_WORDS.search(name) for name in _identifiers(node.test)):
+    if not any(_DROP_WORDS.search(name) for name in identifiers(node.test)):
         return False
     return any(isinstance(n, (cst.Continue, cst.Return)) for n in iter_nodes(node.body))
-
-
-def _identifiers(expr: cst.CSTNode) -> Iterator[str]:
-    for node in iter_nodes(expr):
-        if isinstance(node, cst.Name):
-            yield node.value
-        elif isinstance(node, cst.Attribute):
-            yield node.attr.value
 
 
 def random_drops(
