@@ -9,8 +9,6 @@ is reached. A round that would leave the text unparsable is dropped.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety
 from dropout_lint.engine import lint_source
 from dropout_lint.registry import RULES
+from dropout_lint.atomic import write_atomic
 from dropout_lint.source import LINE_BREAK, decode_source
 
 MAX_ROUNDS = 10
@@ -122,28 +121,6 @@ def encoding_of(data: bytes) -> str:
     except SyntaxError:
         return "utf-8"
     return encoding
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace a file's contents all at once: a temporary file beside it, renamed over
-    it, with the original's permissions. An interrupted write leaves the original."""
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(prefix=".dropout-lint-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
 
 
 def fix_file(path: str, config: Config, *, unsafe: bool = False, write: bool = True) -> FixOutcome:

@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 from click.testing import CliRunner
 
-from dropout_lint import fixer
+from dropout_lint import atomic, fixer
 from dropout_lint.cli import main
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Fix, FixSafety, Span
@@ -204,7 +204,7 @@ def test_an_interrupted_write_leaves_the_original(tmp_path: Path, monkeypatch: p
     def interrupted(source: str, target: str) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fixer.os, "replace", interrupted)
+    monkeypatch.setattr(atomic.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fixer.fix_file(str(path), ALL)
     assert path.read_text() == BROKEN
@@ -216,14 +216,14 @@ def test_an_unwritable_file_is_reported_and_the_run_goes_on(tmp_path: Path, monk
     folder.mkdir()
     path = _write(folder, "m.py", b"def f(model):\n    model.eval\n")
     other = _write(tmp_path, "n.py", b"def f(model):\n    model.train\n")
-    real = fixer.tempfile.mkstemp
+    real = atomic.tempfile.mkstemp
 
     def refuse(*args: object, dir: str, **kwargs: object) -> tuple[int, str]:  # noqa: A002 - mkstemp's name
         if Path(dir) == folder:
             raise PermissionError(13, "Permission denied")
         return real(*args, dir=dir, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(fixer.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
     result = CliRunner().invoke(main, ["check", "--fix", str(path), str(other)])
     assert "cannot write the fixed file: Permission denied" in result.stderr
     assert path.read_bytes() == b"def f(model):\n    model.eval\n"
