@@ -66,7 +66,7 @@ class FileContext:
         return "".join(
             (node.indent if node.indent is not None else default)
             for node in self.ancestors
-            if isinstance(node, cst.IndentedBlock)
+            if type(node) is cst.IndentedBlock
         )
 
     def text(self, node: cst.CSTNode, limit: int = 60) -> str:
@@ -76,7 +76,7 @@ class FileContext:
 
     def enclosing_function(self) -> Optional[cst.FunctionDef]:
         for node in reversed(self.ancestors):
-            if isinstance(node, cst.FunctionDef):
+            if type(node) is cst.FunctionDef:
                 return node
         return None
 
@@ -85,9 +85,9 @@ class FileContext:
         that contain the current node."""
         method: Optional[cst.FunctionDef] = None
         for node in reversed(self.ancestors):
-            if isinstance(node, cst.FunctionDef):
+            if type(node) is cst.FunctionDef:
                 method = node
-            elif isinstance(node, cst.ClassDef):
+            elif type(node) is cst.ClassDef:
                 return self.facts.class_info(node), method
         return None, None
 
@@ -153,7 +153,7 @@ class FileContext:
         found: Optional[torch_api.DropoutApi] = None
         for binding in bindings:
             value = binding.value
-            if not isinstance(value, cst.Call):
+            if type(value) is not cst.Call:
                 return None
             api = self.api(value)
             if api is None or api.kind is not torch_api.ApiKind.MODULE:

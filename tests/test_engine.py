@@ -196,3 +196,20 @@ def test_source_lines_split_where_python_does(tmp_path: Path) -> None:
     (diagnostic,) = result.diagnostics
     assert diagnostic.span.line == 3
     assert result.lines[diagnostic.span.line - 1] == "d = nn.Dropout(1.5)"
+
+
+def test_node_classes_tested_by_type_have_no_subclasses() -> None:
+    # The analysis tests concrete node classes with `type(node) is cst.X` (see
+    # dropout_lint.analysis.syntax); that agrees with isinstance only while libcst
+    # subclasses none of them.
+    import re
+
+    package = Path(engine.__file__).parent
+    names = set()
+    for path in package.rglob("*.py"):
+        names.update(re.findall(r"type\([^)]*\) is (?:not )?cst\.(\w+)", path.read_text(encoding="utf-8")))
+    assert {"Name", "Attribute", "Call", "FunctionDef"} <= names
+    for name in sorted(names):
+        cls = getattr(cst, name)
+        assert issubclass(cls, cst.CSTNode), name
+        assert not cls.__subclasses__(), f"libcst subclasses cst.{name}: use isinstance for it"

@@ -47,7 +47,7 @@ def find_arg(call: cst.Call, param: Param) -> ArgLookup:
 
 
 def literal_bool(expr: Optional[cst.BaseExpression]) -> Optional[bool]:
-    if isinstance(expr, cst.Name):
+    if type(expr) is cst.Name:
         if expr.value == "True":
             return True
         if expr.value == "False":
@@ -67,12 +67,12 @@ def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst
     if not args:
         return call.with_changes(args=[new])
     last = args[-1]
-    if isinstance(last.comma, cst.Comma):
+    if type(last.comma) is cst.Comma:
         # `f(\n    a,\n    b,\n)`: the new argument goes on a line of its own, indented
         # like the others, and takes the trailing comma; comments stay where they were.
         after = last.comma.whitespace_after
-        before = args[-2].comma.whitespace_after if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else None
-        if isinstance(after, cst.ParenthesizedWhitespace) and isinstance(before, cst.ParenthesizedWhitespace):
+        before = args[-2].comma.whitespace_after if len(args) > 1 and type(args[-2].comma) is cst.Comma else None
+        if type(after) is cst.ParenthesizedWhitespace and type(before) is cst.ParenthesizedWhitespace:
             between = after.with_changes(indent=before.indent, last_line=before.last_line)
             args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))
             closing = cst.ParenthesizedWhitespace(indent=after.indent, last_line=after.last_line)

@@ -33,15 +33,15 @@ class Scope:
 
 def literal_number(expr: cst.BaseExpression) -> Optional[Number]:
     """The value of a numeric literal, possibly with a sign; None otherwise."""
-    if isinstance(expr, cst.Integer):
+    if type(expr) is cst.Integer:
         return int(expr.evaluated_value)
-    if isinstance(expr, cst.Float):
+    if type(expr) is cst.Float:
         return float(expr.evaluated_value)
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
+    if type(expr) is cst.UnaryOperation and isinstance(expr.operator, (cst.Minus, cst.Plus)):
         inner = literal_number(expr.expression)
         if inner is None:
             return None
-        return -inner if isinstance(expr.operator, cst.Minus) else inner
+        return -inner if type(expr.operator) is cst.Minus else inner
     return None
 
 
@@ -58,17 +58,17 @@ class ConstantResolver:
         direct = literal_number(expr)
         if direct is not None:
             return Resolved(direct)
-        if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
+        if type(expr) is cst.UnaryOperation and isinstance(expr.operator, (cst.Minus, cst.Plus)):
             inner = self._number(expr.expression, scope, depth + 1)
             if inner is None:
                 return None
-            value = -inner.value if isinstance(expr.operator, cst.Minus) else inner.value
+            value = -inner.value if type(expr.operator) is cst.Minus else inner.value
             return Resolved(value, inner.origin)
-        if isinstance(expr, cst.BinaryOperation):
+        if type(expr) is cst.BinaryOperation:
             return self._binary(expr, scope, depth)
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             return self._name(expr.value, scope, depth)
-        if isinstance(expr, cst.Attribute):
+        if type(expr) is cst.Attribute:
             return self._attribute(expr, scope, depth)
         return None
 
@@ -80,13 +80,13 @@ class ConstantResolver:
         op = expr.operator
         a, b = left.value, right.value
         value: Number
-        if isinstance(op, cst.Add):
+        if type(op) is cst.Add:
             value = a + b
-        elif isinstance(op, cst.Subtract):
+        elif type(op) is cst.Subtract:
             value = a - b
-        elif isinstance(op, cst.Multiply):
+        elif type(op) is cst.Multiply:
             value = a * b
-        elif isinstance(op, cst.Divide) and b != 0:
+        elif type(op) is cst.Divide and b != 0:
             value = a / b
         else:
             return None
@@ -119,7 +119,7 @@ class ConstantResolver:
     def _attribute(self, expr: cst.Attribute, scope: Scope, depth: int) -> Optional[Resolved]:
         cls = scope.cls
         if cls is None:
-            if isinstance(expr.value, cst.Name):
+            if type(expr.value) is cst.Name:
                 candidates = self.facts.classes_by_name.get(expr.value.value, [])
                 if len(candidates) == 1:
                     return self._class_attribute(candidates[0], expr.attr.value, depth)
@@ -127,7 +127,7 @@ class ConstantResolver:
         self_name = scope.function.self_name if scope.function is not None else None
         attr = is_self_attribute(expr, self_name) if self_name else None
         if attr is None:
-            if isinstance(expr.value, cst.Name) and expr.value.value == cls.name:
+            if type(expr.value) is cst.Name and expr.value.value == cls.name:
                 return self._class_attribute(cls, expr.attr.value, depth)
             return None
         bindings = cls.self_bindings.get(attr)

@@ -96,18 +96,18 @@ class FlowBuilder:
             self._statement(stmt, env, conditional)
 
     def _statement(self, stmt: Statement, env: Env, conditional: bool) -> None:
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             for small in stmt.body:
                 self._small(small, env, conditional)
-        elif isinstance(stmt, cst.If):
+        elif type(stmt) is cst.If:
             self._expr(stmt.test, env, conditional)
             tests_mode = self._tests_mode(stmt.test)
             self.mode_tests += tests_mode
             branches = [dict(env), dict(env)]
             self._block(block_statements(stmt.body), branches[0], True)
-            if isinstance(stmt.orelse, cst.If):
+            if type(stmt.orelse) is cst.If:
                 self._statement(stmt.orelse, branches[1], True)
-            elif isinstance(stmt.orelse, cst.Else):
+            elif type(stmt.orelse) is cst.Else:
                 self._block(block_statements(stmt.orelse.body), branches[1], True)
             self.mode_tests -= tests_mode
             if tests_mode and _exits(stmt.body):
@@ -115,7 +115,7 @@ class FlowBuilder:
             self._join(env, branches)
         elif isinstance(stmt, (cst.For, cst.While)):
             self._loop(stmt, env)
-        elif isinstance(stmt, cst.With):
+        elif type(stmt) is cst.With:
             for item in stmt.items:
                 self._expr(item.item, env, conditional)
             self._block(block_statements(stmt.body), env, conditional)
@@ -127,7 +127,7 @@ class FlowBuilder:
                 self._block(block_statements(stmt.orelse.body), env, conditional)
             if stmt.finalbody is not None:
                 self._block(block_statements(stmt.finalbody.body), env, conditional)
-        elif isinstance(stmt, cst.Match):
+        elif type(stmt) is cst.Match:
             branches = []
             for case in stmt.cases:
                 branch = dict(env)
@@ -140,7 +140,7 @@ class FlowBuilder:
             self._expr(stmt.iter, env, True)
             container = _container_of(stmt.iter, self.self_name)
             for target in target_names(stmt.target):
-                if container is not None and isinstance(stmt.target, cst.Name):
+                if container is not None and type(stmt.target) is cst.Name:
                     self.loop_vars[target] = container
                 env[target] = None
         else:
@@ -159,31 +159,31 @@ class FlowBuilder:
             env[name] = values.pop() if len(values) == 1 else None
 
     def _small(self, small: cst.BaseSmallStatement, env: Env, conditional: bool) -> None:
-        if isinstance(small, cst.Assign):
+        if type(small) is cst.Assign:
             ref = self._expr(small.value, env, conditional)
             for target in small.targets:
                 self._bind(target.target, ref, env)
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        elif type(small) is cst.AnnAssign and small.value is not None:
             self._bind(small.target, self._expr(small.value, env, conditional), env)
-        elif isinstance(small, cst.AugAssign):
+        elif type(small) is cst.AugAssign:
             right = self._expr(small.value, env, conditional)
-            if isinstance(small.target, cst.Name):
+            if type(small.target) is cst.Name:
                 left = env.get(small.target.value)
                 env[small.target.value] = self._op("+", "combine", (left, right), small, conditional)
-        elif isinstance(small, cst.Return):
+        elif type(small) is cst.Return:
             if small.value is not None:
                 self.state.returns.append(self._expr(small.value, env, conditional))
-        elif isinstance(small, cst.Expr):
+        elif type(small) is cst.Expr:
             self._expr(small.value, env, conditional)
 
     def _bind(self, target: cst.BaseExpression, ref: Ref, env: Env) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             env[target.value] = ref
         elif isinstance(target, (cst.Tuple, cst.List)):
             # `out, state = self.lstm(x)`: the first element is the layer's output.
             for i, element in enumerate(target.elements):
                 value = element.value
-                if isinstance(value, cst.Name):
+                if type(value) is cst.Name:
                     env[value.value] = ref if i == 0 else None
 
     # Expressions.
@@ -212,18 +212,18 @@ class FlowBuilder:
         return tuple(refs)
 
     def _expr(self, expr: cst.BaseExpression, env: Env, conditional: bool) -> Ref:
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             return env.get(expr.value)
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             return self._call(expr, env, conditional)
-        if isinstance(expr, cst.BinaryOperation):
+        if type(expr) is cst.BinaryOperation:
             left = self._expr(expr.left, env, conditional)
             right = self._expr(expr.right, env, conditional)
             return self._op("+", "combine", (left, right), expr, conditional)
-        if isinstance(expr, cst.Subscript):
+        if type(expr) is cst.Subscript:
             ref = self._expr(expr.value, env, conditional)
             return ref  # indexing keeps the value's origin
-        if isinstance(expr, cst.IfExp):
+        if type(expr) is cst.IfExp:
             self._expr(expr.test, env, conditional)
             tests_mode = self._tests_mode(expr.test)
             self.mode_tests += tests_mode
@@ -235,7 +235,7 @@ class FlowBuilder:
             for element in expr.elements:
                 self._expr(element.value, env, conditional)
             return None
-        if isinstance(expr, cst.UnaryOperation):
+        if type(expr) is cst.UnaryOperation:
             return self._expr(expr.expression, env, conditional)
         for child in _subexpressions(expr):
             self._expr(child, env, conditional)
@@ -248,16 +248,16 @@ class FlowBuilder:
             if attr in self.helpers and attr not in self.inlining and len(self.inlining) < _INLINE_DEPTH:
                 return self._inline(attr, call, env, conditional)
             return self._op(f"self.{attr}", "attr", self._args(call, env, conditional), call, conditional, attr=attr)
-        if isinstance(func, cst.Subscript):
+        if type(func) is cst.Subscript:
             attr = is_self_attribute(func.value, self.self_name)
             if attr is not None:
                 inputs = self._args(call, env, conditional)
                 return self._op(f"self.{attr}[]", "attr", inputs, call, conditional, attr=attr)
-        if isinstance(func, cst.Name) and func.value in self.loop_vars and func.value not in _shadowed(env, func.value):
+        if type(func) is cst.Name and func.value in self.loop_vars and func.value not in _shadowed(env, func.value):
             container = self.loop_vars[func.value]
             inputs = self._args(call, env, conditional)
             return self._op(container, "attr", inputs, call, True, attr=container[5:-2])
-        if isinstance(func, cst.Attribute) and _is_value(func.value, env):
+        if type(func) is cst.Attribute and _is_value(func.value, env):
             if func.attr.value in _METADATA:
                 self._args(call, env, conditional)
                 return None  # `x.size(0)` reads a property of x; no layer is applied to it
@@ -266,7 +266,7 @@ class FlowBuilder:
             method = func.attr.value
             kind = LayerType("activation") if method in _ACTIVATION_METHODS else None
             return self._op(f".{method}", "method", inputs, call, conditional, reshape=method in RESHAPES, type=kind)
-        if isinstance(func, cst.Name) and func.value in _BUILTIN_READS:
+        if type(func) is cst.Name and func.value in _BUILTIN_READS:
             self._args(call, env, conditional)
             return None  # `len(x)` reads x; it applies nothing to it
         qualname = self.qualify(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
@@ -287,7 +287,7 @@ class FlowBuilder:
     def _tests_mode(self, test: cst.BaseExpression) -> bool:
         """A test of the mode, or of a flag the caller passes (``if perturb:``)."""
         return mentions_mode(test) or any(
-            isinstance(operand, cst.Name) and operand.value in self.params for operand in boolean_operands(test)
+            type(operand) is cst.Name and operand.value in self.params for operand in boolean_operands(test)
         )
 
     def _inline(self, name: str, call: cst.Call, env: Env, conditional: bool) -> Ref:
@@ -324,7 +324,7 @@ def _exits(body: cst.BaseSuite) -> bool:
 def _is_value(expr: cst.BaseExpression, env: Env) -> bool:
     """Whether ``expr`` is a value (``x``, ``self.fc(x)``, ``x[0]``) rather than a module
     name such as ``torch`` or ``F`` whose attribute is a function."""
-    return not isinstance(expr, (cst.Name, cst.Attribute)) or (isinstance(expr, cst.Name) and expr.value in env)
+    return not isinstance(expr, (cst.Name, cst.Attribute)) or (type(expr) is cst.Name and expr.value in env)
 
 
 def _shadowed(env: Env, name: str) -> set[str]:
@@ -334,8 +334,8 @@ def _shadowed(env: Env, name: str) -> set[str]:
 
 def _container_of(expr: cst.BaseExpression, self_name: str) -> Optional[str]:
     """``self.blocks`` (or ``self.blocks.values()``, ``enumerate(self.blocks)``) -> "self.blocks[]"."""
-    if isinstance(expr, cst.Call):
-        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("values", "children", "modules"):
+    if type(expr) is cst.Call:
+        if type(expr.func) is cst.Attribute and expr.func.attr.value in ("values", "children", "modules"):
             return _container_of(expr.func.value, self_name)
         return None
     attr = is_self_attribute(expr, self_name)

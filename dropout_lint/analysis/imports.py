@@ -41,15 +41,15 @@ class ImportTable:
         return table
 
     def add(self, stmt: Statement) -> None:
-        if isinstance(stmt, cst.Import):
+        if type(stmt) is cst.Import:
             for alias in stmt.names:
                 full = _module_name(alias.name)
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                if alias.asname is not None and type(alias.asname.name) is cst.Name:
                     self.aliases[alias.asname.name.value] = full
                 else:
                     head = full.split(".", 1)[0]
                     self.aliases[head] = head
-        elif isinstance(stmt, cst.ImportFrom):
+        elif type(stmt) is cst.ImportFrom:
             base = _relative_prefix(stmt.relative)
             if stmt.module is not None:
                 base += _module_name(stmt.module)
@@ -59,7 +59,7 @@ class ImportTable:
             for alias in stmt.names:
                 imported = _module_name(alias.name)
                 local = imported
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                if alias.asname is not None and type(alias.asname.name) is cst.Name:
                     local = alias.asname.name.value
                 sep = "" if base.endswith(".") else "."
                 self.aliases[local] = f"{base}{sep}{imported}" if base else imported

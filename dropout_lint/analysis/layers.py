@@ -10,13 +10,13 @@ Kinds: ``dropout`` (element-wise), ``channel_dropout`` (Dropout1d/2d/3d, with ``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Optional
 
 from dropout_lint.analysis.torch_api import canonical
+from dropout_lint.records import record
 
 
-@dataclass(frozen=True)
+@record
 class LayerType:
     kind: str
     dims: Optional[int] = None

@@ -72,7 +72,7 @@ def _params(func: cst.FunctionDef) -> dict[str, cst.Param]:
     for param in [*p.posonly_params, *p.params, *p.kwonly_params]:
         out[param.name.value] = param
     for star in (p.star_arg, p.star_kwarg):
-        if isinstance(star, cst.Param):
+        if type(star) is cst.Param:
             out[star.name.value] = star
     return out
 
@@ -85,10 +85,10 @@ def _walk_guarded(
         yield stmt, guards
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             continue
-        if isinstance(stmt, cst.If):
+        if type(stmt) is cst.If:
             yield from _walk_if(stmt, guards)
             continue
-        inner = (*guards, stmt.test) if isinstance(stmt, cst.While) else guards
+        inner = (*guards, stmt.test) if type(stmt) is cst.While else guards
         for block in child_blocks(stmt):
             yield from _walk_guarded(block, inner)
 
@@ -99,10 +99,10 @@ def _walk_if(
     inner = (*guards, stmt.test)
     yield from _walk_guarded(block_statements(stmt.body), inner)
     orelse = stmt.orelse
-    if isinstance(orelse, cst.If):
+    if type(orelse) is cst.If:
         yield orelse, inner
         yield from _walk_if(orelse, inner)
-    elif isinstance(orelse, cst.Else):
+    elif type(orelse) is cst.Else:
         yield from _walk_guarded(block_statements(orelse.body), inner)
 
 
@@ -113,7 +113,7 @@ def build_function_info(func: cst.FunctionDef) -> FunctionInfo:
             bindings.setdefault(stmt.name.value, []).append(Binding(None, guards))
             continue
         for target, value in assignment_targets(stmt):
-            if isinstance(target, cst.Name):
+            if type(target) is cst.Name:
                 bindings.setdefault(target.value, []).append(Binding(value, guards))
     return FunctionInfo(func, _params(func), bindings)
 
@@ -123,12 +123,12 @@ def _build_class_info(cls: cst.ClassDef) -> ClassInfo:
     class_attrs: dict[str, list[Optional[cst.BaseExpression]]] = {}
     self_bindings: dict[str, list[Binding]] = {}
     for stmt in class_body(cls):
-        if isinstance(stmt, cst.FunctionDef):
+        if type(stmt) is cst.FunctionDef:
             methods[stmt.name.value] = stmt
-        elif isinstance(stmt, cst.SimpleStatementLine):
+        elif type(stmt) is cst.SimpleStatementLine:
             for small in stmt.body:
                 for target, value in assignment_targets(small):
-                    if isinstance(target, cst.Name):
+                    if type(target) is cst.Name:
                         class_attrs.setdefault(target.value, []).append(value)
     for method in methods.values():
         info = build_function_info(method)
@@ -160,14 +160,14 @@ class ModuleFacts:
                 self.constants.setdefault(statement.name.value, []).append(None)
                 continue
             for target, value in assignment_targets(statement):
-                if isinstance(target, cst.Name):
+                if type(target) is cst.Name:
                     self.constants.setdefault(target.value, []).append(value)
         for stmt in iter_statements(module.body, into_definitions=True):
-            if isinstance(stmt, cst.ClassDef):
+            if type(stmt) is cst.ClassDef:
                 info = _build_class_info(stmt)
                 self.classes[id(stmt)] = info
                 self.classes_by_name.setdefault(info.name, []).append(info)
-            elif isinstance(stmt, cst.Global):
+            elif type(stmt) is cst.Global:
                 self.global_names.update(n.name.value for n in stmt.names)
 
     def constant(self, name: str) -> Optional[cst.BaseExpression]:
@@ -222,7 +222,7 @@ class ModuleFacts:
             if qualname.startswith(("torch.", *_NEUTRAL_PACKAGES)) or "." not in qualname:
                 return False
             return None
-        if isinstance(base, cst.Name):
+        if type(base) is cst.Name:
             local = self.classes_by_name.get(base.value)
             if local:
                 if any(self.is_module_class(c) for c in local):

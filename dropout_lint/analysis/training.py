@@ -36,10 +36,10 @@ def mentions_mode(expr: cst.CSTNode) -> bool:
     stack: list[cst.CSTNode] = [expr]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             if _MODE_WORD.search(node.value):
                 return True
-        elif isinstance(node, cst.Attribute):
+        elif type(node) is cst.Attribute:
             if _MODE_WORD.search(node.attr.value):
                 return True
             stack.append(node.value)
@@ -51,14 +51,14 @@ def mentions_mode(expr: cst.CSTNode) -> bool:
 
 
 def _is_exit(stmt: cst.CSTNode) -> bool:
-    if isinstance(stmt, cst.SimpleStatementLine):
+    if type(stmt) is cst.SimpleStatementLine:
         return any(isinstance(s, (cst.Return, cst.Raise)) for s in stmt.body)
     return False
 
 
 def _has_mode_exit(stmt: cst.CSTNode) -> bool:
     """``if not self.training: return x`` and the like."""
-    if not isinstance(stmt, cst.If) or not mentions_mode(stmt.test):
+    if type(stmt) is not cst.If or not mentions_mode(stmt.test):
         return False
     body = stmt.body
     statements: Sequence[cst.CSTNode] = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
@@ -73,10 +73,10 @@ def guarded_by_mode(ancestors: Sequence[cst.CSTNode], node: cst.CSTNode) -> bool
     path = [*ancestors, node]
     for i in range(len(path) - 2, -1, -1):
         ancestor, child = path[i], path[i + 1]
-        if isinstance(ancestor, cst.BooleanOperation):
+        if type(ancestor) is cst.BooleanOperation:
             if ancestor.right is child and mentions_mode(ancestor.left):
                 return True
-        elif isinstance(ancestor, cst.FunctionDef):
+        elif type(ancestor) is cst.FunctionDef:
             statement = path[i + 2] if i + 2 < len(path) else None
             return statement is not None and _after_mode_exit(ancestor, statement)
     return False
@@ -84,10 +84,10 @@ def guarded_by_mode(ancestors: Sequence[cst.CSTNode], node: cst.CSTNode) -> bool
 
 def boolean_operands(test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
     """The truth values a test combines with ``and``/``or``/``not``."""
-    if isinstance(test, cst.BooleanOperation):
+    if type(test) is cst.BooleanOperation:
         yield from boolean_operands(test.left)
         yield from boolean_operands(test.right)
-    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+    elif type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
         yield from boolean_operands(test.expression)
     else:
         yield test
@@ -101,7 +101,7 @@ def tests_caller_flag(test: cst.BaseExpression, function: FunctionInfo, ignored:
     count: ``if p: F.dropout(x, p)`` tests the rate, not the mode.
     """
     for operand in boolean_operands(test):
-        if not isinstance(operand, cst.Name) or operand.value in ignored:
+        if type(operand) is not cst.Name or operand.value in ignored:
             continue
         if operand.value in function.params or operand.value in function.bindings:
             return True
@@ -143,9 +143,9 @@ class GatingAnalysis:
         number = literal_number(expr)
         if number is not None:
             return Gating.GATED if number == 0 else Gating.UNGATED
-        if isinstance(expr, cst.Attribute):
+        if type(expr) is cst.Attribute:
             return self._attribute(expr, function, cls)
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             return self._name(expr.value, function, cls, depth)
         return Gating.UNKNOWN
 
@@ -153,7 +153,7 @@ class GatingAnalysis:
         self, expr: cst.Attribute, function: Optional[FunctionInfo], cls: Optional[ClassInfo]
     ) -> Gating:
         root: cst.BaseExpression = expr
-        while isinstance(root, cst.Attribute) and isinstance(root.value, cst.Attribute):
+        while type(root) is cst.Attribute and type(root.value) is cst.Attribute:
             root = root.value
         self_name = function.self_name if function is not None else None
         attr = is_self_attribute(root, self_name) if self_name else None
@@ -201,7 +201,7 @@ _OPTIMISER_NAME = re.compile(r"optim|(^|_)opt($|_)", re.IGNORECASE)
 def is_training_step(node: cst.CSTNode) -> bool:
     """``loss.backward()``, ``scaler.scale(loss).backward()``, ``accelerator.backward(loss)``
     or ``optimizer.step()``."""
-    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+    if type(node) is not cst.Call or type(node.func) is not cst.Attribute:
         return False
     method = node.func.attr.value
     if method == "backward":
@@ -220,11 +220,11 @@ def picks_phase(test: cst.BaseExpression) -> bool:
     if mentions_mode(test):
         return True
     for node in iter_nodes(test):
-        if isinstance(node, cst.Name) and _PHASE_WORD.search(node.value):
+        if type(node) is cst.Name and _PHASE_WORD.search(node.value):
             return True
-        if isinstance(node, cst.Attribute) and _PHASE_WORD.search(node.attr.value):
+        if type(node) is cst.Attribute and _PHASE_WORD.search(node.attr.value):
             return True
-        if isinstance(node, cst.SimpleString) and _PHASE_STRING.search(node.value):
+        if type(node) is cst.SimpleString and _PHASE_STRING.search(node.value):
             return True
     return False
 
@@ -237,7 +237,7 @@ def _takes_step(node: cst.CSTNode) -> bool:
         current = stack.pop()
         if is_training_step(current):
             return True
-        if isinstance(current, cst.If) and picks_phase(current.test):
+        if type(current) is cst.If and picks_phase(current.test):
             continue
         stack.extend(children(current))
     return False

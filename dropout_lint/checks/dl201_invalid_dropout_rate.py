@@ -22,9 +22,9 @@ RULE = Rule(
 def _not_a_number(expr: cst.BaseExpression) -> Optional[str]:
     if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return "a string"
-    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
+    if type(expr) is cst.Name and expr.value in ("True", "False"):
         return f"the bool `{expr.value}`"
-    if isinstance(expr, cst.Name) and expr.value == "None":
+    if type(expr) is cst.Name and expr.value == "None":
         return "`None`"
     if isinstance(expr, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
         return "a collection"
@@ -32,9 +32,9 @@ def _not_a_number(expr: cst.BaseExpression) -> Optional[str]:
 
 
 def _is_training_flag(expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, cst.Attribute):
+    if type(expr) is cst.Attribute:
         return expr.attr.value == "training"
-    return isinstance(expr, cst.Name) and expr.value == "training"
+    return type(expr) is cst.Name and expr.value == "training"
 
 
 class InvalidDropoutRate(Check):

@@ -33,18 +33,18 @@ class RateChangedDuringTraining(Check):
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             expr = target.target
-            if not isinstance(expr, cst.Attribute):
+            if type(expr) is not cst.Attribute:
                 continue
             if expr.attr.value == "p" and self._is_dropout(expr.value):
                 self._report_in_loop(expr, f"`{self.ctx.text(expr)}` changes a dropout rate")
-            elif isinstance(node.value, cst.Call) and self._builds_dropout(node.value):
+            elif type(node.value) is cst.Call and self._builds_dropout(node.value):
                 self._report_in_loop(expr, f"`{self.ctx.text(expr)} = {self.ctx.text(node.value.func)}(...)` adds a dropout layer")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+        name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", None)
         if name in ("add_module", "register_module", "setattr") and any(
-            isinstance(arg.value, cst.Call) and self._builds_dropout(arg.value) for arg in node.args
+            type(arg.value) is cst.Call and self._builds_dropout(arg.value) for arg in node.args
         ):
             self._report_in_loop(node, f"`{self.ctx.text(func)}(...)` adds a dropout layer")
 
@@ -54,7 +54,7 @@ class RateChangedDuringTraining(Check):
         if api is not None and api.kind is ApiKind.MODULE:
             return True
         return depth < 3 and any(
-            isinstance(arg.value, cst.Call) and self._builds_dropout(arg.value, depth + 1) for arg in call.args
+            type(arg.value) is cst.Call and self._builds_dropout(arg.value, depth + 1) for arg in call.args
         )
 
     def _is_dropout(self, receiver: cst.BaseExpression) -> bool:
@@ -66,9 +66,9 @@ class RateChangedDuringTraining(Check):
         if root is None:
             return False
         for ancestor in reversed(self.ctx.ancestors):
-            if isinstance(ancestor, cst.For) and isinstance(ancestor.iter, cst.Call):
+            if type(ancestor) is cst.For and type(ancestor.iter) is cst.Call:
                 func = ancestor.iter.func
-                if isinstance(func, cst.Attribute) and func.attr.value in _MODULE_ITERATORS:
+                if type(func) is cst.Attribute and func.attr.value in _MODULE_ITERATORS:
                     if any(dotted_name(t) == root for t, _ in assignment_targets(ancestor)):
                         return True
         return False

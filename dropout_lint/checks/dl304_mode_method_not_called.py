@@ -21,7 +21,7 @@ class ModeMethodNotCalled(Check):
 
     def visit_Expr(self, node: cst.Expr) -> None:
         value = node.value
-        if isinstance(value, cst.Attribute) and value.attr.value in _MODE_METHODS:
+        if type(value) is cst.Attribute and value.attr.value in _MODE_METHODS:
             shown = self.ctx.text(value)
             self.report(
                 value,

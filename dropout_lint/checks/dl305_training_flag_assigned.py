@@ -26,20 +26,20 @@ class TrainingFlagAssigned(Check):
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             expr = target.target
-            if isinstance(expr, cst.Attribute) and expr.attr.value == "training":
+            if type(expr) is cst.Attribute and expr.attr.value == "training":
                 # Only `model.training = True/False` alone is rewritten into a call.
                 self._check(expr, node.value, node if len(node.targets) == 1 else None)
 
     def _check(self, target: cst.Attribute, value: cst.BaseExpression, statement: Optional[cst.Assign]) -> None:
         receiver = target.value
         flag = literal_bool(value)
-        if isinstance(value, cst.Attribute) and value.attr.value == "training":
+        if type(value) is cst.Attribute and value.attr.value == "training":
             return  # copies one module's own flag to another (a converted leaf layer)
         if self._is_loop_variable(receiver):
             return  # sets every module of a loop over .modules(): all flags change
         if self._switches_other_modules(receiver):
             return  # `model.eval(); head.training = True`: one module's flag, on purpose
-        if isinstance(receiver, cst.Name) and receiver.value == "self":
+        if type(receiver) is cst.Name and receiver.value == "self":
             cls, method = self.ctx.enclosing_method()
             if cls is None or not self.ctx.facts.is_module_class(cls):
                 return  # an ordinary object's own flag
@@ -70,8 +70,8 @@ class TrainingFlagAssigned(Check):
         own = dotted_name(receiver)
         for node in iter_nodes(scope):
             if (
-                isinstance(node, cst.Call)
-                and isinstance(node.func, cst.Attribute)
+                type(node) is cst.Call
+                and type(node.func) is cst.Attribute
                 and node.func.attr.value in _MODE_METHODS
                 and dotted_name(node.func.value) != own
             ):
@@ -84,10 +84,10 @@ class TrainingFlagAssigned(Check):
             return False
         name = dotted.split(".", 1)[0]
         for ancestor in reversed(self.ctx.ancestors):
-            if isinstance(ancestor, cst.FunctionDef):
+            if type(ancestor) is cst.FunctionDef:
                 return False
-            if isinstance(ancestor, cst.For):
+            if type(ancestor) is cst.For:
                 for bound, _ in assignment_targets(ancestor):
-                    if isinstance(bound, cst.Name) and bound.value == name:
+                    if type(bound) is cst.Name and bound.value == name:
                         return True
         return False

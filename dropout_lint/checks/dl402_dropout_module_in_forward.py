@@ -46,12 +46,12 @@ class DropoutModuleInForward(Check):
         """``self.drop = nn.Dropout(p)`` or ``self.add_module(...)``: a lazily registered
         submodule, which ``model.eval()`` reaches from then on."""
         parent = self.ctx.ancestors[-1] if self.ctx.ancestors else None
-        if isinstance(parent, cst.Assign) and parent.value is node:
+        if type(parent) is cst.Assign and parent.value is node:
             return any(is_self_attribute(t.target) is not None for t in parent.targets)
-        if isinstance(parent, cst.Arg) and len(self.ctx.ancestors) >= 2:
+        if type(parent) is cst.Arg and len(self.ctx.ancestors) >= 2:
             outer = self.ctx.ancestors[-2]
-            if isinstance(outer, cst.Call):
+            if type(outer) is cst.Call:
                 func = outer.func
-                name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+                name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", None)
                 return name in _REGISTERING_CALLS
         return False

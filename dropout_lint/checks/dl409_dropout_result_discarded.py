@@ -23,7 +23,7 @@ class DropoutResultDiscarded(Check):
 
     def visit_Expr(self, node: cst.Expr) -> None:
         call = node.value
-        if not isinstance(call, cst.Call):
+        if type(call) is not cst.Call:
             return
         if self._functional_out_of_place(call) or self._module_call(call):
             shown = self.ctx.text(call)
@@ -42,7 +42,7 @@ class DropoutResultDiscarded(Check):
 
     def _module_call(self, call: cst.Call) -> bool:
         func = call.func
-        if isinstance(func, cst.Call):
+        if type(func) is cst.Call:
             api: Optional[DropoutApi] = self.ctx.api(func)
             return api is not None and api.kind is ApiKind.MODULE and _not_inplace(func, api)
         cls, method = self.ctx.enclosing_method()

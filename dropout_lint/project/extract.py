@@ -135,15 +135,15 @@ class SummaryCollector:
         if method is not None and method.name.value == "__init__":
             return  # the constructor's own setting is what the flag starts with
         for target in node.targets:
-            if isinstance(target.target, cst.Attribute):
+            if type(target.target) is cst.Attribute:
                 self.switched.add(target.target.attr.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         value = node.value
-        if not isinstance(value, cst.Name) or value.value != "self":
+        if type(value) is not cst.Name or value.value != "self":
             return
         parent = self.ctx.ancestors[-1] if self.ctx.ancestors else None
-        if isinstance(parent, cst.AssignTarget) and parent.target is node:
+        if type(parent) is cst.AssignTarget and parent.target is node:
             return  # `self.drop = ...` registers; it does not read
         cls, _ = self.ctx.enclosing_method()
         if cls is not None:
@@ -153,9 +153,9 @@ class SummaryCollector:
         ctx = self.ctx
         cls, method = ctx.enclosing_method()
         func = node.func
-        if isinstance(func, cst.Name) and func.value == "setattr" and len(node.args) >= 2:
+        if type(func) is cst.Name and func.value == "setattr" and len(node.args) >= 2:
             attribute = node.args[1].value
-            if isinstance(attribute, cst.SimpleString) and isinstance(attribute.evaluated_value, str):
+            if type(attribute) is cst.SimpleString and isinstance(attribute.evaluated_value, str):
                 if method is None or method.name.value != "__init__":
                     self.switched.add(attribute.evaluated_value)
         called = last_identifier(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
@@ -164,7 +164,7 @@ class SummaryCollector:
             if function is not None:
                 self.drawing.add(id(function))
         if called in _MODE_CALLS:
-            self.switching.update(id(a) for a in ctx.ancestors if isinstance(a, cst.FunctionDef))
+            self.switching.update(id(a) for a in ctx.ancestors if type(a) is cst.FunctionDef)
         if cls is not None and method is not None:
             notes = self.classes.setdefault(id(cls.node), _ClassNotes())
             self._note_class_call(node, notes, method)
@@ -207,7 +207,7 @@ class SummaryCollector:
                 if attr is not None and attr != "training" and _FLAG_NAME.search(attr):
                     self.flag_uses.append((attr, "attr", owner, node))
                 elif (
-                    isinstance(expr, cst.Name)
+                    type(expr) is cst.Name
                     and expr.value not in params
                     and _FLAG_NAME.search(expr.value)
                     and self.ctx.facts.constant(expr.value) is not None
@@ -224,20 +224,20 @@ class SummaryCollector:
             if qualname.startswith("torch") and short in ("alpha_dropout", "feature_alpha_dropout"):
                 notes.alpha.append(node)
         for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value == "activation" and isinstance(arg.value, cst.SimpleString):
+            if arg.keyword is not None and arg.keyword.value == "activation" and type(arg.value) is cst.SimpleString:
                 if "selu" in arg.value.value.lower():
                     notes.selu = True
         if _INIT_METHODS.match(method.name.value):
             return
-        if any(isinstance(arg.value, cst.Name) and arg.value.value == "self" for arg in node.args):
+        if any(type(arg.value) is cst.Name and arg.value.value == "self" for arg in node.args):
             notes.dynamic = True  # `attention(self, q, k, v)`: the callee may apply any layer
-        if isinstance(func, cst.Name) and func.value in ("getattr", "vars") and node.args:
+        if type(func) is cst.Name and func.value in ("getattr", "vars") and node.args:
             first = node.args[0].value
-            literal_name = len(node.args) > 1 and isinstance(node.args[1].value, cst.SimpleString)
-            if isinstance(first, cst.Name) and first.value == "self" and not literal_name:
+            literal_name = len(node.args) > 1 and type(node.args[1].value) is cst.SimpleString
+            if type(first) is cst.Name and first.value == "self" and not literal_name:
                 notes.dynamic = True
-        elif isinstance(func, cst.Attribute) and func.attr.value in _DYNAMIC_METHODS:
-            if isinstance(func.value, cst.Name) and func.value.value == "self":
+        elif type(func) is cst.Attribute and func.attr.value in _DYNAMIC_METHODS:
+            if type(func.value) is cst.Name and func.value.value == "self":
                 notes.dynamic = True
 
 
@@ -249,7 +249,7 @@ class _Summariser:
         self.places = Places(ctx.path, collector.numbering)
         self.module = module_name(ctx.path)
         self.is_package = os.path.basename(ctx.path) == "__init__.py"
-        self.functions = {s.name.value for s in ctx.module.body if isinstance(s, cst.FunctionDef)}
+        self.functions = {s.name.value for s in ctx.module.body if type(s) is cst.FunctionDef}
 
     # Names.
 
@@ -270,7 +270,7 @@ class _Summariser:
         qualname = self.facts.imports.qualify(expr, torch_api.KNOWN_NAMES)
         if qualname is not None:
             return self.absolute(qualname)
-        if isinstance(expr, cst.Name) and (expr.value in self.facts.classes_by_name or expr.value in self.functions):
+        if type(expr) is cst.Name and (expr.value in self.facts.classes_by_name or expr.value in self.functions):
             return f"{self.module}.{expr.value}"
         return None
 
@@ -281,7 +281,7 @@ class _Summariser:
         param = None
         function = scope.function
         # Only __init__'s parameters are what an instantiation passes.
-        if isinstance(expr, cst.Name) and function is not None and function.node.name.value == "__init__":
+        if type(expr) is cst.Name and function is not None and function.node.name.value == "__init__":
             if expr.value in function.params and not function.bindings.get(expr.value):
                 param = expr.value
         return Rate(
@@ -298,7 +298,7 @@ class _Summariser:
 
     def layer(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[Layer]:
         """The layer an expression builds, if it is a call to a class."""
-        if not isinstance(expr, cst.Call) or depth > 8:
+        if type(expr) is not cst.Call or depth > 8:
             return None
         func = expr.func
         if not isinstance(func, (cst.Name, cst.Attribute)):
@@ -333,7 +333,7 @@ class _Summariser:
                 elements.extend(listed)
             elif isinstance(arg.value, (cst.List, cst.Tuple)):
                 elements.extend(e.value for e in arg.value.elements)
-            elif isinstance(arg.value, cst.Call) and _is_ordered_dict(arg.value):
+            elif type(arg.value) is cst.Call and _is_ordered_dict(arg.value):
                 elements.extend(_ordered_dict_values(arg.value))
             else:
                 elements.append(arg.value)
@@ -350,14 +350,14 @@ class _Summariser:
         ``layers = [a, b]; layers.append(c); layers += [d]``."""
         if isinstance(expr, (cst.List, cst.Tuple)):
             return [e.value for e in expr.elements]
-        if not isinstance(expr, cst.Name) or scope.function is None:
+        if type(expr) is not cst.Name or scope.function is None:
             return None
         bindings = scope.function.bindings.get(expr.value, [])
-        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.List) or bindings[0].guards:
+        if len(bindings) != 1 or type(bindings[0].value) is not cst.List or bindings[0].guards:
             return None
         items = [e.value for e in bindings[0].value.elements]
         for stmt in function_body(scope.function.node):
-            if not isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is not cst.SimpleStatementLine:
                 if _mentions_name(stmt, expr.value):
                     return None  # changed inside a loop or branch: order unknown
                 continue
@@ -441,7 +441,7 @@ class _Summariser:
         for method in info.methods.values():
             scope = Scope(self.facts.function(method), info)
             for stmt in iter_statements(function_body(method)):
-                if isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call):
+                if type(stmt) is cst.Expr and type(stmt.value) is cst.Call:
                     registered = _registered_module(stmt.value)
                     if registered is not None:
                         layer = self.layer(registered[1], scope)
@@ -479,13 +479,13 @@ class _Summariser:
         bindings = self.facts.function(func).bindings
         out: list[str] = []
         for stmt in iter_statements(function_body(func)):
-            if not isinstance(stmt, cst.Return) or stmt.value is None:
+            if type(stmt) is not cst.Return or stmt.value is None:
                 continue
             values: list[Optional[cst.BaseExpression]] = [stmt.value]
-            if isinstance(stmt.value, cst.Name):
+            if type(stmt.value) is cst.Name:
                 values = [b.value for b in bindings.get(stmt.value.value, [])]
             for value in values:
-                if isinstance(value, cst.Call) and isinstance(value.func, (cst.Name, cst.Attribute)):
+                if type(value) is cst.Call and isinstance(value.func, (cst.Name, cst.Attribute)):
                     target = self.qualify(value.func)
                     if target is not None and _may_be_project_class(target):
                         out.append(target)
@@ -570,7 +570,7 @@ class _Summariser:
         functions = [
             self.function_summary(stmt, f"{self.module}.{stmt.name.value}")
             for stmt in self.ctx.module.body
-            if isinstance(stmt, cst.FunctionDef)
+            if type(stmt) is cst.FunctionDef
         ]
         instantiations = list(self.instantiations())
         modes = self.mode_functions()
@@ -605,7 +605,7 @@ class _Summariser:
             (builder.module(self.ctx.module, f"{self.module}.<module>"), None)
         ]
         for stmt in self.ctx.module.body:
-            if isinstance(stmt, cst.FunctionDef):
+            if type(stmt) is cst.FunctionDef:
                 found.append((builder.function(stmt, f"{self.module}.{stmt.name.value}", None), stmt))
         for info in self.facts.classes.values():
             qualname = f"{self.module}.{info.name}"
@@ -638,16 +638,16 @@ class _Uses:
         self.evidence: set[str] = set()
         self.parents: dict[int, cst.CSTNode] = {}
         for node in iter_nodes(scope):
-            if isinstance(node, cst.Call):
+            if type(node) is cst.Call:
                 self._note(node)
 
     def _note(self, call: cst.Call) -> None:
         func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _MODEL_METHODS:
+        if type(func) is cst.Attribute and func.attr.value in _MODEL_METHODS:
             receiver = dotted_name(func.value)
             if receiver is not None:
                 self.evidence.add(receiver)
-            elif isinstance(func.value, cst.Call):
+            elif type(func.value) is cst.Call:
                 self.evidence.add(f"call@{id(func.value)}")
         callee = dotted_name(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
         if callee is not None and _MODEL_CONSUMERS.search(callee.rsplit(".", 1)[-1]):
@@ -655,7 +655,7 @@ class _Uses:
                 name = dotted_name(arg.value)
                 if name is not None:
                     self.evidence.add(name)
-                elif isinstance(arg.value, cst.Call):
+                elif type(arg.value) is cst.Call:
                     self.evidence.add(f"call@{id(arg.value)}")
 
     def is_model(self, construction: _Construction) -> bool:
@@ -666,7 +666,7 @@ class _Uses:
 
 def _reads_training(expr: cst.CSTNode) -> bool:
     """Whether an expression reads some module's real ``training`` flag."""
-    return any(isinstance(n, cst.Attribute) and n.attr.value == "training" for n in iter_nodes(expr))
+    return any(type(n) is cst.Attribute and n.attr.value == "training" for n in iter_nodes(expr))
 
 
 def _is_test_path(path: str) -> bool:
@@ -701,15 +701,15 @@ def _registered_module(call: cst.Call) -> Optional[tuple[str, cst.BaseExpression
     """``self.add_module("drop", nn.Dropout(p))`` / ``setattr(self, "drop", ...)``."""
     func = call.func
     args = [a.value for a in call.args]
-    if isinstance(func, cst.Attribute) and func.attr.value in ("add_module", "register_module") and len(args) >= 2:
+    if type(func) is cst.Attribute and func.attr.value in ("add_module", "register_module") and len(args) >= 2:
         name = args[0]
         value = args[1]
-    elif isinstance(func, cst.Name) and func.value == "setattr" and len(args) >= 3:
+    elif type(func) is cst.Name and func.value == "setattr" and len(args) >= 3:
         name = args[1]
         value = args[2]
     else:
         return None
-    if isinstance(name, cst.SimpleString):
+    if type(name) is cst.SimpleString:
         return name.evaluated_value if isinstance(name.evaluated_value, str) else None, value  # type: ignore[return-value]
     return None
 
@@ -724,7 +724,7 @@ def _ordered_dict_values(call: cst.Call) -> list[cst.BaseExpression]:
     out: list[cst.BaseExpression] = []
     for element in call.args[0].value.elements:
         pair = element.value
-        if isinstance(pair, cst.Tuple) and len(pair.elements) == 2:
+        if type(pair) is cst.Tuple and len(pair.elements) == 2:
             out.append(pair.elements[1].value)
         else:
             return [call]
@@ -733,22 +733,22 @@ def _ordered_dict_values(call: cst.Call) -> list[cst.BaseExpression]:
 
 def _list_growth(small: cst.BaseSmallStatement, name: str) -> Optional[list[cst.BaseExpression]]:
     """What ``name.append(x)``, ``name.extend([...])`` or ``name += [...]`` adds."""
-    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+    if type(small) is cst.Expr and type(small.value) is cst.Call:
         func = small.value.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == name:
             args = small.value.args
             if func.attr.value == "append" and len(args) == 1:
                 return [args[0].value]
             if func.attr.value == "extend" and len(args) == 1 and isinstance(args[0].value, (cst.List, cst.Tuple)):
                 return [e.value for e in args[0].value.elements]
-    if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and small.target.value == name:
+    if type(small) is cst.AugAssign and type(small.target) is cst.Name and small.target.value == name:
         if isinstance(small.value, (cst.List, cst.Tuple)):
             return [e.value for e in small.value.elements]
     return None
 
 
 def _mentions_name(node: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(n, cst.Name) and n.value == name for n in iter_nodes(node))
+    return any(type(n) is cst.Name and n.value == name for n in iter_nodes(node))
 
 
 def summarise(ctx: FileContext, collector: SummaryCollector) -> FileSummary:

@@ -65,7 +65,6 @@ class ProjectIndex:
                 self.functions.setdefault(function.qualname, (file, function))
         self._module_cache: dict[str, bool] = {}
         self.cache: dict[str, object] = {}  # analyses shared by several rules
-        self._suffix_cache: dict[str, list[FileSummary]] = {}
         # Memos: the rules ask the same questions many times over.
         self._resolved: dict[str, Optional[str]] = {}
         self._imports: dict[int, dict[str, str]] = {id(file): dict(file.imports) for file in self.files}
@@ -99,18 +98,25 @@ class ProjectIndex:
                     return defined
         return None
 
-    def _files_named(self, module: str) -> list[FileSummary]:
+    def _files_named(self, module: str) -> Sequence[FileSummary]:
         exact = self.modules.get(module)
         if exact:
             return exact
-        cached = self._suffix_cache.get(module)
-        if cached is None:
-            # A script's `from models import Net` finds `pkg/models.py` when nothing else
-            # is called `models` in the run.
-            suffix = "." + module
-            found = [f for name, files in self.modules.items() if name.endswith(suffix) for f in files]
-            cached = self._suffix_cache[module] = found if len(found) == 1 else []
-        return cached
+        # A script's `from models import Net` finds `pkg/models.py` when nothing else
+        # is called `models` in the run.
+        found = self._by_suffix.get(module, ())
+        return found if len(found) == 1 else ()
+
+    @cached_property
+    def _by_suffix(self) -> dict[str, list[FileSummary]]:
+        """The files of each module name's proper dotted suffixes (``b.c`` and ``c`` for
+        ``a.b.c``)."""
+        out: dict[str, list[FileSummary]] = {}
+        for name, files in self.modules.items():
+            parts = name.split(".")
+            for cut in range(1, len(parts)):
+                out.setdefault(".".join(parts[cut:]), []).extend(files)
+        return out
 
     def lookup(self, qualname: Optional[str]) -> Optional[Located]:
         name = self.resolve(qualname)
@@ -334,10 +340,18 @@ def class_steps(index: ProjectIndex, cls: ClassSummary) -> Optional[tuple[list[S
     return expand(flow, index.layers(cls))
 
 
-def step_lists(index: ProjectIndex) -> Iterator[list[Step]]:
-    """Every sequence of layers in the run: each module's ``forward`` (where the class
-    defines it), each ``nn.Sequential`` a module registers, each top-level model
-    ``nn.Sequential``."""
+def step_lists(index: ProjectIndex) -> list[list[Step]]:
+    """Every sequence of layers in the run that applies a dropout layer: each module's
+    ``forward`` (where the class defines it), each ``nn.Sequential`` a module
+    registers, each top-level model ``nn.Sequential``. Built once per run and shared by
+    the rules that read it (they ask about the steps around a dropout)."""
+    cached = index.cache.get("step_lists")
+    if cached is None:
+        cached = index.cache["step_lists"] = [s for s in _step_lists(index) if any(step.is_dropout for step in s)]
+    return cached  # type: ignore[return-value]
+
+
+def _step_lists(index: ProjectIndex) -> Iterator[list[Step]]:
     for located in index.module_classes():
         cls = located.cls
         if cls.forward is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Optional
 
 import libcst as cst
@@ -31,6 +31,7 @@ from dropout_lint.analysis.syntax import (
 from dropout_lint.analysis.training import is_training_step, training_loops
 from dropout_lint.config import DEFAULT_EVALUATION_FUNCTIONS
 from dropout_lint.project.summary import Place, Places
+from dropout_lint.records import record
 
 # Mode-preserving methods of nn.Module: calling them marks the receiver as a model.
 MODEL_METHODS = frozenset(
@@ -75,7 +76,7 @@ _WRAPPERS = frozenset(
 EVAL_FACTORIES = re.compile(r"\.from_pretrained$")
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """Where a bound value comes from."""
 
@@ -85,7 +86,7 @@ class Source:
     keywords: tuple[Optional[str], ...] = ()  # keyword arguments' values (paths)
 
 
-@dataclass(frozen=True)
+@record
 class Event:
     kind: str
     path: Optional[str] = None  # the model (or receiver) the event is about
@@ -104,7 +105,7 @@ class Event:
     final: tuple[Event, ...] = ()  # a `finally` block: it runs on every way out
 
 
-@dataclass(frozen=True)
+@record
 class ModeFunction:
     """A function's events, with what the analysis needs to map calls onto it."""
 
@@ -175,20 +176,20 @@ class EventBuilder:
             yield from self._statement(stmt)
 
     def _statement(self, stmt: Statement) -> Iterator[Event]:
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             for small in stmt.body:
                 yield from self._small(small)
-        elif isinstance(stmt, cst.If):
+        elif type(stmt) is cst.If:
             yield from self._expression(stmt.test)
             orelse: list[Event] = []
-            if isinstance(stmt.orelse, cst.If):
+            if type(stmt.orelse) is cst.If:
                 orelse = list(self._statement(stmt.orelse))
-            elif isinstance(stmt.orelse, cst.Else):
+            elif type(stmt.orelse) is cst.Else:
                 orelse = list(self._block(block_statements(stmt.orelse.body)))
             yield Event("if", body=tuple(self._block(block_statements(stmt.body))), orelse=tuple(orelse))
         elif isinstance(stmt, (cst.For, cst.While)):
             yield from self._loop(stmt)
-        elif isinstance(stmt, cst.With):
+        elif type(stmt) is cst.With:
             yield from self._with(stmt)
         elif isinstance(stmt, (cst.Try, cst.TryStar)):
             handlers = tuple(tuple(self._block(block_statements(h.body))) for h in stmt.handlers)
@@ -196,7 +197,7 @@ class EventBuilder:
             after = tuple(self._block(block_statements(stmt.orelse.body))) if stmt.orelse else ()
             final = tuple(self._block(block_statements(stmt.finalbody.body))) if stmt.finalbody else ()
             yield Event("try", body=body, orelse=after, handlers=handlers, final=final)
-        elif isinstance(stmt, cst.Match):
+        elif type(stmt) is cst.Match:
             yield from self._expression(stmt.subject)
             cases = tuple(tuple(self._block(block_statements(case.body))) for case in stmt.cases)
             yield Event("try", body=(), handlers=cases)  # one of the cases runs: a join of branches
@@ -215,7 +216,7 @@ class EventBuilder:
         body = tuple(self._block(block_statements(stmt.body)))
         self._context.pop()
         orelse = tuple(self._block(block_statements(stmt.orelse.body))) if stmt.orelse is not None else ()
-        for target in _bound_paths(stmt.target) if isinstance(stmt, cst.For) else ():
+        for target in _bound_paths(stmt.target) if type(stmt) is cst.For else ():
             body = (Event("bind", path=target, source=Source("other")), *body)
         yield Event("loop", body=body, orelse=orelse)
 
@@ -246,7 +247,7 @@ class EventBuilder:
         yield Event("scoped", body=body, args=tuple(path for path, _ in switched))
 
     def _is_no_grad(self, expr: cst.BaseExpression) -> bool:
-        func = expr.func if isinstance(expr, cst.Call) else expr
+        func = expr.func if type(expr) is cst.Call else expr
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return False
         return self.qualify(func) in _NO_GRAD
@@ -269,23 +270,23 @@ class EventBuilder:
                 path = dotted_name(target)
                 if path is not None:
                     yield Event("bind", path=path, source=source, place=self.places.of(target))
-        elif isinstance(small, cst.AugAssign):
+        elif type(small) is cst.AugAssign:
             yield from self._expression(small.value)
-        elif isinstance(small, cst.Return):
+        elif type(small) is cst.Return:
             if small.value is not None:
                 yield from self._expression(small.value)
             yield Event("return")
-        elif isinstance(small, cst.Raise):
+        elif type(small) is cst.Raise:
             if small.exc is not None:
                 yield from self._expression(small.exc)
             yield Event("return")
-        elif isinstance(small, cst.Break):
+        elif type(small) is cst.Break:
             yield Event("break")
-        elif isinstance(small, cst.Continue):
+        elif type(small) is cst.Continue:
             yield Event("continue")
-        elif isinstance(small, cst.Expr):
+        elif type(small) is cst.Expr:
             yield from self._expression(small.value)
-        elif isinstance(small, cst.Del):
+        elif type(small) is cst.Del:
             return
         else:
             for child in children(small):
@@ -296,10 +297,10 @@ class EventBuilder:
         path = dotted_name(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
         if path is not None:
             return Source("alias", path)
-        if not isinstance(value, cst.Call):
+        if type(value) is not cst.Call:
             return Source("other")
         func = value.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _RETURNS_SELF:
+        if type(func) is cst.Attribute and func.attr.value in _RETURNS_SELF:
             # `Net().to(device).eval()` is the object built (and switched) inside.
             receiver = self._path(func.value)
             if receiver is not None:
@@ -322,7 +323,7 @@ class EventBuilder:
                 return Source("alias", inner) if inner is not None else Source("other")
         args = tuple(self._path(a.value) if a.keyword is None and not a.star else None for a in value.args)
         passed = tuple(self._path(a.value) for a in value.args if a.keyword is not None)
-        if qualname is None and isinstance(func, cst.Attribute):
+        if qualname is None and type(func) is cst.Attribute:
             return Source("other")
         name = last_identifier(func) or ""
         if qualname is not None and name[:1].isupper():
@@ -358,10 +359,10 @@ class EventBuilder:
             if isinstance(node, (cst.Lambda, cst.FunctionDef)):
                 continue
             if done:
-                assert isinstance(node, cst.Call)
+                assert type(node) is cst.Call
                 yield from self._call(node)
                 continue
-            if isinstance(node, cst.Call):
+            if type(node) is cst.Call:
                 stack.append((node, True))
             for child in reversed(children(node)):
                 stack.append((child, False))
@@ -384,7 +385,7 @@ class EventBuilder:
             source = Source("new", built, args, tuple(value for _, value in keywords))
             yield Event("bind", path=temp, source=source, place=place)
             return
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             receiver = self._path(func.value)
             method = func.attr.value
             if receiver is not None and method in _RETURNS_SELF:
@@ -415,7 +416,7 @@ class EventBuilder:
                         training=use.training,
                     )
                 return
-        if isinstance(func, cst.Name) and func.value == "backward":
+        if type(func) is cst.Name and func.value == "backward":
             yield Event("step", place=place)
             return
         if not isinstance(func, (cst.Name, cst.Attribute)):
@@ -456,7 +457,7 @@ class EventBuilder:
 def _mode_context(expr: cst.BaseExpression) -> Optional[list[tuple[str, str]]]:
     """``eval_mode(model)`` / ``train_mode(model)``: context managers (MONAI's and home-made
     ones) that switch the models they get for the block and switch them back after."""
-    if not isinstance(expr, cst.Call) or not isinstance(expr.func, (cst.Name, cst.Attribute)):
+    if type(expr) is not cst.Call or not isinstance(expr.func, (cst.Name, cst.Attribute)):
         return None
     name = (last_identifier(expr.func) or "").lower()
     mode = "eval" if "eval" in name else "train" if "train" in name else None
@@ -472,7 +473,7 @@ def _mode_of(call: cst.Call, method: str) -> Optional[str]:
     if not call.args:
         return "train"
     value = call.args[0].value
-    if isinstance(value, cst.Name) and value.value in ("True", "False"):
+    if type(value) is cst.Name and value.value in ("True", "False"):
         return "train" if value.value == "True" else "eval"
     return None
 
@@ -555,7 +556,7 @@ def local_names(func: cst.FunctionDef) -> frozenset[str]:
     assigns: reads of any other name are reads of the module's names."""
     p = func.params
     names = {param.name.value for param in (*p.posonly_params, *p.params, *p.kwonly_params)}
-    names.update(star.name.value for star in (p.star_arg, p.star_kwarg) if isinstance(star, cst.Param))
+    names.update(star.name.value for star in (p.star_arg, p.star_kwarg) if type(star) is cst.Param)
     stack: list[cst.CSTNode] = children(func.body)
     while stack:
         node = stack.pop()

@@ -8,11 +8,11 @@ Every answer is None when the flow is not understood; rules make no finding from
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Optional
 
 from dropout_lint.analysis.layers import LayerType
 from dropout_lint.project.summary import INPUT, Flow, FlowOp, Layer, Place, Rate
+from dropout_lint.records import record
 
 # Layers that keep the rank of their input: looking back for the layer that decided
 # the rank of a value passes through them.
@@ -20,9 +20,10 @@ _RANK_KEEPING = frozenset(
     {"activation", "dropout", "channel_dropout", "alpha_dropout", "identity", "norm", "selu", "combine"}
 )
 _TRANSPARENT_LAYERS = frozenset({"shape", "identity"})
+_COMBINE = LayerType("combine")
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """One operation of a model, with the layer it applies when known."""
 
@@ -121,7 +122,7 @@ def expand(flow: Flow, layers: Mapping[str, Layer]) -> tuple[list[Step], list[Op
                 name=op.callee,
                 place=op.place,
                 inputs=inputs,
-                type=LayerType("combine") if op.kind == "combine" else op.type,
+                type=_COMBINE if op.kind == "combine" else op.type,
                 rate=op.rate,
                 conditional=op.conditional,
                 reshape=op.reshape,

@@ -49,10 +49,10 @@ Qualify = Callable[[cst.BaseExpression], Optional[str]]
 
 
 def _draw_kind(node: cst.CSTNode, qualify: Qualify) -> Optional[str]:
-    if not isinstance(node, cst.Call):
+    if type(node) is not cst.Call:
         return None
     func = node.func
-    if isinstance(func, cst.Attribute) and func.attr.value in _BERNOULLI_METHODS | _UNIFORM_METHODS:
+    if type(func) is cst.Attribute and func.attr.value in _BERNOULLI_METHODS | _UNIFORM_METHODS:
         qualified = qualify(func)
         if qualified is None or not qualified.startswith("torch."):
             return "mask" if func.attr.value in _BERNOULLI_METHODS else "uniform"
@@ -82,21 +82,21 @@ class _Taint:
                 if kind is None:
                     continue
                 for target, _ in assignment_targets(stmt):
-                    if isinstance(target, cst.Name):
+                    if type(target) is cst.Name:
                         self.names[target.value] = kind
 
     def kind(self, expr: cst.CSTNode) -> Optional[str]:
         """"mask", "uniform" or None for what an expression holds."""
         found: Optional[str] = None
         for node in iter_nodes(expr):
-            if isinstance(node, cst.Comparison) and self._holds_uniform(node):
+            if type(node) is cst.Comparison and self._holds_uniform(node):
                 return "mask"
             draw = _draw_kind(node, self.qualify)
             if draw is not None:
                 if draw == "mask":
                     return "mask"
                 found = "uniform"
-            elif isinstance(node, cst.Name) and node.value in self.names:
+            elif type(node) is cst.Name and node.value in self.names:
                 if self.names[node.value] == "mask":
                     return "mask"
                 found = found or "uniform"
@@ -106,7 +106,7 @@ class _Taint:
         for node in iter_nodes(comparison):
             if _draw_kind(node, self.qualify) == "uniform":
                 return True
-            if isinstance(node, cst.Name) and self.names.get(node.value) == "uniform":
+            if type(node) is cst.Name and self.names.get(node.value) == "uniform":
                 return True
         return False
 
@@ -114,7 +114,7 @@ class _Taint:
         """The draw an expression's randomness comes from (followed through names)."""
         for node in iter_nodes(expr):
             if _draw_kind(node, self.qualify) is not None:
-                assert isinstance(node, cst.Call)
+                assert type(node) is cst.Call
                 return node
         return None
 
@@ -123,17 +123,17 @@ def _masks(node: cst.CSTNode, taint: _Taint) -> Iterator[cst.CSTNode]:
     """Operands that zero values by a mask: ``x * mask``, ``x.masked_fill(mask, 0)``,
     ``torch.where(mask, x, 0)``. (Replacing values by others, as swap noise does, is
     corruption, not dropout.)"""
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Multiply, cst.Divide)):
+    if type(node) is cst.BinaryOperation and isinstance(node.operator, (cst.Multiply, cst.Divide)):
         for side in (node.left, node.right):
             if taint.kind(side) == "mask":
                 yield side
-    elif isinstance(node, cst.Call):
+    elif type(node) is cst.Call:
         func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+        name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", None)
         if name not in _MASKING_METHODS:
             return
         operands: list[cst.CSTNode] = [a.value for a in node.args]
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             operands.append(func.value)
         if name in ("masked_fill", "masked_fill_", "where") and not any(_is_zero(a.value) for a in node.args):
             return
@@ -145,7 +145,7 @@ def _masks(node: cst.CSTNode, taint: _Taint) -> Iterator[cst.CSTNode]:
 def _is_zero(expr: cst.BaseExpression) -> bool:
     if isinstance(expr, (cst.Integer, cst.Float)):
         return expr.evaluated_value == 0
-    if isinstance(expr, cst.Call) and isinstance(expr.func, (cst.Name, cst.Attribute)):
+    if type(expr) is cst.Call and isinstance(expr.func, (cst.Name, cst.Attribute)):
         return (last_identifier(expr.func) or "").startswith("zeros")
     return False
 
@@ -155,7 +155,7 @@ def _skips(node: cst.CSTNode, taint: _Taint) -> bool:
     skipped at random. The rate must be named like one (``self.layerdrop``,
     ``drop_prob``, ``survival_prob``): ``if torch.rand(1) < self.p: return hflip(img)``
     is a random augmentation, not dropout."""
-    if not isinstance(node, cst.If) or taint.kind(node.test) != "mask":
+    if type(node) is not cst.If or taint.kind(node.test) != "mask":
         return False
     if not any(_DROP_WORDS.search(name) for name in identifiers(node.test)):
         return False
@@ -174,11 +174,11 @@ def random_drops(
         return ()
     found: dict[int, cst.Call] = {}
     for node in iter_nodes(func.body):
-        if isinstance(node, cst.FunctionDef):
+        if type(node) is cst.FunctionDef:
             continue
         sources: list[cst.CSTNode] = list(_masks(node, taint))
         if _skips(node, taint):
-            assert isinstance(node, cst.If)
+            assert type(node) is cst.If
             sources.append(node.test)
         for source in sources:
             draw = taint.first_draw(source) or _draw_behind_names(source, func, taint)
@@ -189,7 +189,7 @@ def random_drops(
 
 def _draw_behind_names(expr: cst.CSTNode, func: cst.FunctionDef, taint: _Taint) -> Optional[cst.Call]:
     """The draw behind a tainted name: the first draw assigned to a tainted name."""
-    names = {n.value for n in iter_nodes(expr) if isinstance(n, cst.Name) and n.value in taint.names}
+    names = {n.value for n in iter_nodes(expr) if type(n) is cst.Name and n.value in taint.names}
     pending = set(names)
     seen: set[str] = set()
     while pending:
@@ -198,7 +198,7 @@ def _draw_behind_names(expr: cst.CSTNode, func: cst.FunctionDef, taint: _Taint) 
         for stmt in iter_statements(function_body(func)):
             if not isinstance(stmt, (cst.Assign, cst.AnnAssign)) or stmt.value is None:
                 continue
-            if not any(isinstance(t, cst.Name) and t.value == name for t, _ in assignment_targets(stmt)):
+            if not any(type(t) is cst.Name and t.value == name for t, _ in assignment_targets(stmt)):
                 continue
             draw = taint.first_draw(stmt.value)
             if draw is not None:
@@ -206,6 +206,6 @@ def _draw_behind_names(expr: cst.CSTNode, func: cst.FunctionDef, taint: _Taint) 
             pending |= {
                 n.value
                 for n in iter_nodes(stmt.value)
-                if isinstance(n, cst.Name) and n.value in taint.names and n.value not in seen
+                if type(n) is cst.Name and n.value in taint.names and n.value not in seen
             }
     return None

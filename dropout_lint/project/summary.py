@@ -5,7 +5,6 @@ built from summaries alone."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
@@ -14,6 +13,7 @@ from dropout_lint.analysis.layers import LayerType
 from dropout_lint.analysis.syntax import iter_nodes
 from dropout_lint.diagnostics import Span
 from dropout_lint.positions import locate
+from dropout_lint.records import record
 
 if TYPE_CHECKING:
     from dropout_lint.project.modes_ir import ModeFunction
@@ -29,20 +29,20 @@ class Place:
 
     __slots__ = ("path", "index", "line", "column", "end_line", "end_column")
 
-    def __init__(self, path: str, index: int) -> None:
+    def __init__(self, path: str, index: int, line: int = 0, column: int = 0, end_line: int = 0, end_column: int = 0) -> None:
         self.path = path
         self.index = index
-        self.line = self.column = self.end_line = self.end_column = 0
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
 
     @property
     def span(self) -> Span:
         return Span(self.line, self.column, self.end_line, self.end_column)
 
-    def __getstate__(self) -> tuple[str, int, int, int, int, int]:
-        return (self.path, self.index, self.line, self.column, self.end_line, self.end_column)
-
-    def __setstate__(self, state: tuple[str, int, int, int, int, int]) -> None:
-        self.path, self.index, self.line, self.column, self.end_line, self.end_column = state
+    def __reduce__(self) -> tuple[type[Place], tuple[str, int, int, int, int, int]]:
+        return (Place, (self.path, self.index, self.line, self.column, self.end_line, self.end_column))
 
     def __repr__(self) -> str:
         return f"Place({self.path}#{self.index} {self.line}:{self.column})"
@@ -85,7 +85,7 @@ def resolve_places(module: cst.Module, places: Iterable[Place]) -> None:
             )
 
 
-@dataclass(frozen=True)
+@record
 class Rate:
     """A dropout rate as written: its value when known, or the ``__init__`` parameter
     it comes from (so a value passed by the instantiating class can be followed)."""
@@ -97,7 +97,7 @@ class Rate:
     param: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record
 class Layer:
     """A layer built in ``__init__`` (or inside a top-level ``nn.Sequential``)."""
 
@@ -112,7 +112,7 @@ class Layer:
 INPUT = -1  # op inputs below zero are forward's parameters: -1 - index
 
 
-@dataclass(frozen=True)
+@record
 class FlowOp:
     """One step of ``forward``: a layer, function or method applied to values."""
 
@@ -129,14 +129,14 @@ class FlowOp:
     target: Optional[str] = None  # for project functions and methods called from forward
 
 
-@dataclass(frozen=True)
+@record
 class Flow:
     params: tuple[str, ...]
     ops: tuple[FlowOp, ...]
     returns: tuple[Optional[int], ...]  # the value of each return statement
 
 
-@dataclass(frozen=True)
+@record
 class RandomDrop:
     """A random draw that drops values or layers (a mask, layer skipping)."""
 
@@ -144,7 +144,7 @@ class RandomDrop:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class FunctionSummary:
     """A free function or method, for rules that follow calls from ``forward``."""
 
@@ -155,14 +155,14 @@ class FunctionSummary:
     returns: tuple[str, ...] = ()  # what it returns a new instance of (a factory)
 
 
-@dataclass(frozen=True)
+@record
 class Param:
     name: str
     position: Optional[int]  # None for keyword-only
     default: Optional[Rate] = None
 
 
-@dataclass(frozen=True)
+@record
 class ClassSummary:
     qualname: str
     name: str
@@ -180,7 +180,7 @@ class ClassSummary:
     constructed: tuple[Layer, ...] = ()  # every layer its methods build, registered or not
 
 
-@dataclass(frozen=True)
+@record
 class Argument:
     keyword: Optional[str]
     position: Optional[int]
@@ -191,7 +191,7 @@ class Argument:
     param: Optional[str] = None  # the enclosing __init__ parameter passed on unchanged
 
 
-@dataclass(frozen=True)
+@record
 class Instantiation:
     """A call that builds a class: a project class, or a torch ``nn.Sequential`` model."""
 
@@ -204,7 +204,7 @@ class Instantiation:
     layer: Optional[Layer] = None  # for nn.Sequential
 
 
-@dataclass(frozen=True)
+@record
 class FlagUse:
     """Dropout switched by a flag of the code's own (``self.is_training``, a global)."""
 
@@ -215,7 +215,7 @@ class FlagUse:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class FileSummary:
     path: str
     module: str
