@@ -441,9 +441,10 @@ def _line_of(place: Place, notebooks: dict[str, NotebookSource]) -> str:
 
 def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[FileAnalysis]) -> None:
     """Give the findings' places their line and column: the files that have findings are
-    parsed again (summaries name nodes by their rank, not by position). Places placed
-    before keep their position (a cached summary carries those of its last run)."""
-    from dropout_lint.project.summary import resolve_places
+    parsed again (summaries name nodes by their rank, not by position). The positions
+    are noted in the file's summary, which the cache keeps, so a later run finds them
+    there and does not parse the file."""
+    from dropout_lint.project.summary import FileSummary, resolve_places
 
     by_path: dict[str, list[Place]] = {}
     for _, finding in found:
@@ -453,14 +454,26 @@ def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[File
     sources = {a.path: a for a in analyses}
     for path, places in by_path.items():
         analysis = sources.get(path)
-        text = _text_of(analysis) if analysis is not None else None
+        if analysis is None:
+            continue
+        summary = analysis.summary
+        known = summary.spans if isinstance(summary, FileSummary) else {}
+        missing = []
+        for place in places:
+            span = known.get(place.index)
+            if span is None:
+                missing.append(place)
+            else:
+                place.line, place.column, place.end_line, place.end_column = span.line, span.column, span.end_line, span.end_column
+        text = _text_of(analysis) if missing else None
         if text is None:
             continue
         try:
             module = parse_module(text)
         except (cst.ParserSyntaxError, RecursionError, ValueError):
             continue  # changed since it was read: the findings keep no position
-        resolve_places(module, places)
+        resolve_places(module, missing)
+        known.update((place.index, place.span) for place in missing if place.line)
 
 
 def _text_of(analysis: FileAnalysis) -> Optional[str]:

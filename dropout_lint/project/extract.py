@@ -51,6 +51,7 @@ from dropout_lint.project.summary import (
     RandomDrop,
     Rate,
 )
+from dropout_lint.records import share_strings
 
 # Using an instance this way makes it a model being trained, evaluated or saved.
 _MODEL_METHODS = frozenset(
@@ -579,22 +580,24 @@ class _Summariser:
             for local, target in self.facts.imports.aliases.items()
             if (absolute := self.absolute(target)) is not None
         )
-        return FileSummary(
-            path=self.ctx.path,
-            module=self.module,
-            imports=imports,
-            classes=tuple(classes),
-            functions=tuple(functions),
-            instantiations=tuple(instantiations),
-            modes=tuple(modes),
-            flag_uses=tuple(
-                FlagUse(flag, kind, owner, self.places.of(call), self.ctx.text(call.func))
-                for flag, kind, owner, call in self.collector.flag_uses
-            ),
-            switched=frozenset(
-                {*self.collector.switched, *self.facts.global_names}
-                | {name for name, values in self.facts.constants.items() if len(values) > 1}
-            ),
+        return share_strings(
+            FileSummary(
+                path=self.ctx.path,
+                module=self.module,
+                imports=imports,
+                classes=tuple(classes),
+                functions=tuple(functions),
+                instantiations=tuple(instantiations),
+                modes=tuple(modes),
+                flag_uses=tuple(
+                    FlagUse(flag, kind, owner, self.places.of(call), self.ctx.text(call.func))
+                    for flag, kind, owner, call in self.collector.flag_uses
+                ),
+                switched=frozenset(
+                    {*self.collector.switched, *self.facts.global_names}
+                    | {name for name, values in self.facts.constants.items() if len(values) > 1}
+                ),
+            )
         )
 
     def mode_functions(self) -> list[ModeFunction]:
@@ -627,7 +630,7 @@ class _Summariser:
             if not active(function.events):
                 continue
             shared = names - local_names(node) if node is not None else frozenset()
-            out.append(replace(function, module=self.module, globals=shared))
+            out.append(replace(function, module=self.module, globals=shared).pack())
         return out
 
 

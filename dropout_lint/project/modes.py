@@ -284,7 +284,7 @@ class _Interpreter:
 
     def run(self) -> Summary:
         state = State()
-        end = self.block(self.function.events, state)
+        end = self.block(self.function.body(), state)
         final = end
         for exit_state in self.exits:
             final = final.join(exit_state)

@@ -5,6 +5,7 @@ built from summaries alone."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import field
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
@@ -226,3 +227,7 @@ class FileSummary:
     modes: tuple[ModeFunction, ...] = ()
     flag_uses: tuple[FlagUse, ...] = ()
     switched: frozenset[str] = frozenset()  # attributes set outside __init__, globals reassigned
+    # Where the places that findings reported lie, by rank: filled in after the
+    # cross-file rules ran, and cached with the summary, so that the next run need not
+    # parse the file again to place them (see engine._place).
+    spans: dict[int, Span] = field(default_factory=dict, compare=False, hash=False)
