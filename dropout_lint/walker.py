@@ -54,9 +54,7 @@ class Walker:
                 elif attr.startswith("leave_"):
                     self._leave.setdefault(attr[6:], []).append((check, getattr(check, attr)))
 
-    def _call(self, callbacks: Optional[list[tuple[object, Callback]]], node: cst.CSTNode) -> None:
-        if not callbacks:
-            return
+    def _call(self, callbacks: list[tuple[object, Callback]], node: cst.CSTNode) -> None:
         for check, callback in callbacks:
             if id(check) in self._failed:
                 continue
@@ -68,19 +66,29 @@ class Walker:
 
     def walk(self, root: cst.CSTNode) -> None:
         ancestors = self.ancestors
-        visit, leave = self._visit, self._leave
         numbering = self.numbering
+        # The callbacks by node type (looked up by class name once per type).
+        visits: dict[type, Optional[list[tuple[object, Callback]]]] = {}
+        leaves: dict[type, Optional[list[tuple[object, Callback]]]] = {}
         stack: list[tuple[cst.CSTNode, bool]] = [(root, False)]
         while stack:
             node, leaving = stack.pop()
-            name = type(node).__name__
+            kind = type(node)
             if leaving:
                 ancestors.pop()
-                self._call(leave.get(name), node)
+                if kind not in leaves:
+                    leaves[kind] = self._leave.get(kind.__name__)
+                callbacks = leaves[kind]
+                if callbacks:
+                    self._call(callbacks, node)
                 continue
             if numbering is not None:
                 numbering[id(node)] = len(numbering)
-            self._call(visit.get(name), node)
+            if kind not in visits:
+                visits[kind] = self._visit.get(kind.__name__)
+            callbacks = visits[kind]
+            if callbacks:
+                self._call(callbacks, node)
             ancestors.append(node)
             stack.append((node, True))
             kids = children(node)

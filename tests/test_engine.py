@@ -199,17 +199,44 @@ def test_source_lines_split_where_python_does(tmp_path: Path) -> None:
 
 
 def test_node_classes_tested_by_type_have_no_subclasses() -> None:
-    # The analysis tests concrete node classes with `type(node) is cst.X` (see
-    # dropout_lint.analysis.syntax); that agrees with isinstance only while libcst
-    # subclasses none of them.
+    # The analysis tests concrete node classes with `type(node) is cst.X` or `type(node)
+    # in SET` for a frozenset of them (see dropout_lint.analysis.syntax); that agrees with
+    # isinstance only while libcst subclasses none of them.
     import re
 
     package = Path(engine.__file__).parent
     names = set()
     for path in package.rglob("*.py"):
-        names.update(re.findall(r"type\([^)]*\) is (?:not )?cst\.(\w+)", path.read_text(encoding="utf-8")))
-    assert {"Name", "Attribute", "Call", "FunctionDef"} <= names
+        text = path.read_text(encoding="utf-8")
+        names.update(re.findall(r"type\([^)]*\) is (?:not )?cst\.(\w+)", text))
+        for members in re.findall(r"frozenset\(\{((?:\s*cst\.\w+,?)+)\s*\}\)", text):
+            names.update(re.findall(r"cst\.(\w+)", members))
+    assert {"Name", "Attribute", "Call", "FunctionDef", "Lambda", "CompFor"} <= names
     for name in sorted(names):
         cls = getattr(cst, name)
         assert issubclass(cls, cst.CSTNode), name
         assert not cls.__subclasses__(), f"libcst subclasses cst.{name}: use isinstance for it"
+
+
+def test_children_are_the_nodes_of_the_walked_fields() -> None:
+    # syntax.children trusts libcst's sequence fields to hold nodes only; check that on
+    # every node of the fixtures against a plain reading of the fields.
+    from dropout_lint.analysis.syntax import _walked_fields, children, iter_nodes
+    from dropout_lint.source import parse_module
+
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    checked = 0
+    for path in sorted(fixtures.rglob("*.py")):
+        try:
+            module = parse_module(path.read_text(encoding="utf-8"))
+        except (cst.ParserSyntaxError, UnicodeDecodeError):
+            continue  # the hostile fixtures
+        for node in iter_nodes(module):
+            expected = []
+            for name in _walked_fields(type(node)):
+                value = getattr(node, name)
+                values = value if isinstance(value, (list, tuple)) else [value]
+                expected.extend(v for v in values if isinstance(v, cst.CSTNode))
+            assert children(node) == expected
+            checked += 1
+    assert checked > 10_000

@@ -28,6 +28,7 @@ from dropout_lint.analysis.syntax import (
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 # Bases that say nothing about being a module: a class with only these is not one.
+_DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef})
 _NEUTRAL_PACKAGES = ("abc.", "typing.", "typing_extensions.", "enum.", "collections.", "dataclasses.")
 
 
@@ -83,7 +84,7 @@ def _walk_guarded(
     """Statements of a function body (not of nested definitions) with their guards."""
     for stmt in body:
         yield stmt, guards
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if type(stmt) in _DEFINITIONS:
             continue
         if type(stmt) is cst.If:
             yield from _walk_if(stmt, guards)
@@ -109,7 +110,7 @@ def _walk_if(
 def build_function_info(func: cst.FunctionDef) -> FunctionInfo:
     bindings: dict[str, list[Binding]] = {}
     for stmt, guards in _walk_guarded(function_body(func)):
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if type(stmt) is cst.FunctionDef or type(stmt) is cst.ClassDef:
             bindings.setdefault(stmt.name.value, []).append(Binding(None, guards))
             continue
         for target, value in assignment_targets(stmt):

@@ -11,8 +11,9 @@ classes (``cst.BaseExpression``) and tuples of classes keep ``isinstance``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
-from typing import Optional, Union
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
+from typing import Any, Optional, Union
 
 import libcst as cst
 
@@ -77,14 +78,43 @@ def _is_node(value: object) -> bool:
     return known
 
 
+def _field_reader(node_type: type) -> Optional[Callable[[cst.CSTNode], tuple[Any, ...]]]:
+    """A function that reads a node type's walked fields in one call, or None for a type
+    without any (remembered in ``_READERS``)."""
+    names = _walked_fields(node_type)
+    reader: Optional[Callable[[cst.CSTNode], tuple[Any, ...]]] = None
+    if len(names) == 1:
+        reader = _one_field(names[0])
+    elif names:
+        reader = attrgetter(*names)
+    _READERS[node_type] = reader
+    return reader
+
+
+def _one_field(name: str) -> Callable[[cst.CSTNode], tuple[Any, ...]]:
+    def read(node: cst.CSTNode) -> tuple[Any, ...]:
+        return (getattr(node, name),)
+
+    return read
+
+
+_READERS: dict[type, Optional[Callable[[cst.CSTNode], tuple[Any, ...]]]] = {}
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The node's children that can hold code, in source order."""
+    kind = type(node)
+    try:
+        reader = _READERS[kind]
+    except KeyError:
+        reader = _field_reader(kind)
     out: list[cst.CSTNode] = []
-    for name in _walked_fields(type(node)):
-        value = getattr(node, name)
-        kind = type(value)
-        if kind is list or kind is tuple:
-            out.extend(v for v in value if _is_node(v))
+    if reader is None:
+        return out
+    for value in reader(node):
+        held = type(value)
+        if held is list or held is tuple:
+            out.extend(value)  # libcst's sequence fields hold nodes only
         elif _is_node(value):
             out.append(value)
     return out

@@ -29,6 +29,7 @@ from dropout_lint.analysis.syntax import (
 
 _MODE_WORD = re.compile(r"train|determin|infer|eval|grad_enabled|mc_dropout", re.IGNORECASE)
 _MODE_METHODS = frozenset({"train", "eval"})
+_OPAQUE = frozenset({cst.Lambda, cst.SimpleString, cst.FormattedString})  # no mode read inside
 
 
 def mentions_mode(expr: cst.CSTNode) -> bool:
@@ -43,7 +44,7 @@ def mentions_mode(expr: cst.CSTNode) -> bool:
             if _MODE_WORD.search(node.attr.value):
                 return True
             stack.append(node.value)
-        elif isinstance(node, (cst.Lambda, cst.SimpleString, cst.FormattedString)):
+        elif type(node) in _OPAQUE:
             continue
         else:
             stack.extend(children(node))
@@ -248,6 +249,6 @@ def training_loops(root: cst.CSTNode) -> set[int]:
     (not only when a phase test says so)."""
     out: set[int] = set()
     for node in iter_nodes(root):
-        if isinstance(node, (cst.For, cst.While)) and _takes_step(node.body):
+        if (type(node) is cst.For or type(node) is cst.While) and _takes_step(node.body):
             out.add(id(node))
     return out

@@ -49,6 +49,7 @@ _RETURNS_SELF = frozenset({"to", "cuda", "cpu", "half", "float", "double", "bflo
 # Calling these on a value runs the model. (Not `predict`: Keras-style wrappers and
 # pytorch-forecasting's models switch to eval themselves there.)
 _RUN_METHODS = frozenset({"forward", "generate"})
+_NESTED_SCOPES = frozenset({cst.Lambda, cst.FunctionDef})  # their calls are not the function's
 _EVAL_LOADER = re.compile(r"(^|_|\b)(val|valid|validation|test|dev|eval|evaluation)(_|\b|$|set|data|loader|dl)", re.IGNORECASE)
 _METRIC_WORDS = re.compile(r"argmax|softmax|topk|sigmoid|acc|correct|metric|score|pred|loss|prob|eq", re.IGNORECASE)
 _NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
@@ -368,7 +369,7 @@ class EventBuilder:
         stack: list[tuple[cst.CSTNode, bool]] = [(expr, False)]
         while stack:
             node, done = stack.pop()
-            if isinstance(node, (cst.Lambda, cst.FunctionDef)):
+            if type(node) in _NESTED_SCOPES:
                 continue
             if done:
                 assert type(node) is cst.Call
