@@ -48,6 +48,11 @@ class _Record:
             found = state.found[id(self.end_node)]
             end = (found.end_line, found.end_column)
         state.found[id(self.node)] = Span(self.start[0], self.start[1], end[0], end[1])
+        state.check_done()
+
+
+class _AllFound(Exception):
+    """Every node asked for is placed: the rest of the code need not be generated."""
 
 
 class _Nothing:
@@ -95,9 +100,17 @@ class _LocatingState(CodegenState):
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         key = id(node)
-        if key in self.targets and key not in self.found:
-            line, column = self._starts.pop(key)
-            self.found[key] = Span(line, column, self.line, self.column)
+        start = self._starts.pop(key, None)
+        if start is None:
+            return
+        if key not in self.found:  # else placed syntactically, by its _Record
+            self.found[key] = Span(start[0], start[1], self.line, self.column)
+        self.check_done()
+
+    def check_done(self) -> None:
+        """Stop generating code once every node asked for is placed and closed."""
+        if not self._starts and len(self.found) >= len(self.targets):
+            raise _AllFound
 
     def record_syntactic_position(  # type: ignore[override]
         self,
@@ -120,5 +133,8 @@ def locate(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Span]:
     if not targets:
         return {}
     state = _LocatingState(module, targets)
-    module._codegen(state)
+    try:
+        module._codegen(state)
+    except _AllFound:
+        pass  # the code after the last node asked for is not generated
     return state.found

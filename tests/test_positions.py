@@ -40,3 +40,17 @@ def test_only_the_nodes_asked_for() -> None:
     assert list(spans.values())[0].line == 2 and spans[id(calls[1])].column == 5
     assert id(calls[0]) not in spans
     assert locate(module, []) == {}
+
+
+@pytest.mark.parametrize("path", SOURCES[::3], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_code_after_the_last_node_asked_for_changes_nothing(path: Path) -> None:
+    # locate stops generating code once every node asked for is placed: a node located
+    # alone (or with the next one) lies where it lies when every node is located.
+    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    nodes = [n for n in iter_nodes(module) if not isinstance(n, (cst.Module, cst.IndentedBlock))]
+    everything = locate(module, nodes)
+    step = max(len(nodes) // 25, 1)
+    for index in range(0, len(nodes), step):
+        chosen = nodes[index : index + 2]
+        alone = locate(module, chosen)
+        assert {key: alone[key] for key in map(id, chosen)} == {key: everything[key] for key in map(id, chosen)}
