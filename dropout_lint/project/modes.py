@@ -22,6 +22,7 @@ from dropout_lint.analysis.layers import module_layer
 from dropout_lint.project.index import ProjectIndex
 from dropout_lint.project.modes_ir import EXPORTS, LIBRARY_MODELS, Event, ModeFunction
 from dropout_lint.project.summary import ClassSummary, Layer, Place
+from dropout_lint.records import record
 from dropout_lint.rule import LINE
 
 _MAX_LOOP = 6
@@ -36,14 +37,14 @@ _HARMLESS = frozenset(
 _FRAMEWORK_BASES = ("lightning", "pytorch_lightning", "transformers.Trainer", "transformers.trainer")
 
 
-@dataclass(frozen=True)
+@record
 class Obj:
     site: str
     cls: Optional[str] = None
     name: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Fact:
     mode: str  # "train", "eval", "entry" (as the caller passed it), "unknown"
     why: str = ""  # a reason; LINE stands for the lines of `places`, in order
@@ -85,7 +86,7 @@ class State:
         return self.dead == other.dead and self.env == other.env and self.facts == other.facts
 
 
-@dataclass(frozen=True)
+@record
 class ModeFinding:
     code: str
     place: Place
