@@ -19,12 +19,15 @@ import libcst as cst
 from dropout_lint.analysis.constants import literal_number
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo, ModuleFacts
 from dropout_lint.analysis.syntax import (
+    Statement,
+    block_statements,
     children,
     dotted_name,
     enclosing_tests,
     function_body,
     is_self_attribute,
     iter_nodes,
+    iter_statements,
 )
 
 _MODE_WORD = re.compile(r"train|determin|infer|eval|grad_enabled|mc_dropout", re.IGNORECASE)
@@ -248,7 +251,17 @@ def training_loops(root: cst.CSTNode) -> set[int]:
     """The loops under ``root`` (by id) whose body takes a training step on every pass
     (not only when a phase test says so)."""
     out: set[int] = set()
-    for node in iter_nodes(root):
+    # Loops are statements: only the statements need looking at, not every expression.
+    body: Sequence[Statement]
+    if type(root) is cst.Module:
+        body = root.body
+    elif isinstance(root, cst.BaseSuite):
+        body = block_statements(root)
+    elif isinstance(root, (cst.BaseStatement, cst.BaseSmallStatement)):
+        body = (root,)
+    else:
+        body = ()
+    for node in iter_statements(body, into_definitions=True):
         if (type(node) is cst.For or type(node) is cst.While) and _takes_step(node.body):
             out.add(id(node))
     return out
