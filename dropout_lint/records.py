@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 T = TypeVar("T")
 
+# The fields of every record class (filled in by ``record``; ``share_strings`` walks them).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
 
@@ -88,13 +91,3 @@ def share_strings(root: T) -> T:
         return value
 
     return share(root)  # type: ignore[no-any-return]
-
-
-# The fields of every record class, filled in by ``record`` (and ``shared_fields`` for
-# other classes whose instances ``share_strings`` should walk).
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def shared_fields(cls: type[T], names: tuple[str, ...]) -> type[T]:
-    _FIELDS[cls] = names
-    return cls
