@@ -464,7 +464,7 @@ def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[File
             if span is None:
                 missing.append(place)
             else:
-                place.line, place.column, place.end_line, place.end_column = span.line, span.column, span.end_line, span.end_column
+                place.set_span(span)
         text = _text_of(analysis) if missing else None
         if text is None:
             continue

@@ -16,11 +16,11 @@ from typing import Optional
 
 import libcst as cst
 
+from dropout_lint.atomic import write_atomic
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety
 from dropout_lint.engine import lint_source
 from dropout_lint.registry import RULES
-from dropout_lint.atomic import write_atomic
 from dropout_lint.source import LINE_BREAK, decode_source
 
 MAX_ROUNDS = 10

@@ -19,9 +19,10 @@ their pickle from 17 MB to 11 MB and unpickling them from 0.28 s to 0.15 s.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 T = TypeVar("T")
 
@@ -43,19 +44,24 @@ else:
         return cls
 
 
+def attribute_reader(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function that reads the named attributes of an object as a tuple, in one call
+    (``attrgetter``, which returns a bare value for a single name, made to return a
+    tuple always). ``names`` must not be empty."""
+    if len(names) != 1:
+        return attrgetter(*names)
+    name = names[0]
+
+    def read(instance: Any) -> tuple[Any, ...]:
+        return (getattr(instance, name),)
+
+    return read
+
+
 def _pickled_by_fields(cls: type[T]) -> type[T]:
     """Pickle instances as ``(cls, field values)``: every field is an ``__init__``
     parameter, in order."""
-    names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
-    values: Callable[[Any], tuple[Any, ...]]
-    if len(names) == 1:
-        name = names[0]
-
-        def values(instance: Any) -> tuple[Any, ...]:
-            return (getattr(instance, name),)
-
-    else:
-        values = attrgetter(*names)
+    values = attribute_reader([field.name for field in fields(cls)])  # type: ignore[arg-type]
 
     def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
         return (type(self), values(self))

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from operator import attrgetter
 from typing import Any, Optional, Union
 
 import libcst as cst
+
+from dropout_lint.records import attribute_reader
 
 Statement = Union[cst.BaseStatement, cst.BaseSmallStatement]
 
@@ -82,20 +83,9 @@ def _field_reader(node_type: type) -> Optional[Callable[[cst.CSTNode], tuple[Any
     """A function that reads a node type's walked fields in one call, or None for a type
     without any (remembered in ``_READERS``)."""
     names = _walked_fields(node_type)
-    reader: Optional[Callable[[cst.CSTNode], tuple[Any, ...]]] = None
-    if len(names) == 1:
-        reader = _one_field(names[0])
-    elif names:
-        reader = attrgetter(*names)
+    reader = attribute_reader(names) if names else None
     _READERS[node_type] = reader
     return reader
-
-
-def _one_field(name: str) -> Callable[[cst.CSTNode], tuple[Any, ...]]:
-    def read(node: cst.CSTNode) -> tuple[Any, ...]:
-        return (getattr(node, name),)
-
-    return read
 
 
 _READERS: dict[type, Optional[Callable[[cst.CSTNode], tuple[Any, ...]]]] = {}

@@ -42,6 +42,9 @@ class Place:
     def span(self) -> Span:
         return Span(self.line, self.column, self.end_line, self.end_column)
 
+    def set_span(self, span: Span) -> None:
+        self.line, self.column, self.end_line, self.end_column = span.line, span.column, span.end_line, span.end_column
+
     def __reduce__(self) -> tuple[type[Place], tuple[str, int, int, int, int, int]]:
         return (Place, (self.path, self.index, self.line, self.column, self.end_line, self.end_column))
 
@@ -69,21 +72,18 @@ def resolve_places(module: cst.Module, places: Iterable[Place]) -> None:
     wanted = {place.index: place for place in places if place.index >= 0}
     if not wanted:
         return
+    last = max(wanted)
     nodes: dict[int, cst.CSTNode] = {}
     for rank, node in enumerate(iter_nodes(module)):
         if rank in wanted:
             nodes[rank] = node
+        if rank >= last:
+            break
     spans = locate(module, nodes.values())
     for rank, node in nodes.items():
         span = spans.get(id(node))
         if span is not None:
-            place = wanted[rank]
-            place.line, place.column, place.end_line, place.end_column = (
-                span.line,
-                span.column,
-                span.end_line,
-                span.end_column,
-            )
+            wanted[rank].set_span(span)
 
 
 @record
