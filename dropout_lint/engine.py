@@ -72,7 +72,7 @@ class FileAnalysis:
     enabled: frozenset[str]
     diagnostics: tuple[Diagnostic, ...]  # this file's own findings, before noqa
     noqa: tuple[Noqa, ...] = ()
-    summary: Optional[object] = None  # a project.summary.FileSummary
+    summary: Optional[object] = None  # a project.summary.PackedSummary
     lines: tuple[str, ...] = ()
     real_path: Optional[str] = None  # where to read the lines again if needed
     notebook: Optional[NotebookSource] = None  # a notebook's cells, joined into the text linted
@@ -310,7 +310,7 @@ def _analyse_text(
         from dropout_lint.project.extract import summarise
 
         try:
-            summary = summarise(ctx, collector)
+            summary = summarise(ctx, collector).pack()
         except Exception as error:  # a crash here must not lose the file's other findings
             pending.append(_crash(collector, error, module))
     if INTERNAL_ERROR.code not in enabled:
@@ -444,7 +444,7 @@ def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[File
     parsed again (summaries name nodes by their rank, not by position). The positions
     are noted in the file's summary, which the cache keeps, so a later run finds them
     there and does not parse the file."""
-    from dropout_lint.project.summary import FileSummary, resolve_places
+    from dropout_lint.project.summary import PackedSummary, resolve_places
 
     by_path: dict[str, list[Place]] = {}
     for _, finding in found:
@@ -457,7 +457,7 @@ def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[File
         if analysis is None:
             continue
         summary = analysis.summary
-        known = summary.spans if isinstance(summary, FileSummary) else {}
+        known = summary.spans if isinstance(summary, PackedSummary) else {}
         missing = []
         for place in places:
             span = known.get(place.index)

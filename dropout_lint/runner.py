@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Optional
 
+from dropout_lint.blobs import SpillFile
 from dropout_lint.cache import Cache
 from dropout_lint.config import Config
 from dropout_lint.engine import FileAnalysis, FileResult, analyse_file, crashed, finish
+from dropout_lint.records import share_strings
 
 # Below this many files a pool costs more to start than it saves.
 _POOL_THRESHOLD = 16
 # Thresholds of the garbage collector while files are linted (see _few_collections).
 _GC_THRESHOLDS = (100_000, 50, 100)
+# From this many files on, the summaries' pickles wait in a temporary file (see _Spill).
+_SPILL_THRESHOLD = 256
 
 
 def default_jobs() -> int:
@@ -42,6 +47,19 @@ def _analyse_one(args: tuple[str, Config]) -> FileAnalysis:
     return analyse_file(path, config, _display(path))
 
 
+def _analyse_here(args: tuple[str, Config]) -> FileAnalysis:
+    """``_analyse_one`` in this process, its result copied as a worker's would be.
+
+    The analysis is built while the file's syntax tree is alive, so its few objects lie
+    scattered among the tree's hundred thousand, and keep the memory that held the tree
+    from being given back when it is freed: in one process that made the memory of a
+    run grow by about 15 KB a file (on the transformers/timm corpus, for about 4 KB of
+    analysis). The copy, made once the tree is freed, packs into the memory already in
+    use (a pickle of a few KB: the summary's parts are bytes).
+    """
+    return pickle.loads(pickle.dumps(_analyse_one(args), pickle.HIGHEST_PROTOCOL))  # type: ignore[no-any-return]
+
+
 def lint_files(
     files: Sequence[str],
     config: Config,
@@ -56,8 +74,40 @@ def lint_files(
     are unchanged are not analysed again, and a run where nothing changed returns the
     previous results.
     """
-    with _few_collections():
-        return _lint_files(files, config, jobs, progress, cache)
+    with _few_collections(), _Spill(len(files)) as spill:
+        return _lint_files(files, config, jobs, progress, cache, spill)
+
+
+class _Spill:
+    """Where the summaries of a large run wait for the cross-file rules: their pickles
+    go to a temporary file as each file's analysis arrives, so that the memory of the
+    run does not grow with the number of files (the index reads them back one part at a
+    time). A small run keeps them in memory. What stays in memory, the names each file
+    defines and imports, shares its strings with the other files' (the same few
+    thousand names recur: on the transformers/timm corpus, 180,000 strings, 29,000
+    distinct, 11.5 MB shared down to 2.3 MB)."""
+
+    def __init__(self, count: int) -> None:
+        self._file = SpillFile() if count >= _SPILL_THRESHOLD else None
+        self._strings: dict[str, str] = {}
+
+    def __enter__(self) -> _Spill:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def __call__(self, analysis: FileAnalysis) -> FileAnalysis:
+        from dropout_lint.project.summary import PackedSummary
+
+        summary = analysis.summary
+        if isinstance(summary, PackedSummary):
+            share_strings(summary, self._strings)
+            if self._file is not None:
+                for blob in summary.blobs():
+                    blob.spill(self._file)
+        return analysis
 
 
 def _lint_files(
@@ -66,6 +116,7 @@ def _lint_files(
     jobs: Optional[int],
     progress: Optional[Callable[[], None]],
     cache: Optional[Cache],
+    spill: _Spill,
 ) -> list[FileResult]:
     keys = _keys(files, cache, config) if cache is not None else {}
     run_key = None
@@ -83,12 +134,12 @@ def _lint_files(
         key = keys.get(path)
         hit = cache.load(key) if cache is not None and key is not None else None
         if isinstance(hit, FileAnalysis):
-            analyses.append(hit)
+            analyses.append(spill(hit))
             if progress is not None:
                 progress()
         else:
             todo.append(path)
-    fresh = _analyse(todo, config, jobs, progress)
+    fresh = _analyse(todo, config, jobs, progress, spill)
     analyses.extend(fresh)
     analyses.sort(key=lambda a: a.path)
     results = finish(analyses, config)
@@ -143,12 +194,18 @@ def _keys(files: Sequence[str], cache: Cache, config: Config) -> dict[str, str]:
     return keys
 
 
-def _analyse(files: Sequence[str], config: Config, jobs: Optional[int], progress: Optional[Callable[[], None]]) -> list[FileAnalysis]:
+def _analyse(
+    files: Sequence[str],
+    config: Config,
+    jobs: Optional[int],
+    progress: Optional[Callable[[], None]],
+    spill: _Spill,
+) -> list[FileAnalysis]:
     jobs = default_jobs() if jobs is None else max(jobs, 1)
     work = [(path, config) for path in files]
     analyses: list[FileAnalysis] = []
     if jobs == 1 or len(work) < _POOL_THRESHOLD:
-        _collect(map(_analyse_one, work), analyses, progress)
+        _collect(map(_analyse_here, work), analyses, progress, spill)
         return analyses
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -159,7 +216,7 @@ def _analyse(files: Sequence[str], config: Config, jobs: Optional[int], progress
     chunk = max(1, min(8, len(work) // (jobs * 16)))
     try:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            _collect(pool.map(_analyse_one, work, chunksize=chunk), analyses, progress)
+            _collect(pool.map(_analyse_one, work, chunksize=chunk), analyses, progress, spill)
     except BrokenProcessPool:
         # A worker died (the native parser crashed on some file): the files not done
         # yet are linted again, each in a process of its own, so that only the file
@@ -167,7 +224,7 @@ def _analyse(files: Sequence[str], config: Config, jobs: Optional[int], progress
         done = {analysis.path for analysis in analyses}
         for path, _ in work:
             if _display(path) not in done:
-                analyses.append(_isolated(path, config))
+                analyses.append(spill(_isolated(path, config)))
                 if progress is not None:
                     progress()
     return analyses
@@ -193,9 +250,12 @@ def _isolated(path: str, config: Config) -> FileAnalysis:
 
 
 def _collect(
-    results: Iterator[FileAnalysis], out: list[FileAnalysis], progress: Optional[Callable[[], None]]
+    results: Iterator[FileAnalysis],
+    out: list[FileAnalysis],
+    progress: Optional[Callable[[], None]],
+    spill: _Spill,
 ) -> None:
     for result in results:
-        out.append(result)
+        out.append(spill(result))
         if progress is not None:
             progress()

@@ -19,7 +19,7 @@ class UnusedDropout(ProjectCheck):
     rule = RULE
 
     def run(self) -> Iterator[ProjectFinding]:
-        for located in self.index.module_classes():
+        for located in self.index.module_classes(having="registers_dropout"):
             cls = located.cls
             for attr, layer in cls.layers:
                 if layer.type is None or not layer.type.is_dropout:
@@ -49,12 +49,12 @@ def _maybe_used(index: ProjectIndex, cls: ClassSummary, attr: str) -> bool:
 
 
 def _descendants(index: ProjectIndex, cls: ClassSummary) -> list[ClassSummary]:
-    out: list[ClassSummary] = []
+    names: list[str] = []
     pending = list(index.subclasses.get(cls.qualname, []))
-    while pending and len(out) < 256:
+    while pending and len(names) < 256:
         current = pending.pop()
-        if current in out:
+        if current in names:
             continue
-        out.append(current)
-        pending.extend(index.subclasses.get(current.qualname, []))
-    return out
+        names.append(current)
+        pending.extend(index.subclasses.get(current, []))
+    return [located.cls for located in map(index.lookup, names) if located is not None]

@@ -24,7 +24,7 @@ class AlphaDropoutWithoutSelu(ProjectCheck):
     rule = RULE
 
     def run(self) -> Iterator[ProjectFinding]:
-        for located in self.index.module_classes():
+        for located in self.index.module_classes(having="alpha"):
             cls = located.cls
             sites = [*_alpha_layers(cls), *((place, "F.alpha_dropout") for place in cls.alpha)]
             if sites and not _model_has_selu(self.index, cls):
@@ -78,7 +78,7 @@ def _model_has_selu(index: ProjectIndex, cls: ClassSummary) -> bool:
                 if part is not None:
                     pending.append(part.cls)
         for _, inst, located in index.instantiations():
-            if located is not None and located.cls is current and inst.owner is not None:
+            if located is not None and located.qualname == current.qualname and inst.owner is not None:
                 owner = index.lookup(inst.owner)
                 if owner is not None:
                     pending.append(owner.cls)

@@ -22,7 +22,7 @@ class CustomDropoutIgnoresMode(ProjectCheck):
     rule = RULE
 
     def run(self) -> Iterator[ProjectFinding]:
-        roots = {located.cls.qualname for located in self.index.root_classes}
+        roots = {located.qualname for located in self.index.root_classes}
         for located in self.index.module_classes():
             cls = located.cls
             forward = _own(cls, "forward")

@@ -10,23 +10,30 @@ models.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
-from typing import Optional
+from typing import TYPE_CHECKING, Generic, Optional, Protocol, TypeVar
 
+from dropout_lint.blobs import Blob
 from dropout_lint.project.placement import Step, expand, unroll
 from dropout_lint.project.summary import (
+    ClassHead,
     ClassSummary,
-    FileSummary,
     Flow,
     FlowOp,
     FunctionSummary,
     Instantiation,
     Layer,
+    PackedSummary,
 )
 
+if TYPE_CHECKING:
+    from dropout_lint.project.modes_ir import ModeFunction
+
 _MAX_DEPTH = 8
+_KEEP = 64  # unpacked summaries kept at a time
 # Torch bases whose own forward is user code: a dropout they hold is only applied by it.
 PLAIN_BASES = frozenset(
     {
@@ -41,34 +48,104 @@ PLAIN_BASES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Located:
-    """A summary together with the file it comes from."""
+class Named(Protocol):
+    @property
+    def qualname(self) -> str: ...
 
-    file: FileSummary
-    cls: ClassSummary
+
+class Located:
+    """A class of the run, found by name: its summary is unpickled when first read."""
+
+    __slots__ = ("_index", "_where", "qualname", "_cls")
+
+    def __init__(self, index: ProjectIndex, where: tuple[int, int], qualname: str) -> None:
+        self._index = index
+        self._where = where
+        self.qualname = qualname
+        self._cls: Optional[ClassSummary] = None
+
+    @property
+    def file(self) -> PackedSummary:
+        return self._index.files[self._where[0]]
+
+    @property
+    def cls(self) -> ClassSummary:
+        if self._cls is None:
+            self._cls = self._index._class_at(self._where)
+        return self._cls
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Recent(Generic[K, V]):
+    """The last few parts unpickled, by key."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K, blob: Blob) -> V:
+        found = self._items.get(key)
+        if found is None:
+            found = self._items[key] = blob.load()
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
+        return found
 
 
 class ProjectIndex:
-    def __init__(self, files: Sequence[FileSummary]) -> None:
+    """The run's names, and its files' summaries unpacked when a rule asks for them.
+
+    The index keeps each file packed (``PackedSummary``): the names it defines and
+    imports, which is all that resolving a name, walking bases or telling modules from
+    other classes needs, and the rest pickled. A rule that reads a class's layers or
+    ``forward``, or a file's instantiations, gets them unpickled then; the last few
+    stay, the others go, so the memory of a run does not grow with the project.
+    Classes are told apart by qualified name (a class unpickled again is a new object).
+    """
+
+    def __init__(self, files: Sequence[PackedSummary], keep: int = _KEEP) -> None:
         self.files = list(files)
-        self.modules: dict[str, list[FileSummary]] = {}
-        self.classes: dict[str, Located] = {}
-        self.functions: dict[str, tuple[FileSummary, FunctionSummary]] = {}
-        for file in self.files:
-            self.modules.setdefault(file.module, []).append(file)
-            for cls in file.classes:
-                self.classes.setdefault(cls.qualname, Located(file, cls))
-                for method in cls.methods:
-                    self.functions.setdefault(method.qualname, (file, method))
-            for function in file.functions:
-                self.functions.setdefault(function.qualname, (file, function))
-        self._module_cache: dict[str, bool] = {}
+        self.modules: dict[str, list[int]] = {}
+        self._classes: dict[str, tuple[int, int]] = {}  # qualname -> (file, position)
+        # Free functions, and the methods of a class defined twice that the first
+        # definition lacks, by qualified name: (file, position).
+        self._functions: dict[str, tuple[int, int, int]] = {}  # (file, class or -1, position)
+        for number, file in enumerate(self.files):
+            self.modules.setdefault(file.module, []).append(number)
+            for position, head in enumerate(file.classes):
+                qualname = f"{file.module}.{head.name}"
+                first = self._classes.setdefault(qualname, (number, position))
+                if first != (number, position):
+                    known = self._head(first).methods
+                    for rank, name in enumerate(head.methods):
+                        if name not in known:
+                            self._functions.setdefault(f"{qualname}.{name}", (number, position, rank))
+            for rank, name in enumerate(file.functions):
+                self._functions.setdefault(f"{file.module}.{name}", (number, -1, rank))
+        self._classes_read: _Recent[tuple[int, int], ClassSummary] = _Recent(keep * 8)
+        self._functions_read: _Recent[int, tuple[FunctionSummary, ...]] = _Recent(keep)
+        self._instantiations_read: _Recent[int, tuple[Instantiation, ...]] = _Recent(keep)
+        self._modes_read: _Recent[int, tuple[ModeFunction, ...]] = _Recent(keep)
         self.cache: dict[str, object] = {}  # analyses shared by several rules
         # Memos: the rules ask the same questions many times over.
+        self._module_cache: dict[str, bool] = {}
         self._resolved: dict[str, Optional[str]] = {}
-        self._imports: dict[int, dict[str, str]] = {id(file): dict(file.imports) for file in self.files}
-        self._mro: dict[int, list[ClassSummary]] = {}
+        self._mro: dict[str, tuple[str, ...]] = {}
+
+    # Files.
+
+    def instantiations_in(self, number: int) -> tuple[Instantiation, ...]:
+        """The instantiations of the file ``files[number]``."""
+        return self._instantiations_read.get(number, self.files[number].instantiation_data)
+
+    def modes_in(self, number: int) -> tuple[ModeFunction, ...]:
+        """The functions of the file ``files[number]``, for the mode analysis."""
+        return self._modes_read.get(number, self.files[number].mode_data)
 
     # Names.
 
@@ -76,7 +153,7 @@ class ProjectIndex:
         """The qualified name under which a class or function of the run is defined."""
         if qualname is None or depth > _MAX_DEPTH:
             return None
-        if qualname in self.classes or qualname in self.functions:
+        if qualname in self._classes or self._function_at(qualname) is not None:
             return qualname
         if depth == 0:
             if qualname not in self._resolved:
@@ -87,93 +164,133 @@ class ProjectIndex:
     def _resolve(self, qualname: str, depth: int) -> Optional[str]:
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            for file in self._files_named(".".join(parts[:cut])):
-                alias = self._imports[id(file)].get(parts[cut])
+            for number in self._files_named(".".join(parts[:cut])):
+                file = self.files[number]
+                alias = file.imports.get(parts[cut])
                 if alias is not None:
                     found = self.resolve(".".join([alias, *parts[cut + 1 :]]), depth + 1)
                     if found is not None:
                         return found
                 defined = f"{file.module}.{'.'.join(parts[cut:])}"
-                if defined in self.classes or defined in self.functions:
+                if defined in self._classes or self._function_at(defined) is not None:
                     return defined
         return None
 
-    def _files_named(self, module: str) -> Sequence[FileSummary]:
+    def _files_named(self, module: str) -> Sequence[int]:
         exact = self.modules.get(module)
         if exact:
             return exact
         # A script's `from models import Net` finds `pkg/models.py` when nothing else
         # is called `models` in the run.
-        found = self._by_suffix.get(module, ())
-        return found if len(found) == 1 else ()
+        found = self._by_suffix.get(module, -1)
+        return (found,) if found >= 0 else ()
 
     @cached_property
-    def _by_suffix(self) -> dict[str, list[FileSummary]]:
-        """The files of each module name's proper dotted suffixes (``b.c`` and ``c`` for
-        ``a.b.c``)."""
-        out: dict[str, list[FileSummary]] = {}
-        for name, files in self.modules.items():
+    def _by_suffix(self) -> dict[str, int]:
+        """The file of each module name's proper dotted suffixes (``b.c`` and ``c`` for
+        ``a.b.c``), or -1 where several files have it."""
+        out: dict[str, int] = {}
+        for name, numbers in self.modules.items():
             parts = name.split(".")
             for cut in range(1, len(parts)):
-                out.setdefault(".".join(parts[cut:]), []).extend(files)
+                suffix = ".".join(parts[cut:])
+                out[suffix] = numbers[0] if suffix not in out and len(numbers) == 1 else -1
         return out
 
-    def lookup(self, qualname: Optional[str]) -> Optional[Located]:
+    def _function_at(self, qualname: str) -> Optional[tuple[int, int, int]]:
+        owner, _, name = qualname.rpartition(".")
+        where = self._classes.get(owner)
+        if where is not None:
+            methods = self._head(where).methods
+            if name in methods:
+                return (where[0], where[1], methods.index(name))
+        return self._functions.get(qualname)
+
+    def _head(self, where: tuple[int, int]) -> ClassHead:
+        return self.files[where[0]].classes[where[1]]
+
+    def _class_at(self, where: tuple[int, int]) -> ClassSummary:
+        return self._classes_read.get(where, self._head(where).data)
+
+    def _class_name(self, qualname: Optional[str]) -> Optional[str]:
+        """The qualified name of the run's class that a name refers to."""
         name = self.resolve(qualname)
-        return self.classes.get(name) if name is not None else None
+        return name if name is not None and name in self._classes else None
+
+    def lookup(self, qualname: Optional[str]) -> Optional[Located]:
+        name = self._class_name(qualname)
+        return Located(self, self._classes[name], name) if name is not None else None
 
     def function(self, qualname: Optional[str]) -> Optional[FunctionSummary]:
         name = self.resolve(qualname)
-        found = self.functions.get(name) if name is not None else None
-        return found[1] if found is not None else None
+        where = self._function_at(name) if name is not None else None
+        if where is None:
+            return None
+        if where[1] < 0:
+            return self._functions_read.get(where[0], self.files[where[0]].function_data)[where[2]]
+        return self._class_at((where[0], where[1])).methods[where[2]]
 
     # Classes.
 
     def bases(self, cls: ClassSummary) -> list[ClassSummary]:
+        return [self._class_at(self._classes[name]) for name in self._base_names(cls.qualname, cls.bases)]
+
+    def _base_names(self, qualname: str, bases: Sequence[Optional[str]]) -> list[str]:
         out = []
-        for base in cls.bases:
-            located = self.lookup(base)
-            if located is not None and located.cls is not cls:
-                out.append(located.cls)
+        for base in bases:
+            name = self._class_name(base)
+            if name is not None and name != qualname:
+                out.append(name)
         return out
 
-    def mro(self, cls: ClassSummary) -> list[ClassSummary]:
+    def mro(self, cls: Named) -> list[ClassSummary]:
         """The class and its bases in the run, nearest first."""
-        cached = self._mro.get(id(cls))
-        if cached is None:
-            cached = self._mro[id(cls)] = self._linearise(cls)
-        return list(cached)
+        return [self._class_at(self._classes[name]) for name in self._mro_names(cls.qualname)]
 
-    def _linearise(self, cls: ClassSummary) -> list[ClassSummary]:
-        out: list[ClassSummary] = []
-        seen: set[int] = set()
-        pending = [cls]
+    def mro_names(self, cls: Named) -> tuple[str, ...]:
+        """The qualified names of ``mro(cls)``."""
+        return self._mro_names(cls.qualname)
+
+    def _mro_names(self, qualname: str) -> tuple[str, ...]:
+        cached = self._mro.get(qualname)
+        if cached is None:
+            cached = self._mro[qualname] = self._linearise(qualname)
+        return cached
+
+    def _linearise(self, qualname: str) -> tuple[str, ...]:
+        out: list[str] = []
+        seen: set[str] = set()
+        pending = [qualname]
         while pending and len(out) < 64:
             current = pending.pop(0)
-            if id(current) in seen:
+            if current in seen:
                 continue
-            seen.add(id(current))
+            seen.add(current)
             out.append(current)
-            pending.extend(self.bases(current))
-        return out
+            pending.extend(self._base_names(current, self._head(self._classes[current]).bases))
+        return tuple(out)
 
-    def is_module(self, cls: ClassSummary) -> bool:
-        cached = self._module_cache.get(cls.qualname)
+    def is_module(self, cls: Named) -> bool:
+        return self._is_module(cls.qualname)
+
+    def _is_module(self, qualname: str) -> bool:
+        cached = self._module_cache.get(qualname)
         if cached is not None:
             return cached
-        self._module_cache[cls.qualname] = False
-        result = cls.module is True or (
-            cls.module is None and any(self.is_module(base) for base in self.bases(cls))
+        self._module_cache[qualname] = False
+        head = self._head(self._classes[qualname])
+        result = head.module is True or (
+            head.module is None and any(self._is_module(base) for base in self._base_names(qualname, head.bases))
         )
-        self._module_cache[cls.qualname] = result
+        self._module_cache[qualname] = result
         return result
 
-    def external_bases(self, cls: ClassSummary) -> list[Optional[str]]:
+    def external_bases(self, cls: Named) -> list[Optional[str]]:
         """Bases of the class or its bases in the run that the run does not define."""
         out = []
-        for current in self.mro(cls):
-            for base in current.bases:
-                if self.lookup(base) is None:
+        for current in self._mro_names(cls.qualname):
+            for base in self._head(self._classes[current]).bases:
+                if self._class_name(base) is None:
                     out.append(base)
         return out
 
@@ -198,24 +315,37 @@ class ProjectIndex:
                     return method
         return None
 
-    def module_classes(self) -> Iterator[Located]:
-        for located in self.classes.values():
-            if self.is_module(located.cls):
-                yield located
+    def module_classes(self, having: Optional[str] = None) -> Iterator[Located]:
+        """The run's torch module classes; with ``having``, only those whose
+        ``ClassHead`` has that flag set (``"registers_dropout"``, ``"alpha"``)."""
+        for qualname, where in self._classes.items():
+            if (having is None or getattr(self._head(where), having)) and self._is_module(qualname):
+                yield Located(self, where, qualname)
+
+    def may_apply_dropout(self, cls: Named) -> bool:
+        """Whether the class or one of its bases in the run has a dropout layer or
+        applies dropout in ``forward`` (else no step of its ``forward`` is a dropout)."""
+        return any(self._head(self._classes[name]).dropout for name in self._mro_names(cls.qualname))
+
+    def may_pass_rates(self, cls: Named) -> bool:
+        """Whether ``rate_params`` may find anything for the class (else it is empty)."""
+        where = self._classes.get(cls.qualname)
+        return where is not None and self._head(where).rates
 
     @cached_property
-    def subclasses(self) -> dict[str, list[ClassSummary]]:
-        out: dict[str, list[ClassSummary]] = {}
-        for located in self.classes.values():
-            for base in self.bases(located.cls):
-                out.setdefault(base.qualname, []).append(located.cls)
+    def subclasses(self) -> dict[str, list[str]]:
+        """The qualified names of each class's subclasses in the run."""
+        out: dict[str, list[str]] = {}
+        for qualname, where in self._classes.items():
+            for base in self._base_names(qualname, self._head(where).bases):
+                out.setdefault(base, []).append(qualname)
         return out
 
     # Instantiations.
 
-    def instantiations(self) -> Iterator[tuple[FileSummary, Instantiation, Optional[Located]]]:
-        for file in self.files:
-            for inst in file.instantiations:
+    def instantiations(self) -> Iterator[tuple[PackedSummary, Instantiation, Optional[Located]]]:
+        for number, file in enumerate(self.files):
+            for inst in self.instantiations_in(number):
                 yield file, inst, self.lookup(inst.target)
 
     @cached_property
@@ -227,7 +357,7 @@ class ProjectIndex:
             if inst.owner is None:
                 continue
             if located is not None:
-                out.add(located.cls.qualname)
+                out.add(located.qualname)
             else:
                 out.update(self._built_by(inst.target, 0))
         return frozenset(out)
@@ -238,9 +368,9 @@ class ProjectIndex:
             return set()
         out: set[str] = set()
         for returned in function.returns:
-            located = self.lookup(returned)
-            if located is not None:
-                out.add(located.cls.qualname)
+            name = self._class_name(returned)
+            if name is not None:
+                out.add(name)
             else:
                 out |= self._built_by(returned, depth + 1)
         return out
@@ -257,8 +387,7 @@ class ProjectIndex:
             for op in owner.forward.ops:
                 layer = layers.get(op.attr) if op.kind == "attr" and op.attr is not None else None
                 for inner in _tree(layer) if layer is not None else ():
-                    found = self.lookup(inner.target) if inner.target else None
-                    if found is not None and found.cls is cls:
+                    if inner.target and self._class_name(inner.target) == cls.qualname:
                         out.append(op)
                         break
         return out
@@ -271,15 +400,23 @@ class ProjectIndex:
         for _, inst, located in self.instantiations():
             if located is None or not inst.root or inst.owner is not None:
                 continue
-            if located.cls.qualname in self.submodule_classes or not self.is_module(located.cls):
+            if located.qualname in self.submodule_classes or not self._is_module(located.qualname):
                 continue
-            seen.setdefault(located.cls.qualname, located)
+            seen.setdefault(located.qualname, located)
         return list(seen.values())
 
-    def root_sequentials(self) -> Iterator[tuple[FileSummary, Layer]]:
-        for file, inst, _ in self.instantiations():
-            if inst.root and inst.owner is None and inst.layer is not None and inst.layer.children:
-                yield file, inst.layer
+    def root_sequentials(self) -> list[tuple[PackedSummary, Layer]]:
+        """``nn.Sequential`` models built at top level and trained, evaluated or saved."""
+        return self._root_sequentials
+
+    @cached_property
+    def _root_sequentials(self) -> list[tuple[PackedSummary, Layer]]:
+        return [
+            (file, inst.layer)
+            for number, file in enumerate(self.files)
+            for inst in self.instantiations_in(number)
+            if inst.root and inst.owner is None and inst.layer is not None and inst.layer.children
+        ]
 
     def rate_params(self, cls: ClassSummary, depth: int = 0) -> dict[str, str]:
         """``__init__`` parameters that become a dropout rate, with the layer they reach
@@ -291,14 +428,14 @@ class ProjectIndex:
         for layer in _all_layers(cls):
             if layer.rate is not None and layer.rate.param is not None:
                 out.setdefault(layer.rate.param, f"`{layer.name}({layer.rate.text})` in `{cls.name}`")
-        file = self.classes[cls.qualname].file if cls.qualname in self.classes else None
-        if file is None:
+        where = self._classes.get(cls.qualname)
+        if where is None:
             return out
-        for inst in file.instantiations:
+        for inst in self.instantiations_in(where[0]):
             if inst.owner != cls.qualname:
                 continue
             target = self.lookup(inst.target)
-            if target is None or target.cls is cls:
+            if target is None or target.cls.qualname == cls.qualname:
                 continue
             inner = self.rate_params(target.cls, depth + 1)
             for arg in inst.args:
@@ -344,15 +481,24 @@ def step_lists(index: ProjectIndex) -> list[list[Step]]:
     """Every sequence of layers in the run that applies a dropout layer: each module's
     ``forward`` (where the class defines it), each ``nn.Sequential`` a module
     registers, each top-level model ``nn.Sequential``. Built once per run and shared by
-    the rules that read it (they ask about the steps around a dropout)."""
+    the rules that read it (they ask about the steps around a dropout, and read neither
+    ``Step.layer`` nor ``Step.op``)."""
     cached = index.cache.get("step_lists")
     if cached is None:
-        cached = index.cache["step_lists"] = [s for s in _step_lists(index) if any(step.is_dropout for step in s)]
+        # Kept without the layers and operations the steps were made from, which the
+        # rules do not read: they would keep the classes they come from in memory.
+        cached = index.cache["step_lists"] = [
+            [replace(step, layer=None, op=None) for step in steps]
+            for steps in _step_lists(index)
+            if any(step.is_dropout for step in steps)
+        ]
     return cached  # type: ignore[return-value]
 
 
 def _step_lists(index: ProjectIndex) -> Iterator[list[Step]]:
     for located in index.module_classes():
+        if not index.may_apply_dropout(located):
+            continue  # no step of its forward or blocks is a dropout
         cls = located.cls
         if cls.forward is not None:
             yield used_steps(*expand(cls.forward, index.layers(cls)))

@@ -111,15 +111,39 @@ class Summary:
     unknown: bool = False
 
 
+class _ModeFunctions:
+    """The run's functions by qualified name (the first of a name wins), read from the
+    file summaries the index unpacks when asked; only the file of each name is kept."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self.files: dict[str, int] = {}
+        for number in range(len(index.files)):
+            for function in index.modes_in(number):
+                self.files.setdefault(function.qualname, number)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.files)
+
+    def get(self, qualname: str) -> Optional[ModeFunction]:
+        number = self.files.get(qualname)
+        if number is None:
+            return None
+        return next(f for f in self.index.modes_in(number) if f.qualname == qualname)
+
+    def __getitem__(self, qualname: str) -> ModeFunction:
+        found = self.get(qualname)
+        if found is None:
+            raise KeyError(qualname)
+        return found
+
+
 class ModeAnalysis:
     """Runs over every function of the run once; keeps summaries for call sites."""
 
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self.functions: dict[str, ModeFunction] = {}
-        for file in index.files:
-            for function in file.modes:
-                self.functions.setdefault(function.qualname, function)
+        self.functions = _ModeFunctions(index)
         self.summaries: dict[str, Summary] = {}
         self.running: set[str] = set()
         self.findings: dict[tuple[str, str, int], ModeFinding] = {}
@@ -160,7 +184,7 @@ class ModeAnalysis:
         located = self.index.lookup(function.cls)
         if located is None:
             return False
-        for base in self.index.external_bases(located.cls):
+        for base in self.index.external_bases(located):
             if base is not None and base.startswith(_FRAMEWORK_BASES):
                 return True
         return False
@@ -169,8 +193,8 @@ class ModeAnalysis:
         located = self.index.lookup(cls) if cls else None
         if located is None:
             return None
-        for current in self.index.mro(located.cls):
-            found = self.functions.get(f"{current.qualname}.{name}")
+        for current in self.index.mro_names(located):
+            found = self.functions.get(f"{current}.{name}")
             if found is not None:
                 return found
         return None
@@ -457,10 +481,10 @@ class _Interpreter:
             self.escape(state, [*args, *(event.source.keywords if event.source else ())])
             self.bind(state, path, frozenset())
             return
-        qualname = located.cls.qualname if located is not None else target
+        qualname = located.qualname if located is not None else target
         obj = Obj(site, qualname, path)
         self.bind(state, path, frozenset({obj}))
-        if torch_layer is not None or (located is not None and self.index.is_module(located.cls)):
+        if torch_layer is not None or (located is not None and self.index.is_module(located)):
             why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
             state.facts[obj] = frozenset({Fact("train", why, _places(event))})
         init = self.analysis.method(qualname, "__init__") if located is not None else None
@@ -525,7 +549,7 @@ class _Interpreter:
             classes.add(self.function.cls)
         for cls in classes:
             located = self.index.lookup(cls)
-            if located is None or self.index.is_module(located.cls):
+            if located is None or self.index.is_module(located):
                 continue
             method = self.analysis.method(cls, "train" if event.mode != "eval" else "eval")
             if method is not None:

@@ -18,12 +18,23 @@ class PassedRate:
     reaches: str  # the dropout layer the value ends up in
 
 
-def passed_rates(index: ProjectIndex) -> Iterator[PassedRate]:
-    """Every known number passed to a class parameter that becomes a dropout rate."""
+def passed_rates(index: ProjectIndex) -> list[PassedRate]:
+    """Every known number passed to a class parameter that becomes a dropout rate
+    (found once per run, and shared by the rules that read them)."""
+    cached = index.cache.get("passed_rates")
+    if cached is None:
+        cached = index.cache["passed_rates"] = list(_passed_rates(index))
+    return cached  # type: ignore[return-value]
+
+
+def _passed_rates(index: ProjectIndex) -> Iterator[PassedRate]:
+    known: dict[str, dict[str, str]] = {}  # the rate parameters of each class built
     for _, inst, located in index.instantiations():
-        if located is None or inst.star:
+        if located is None or inst.star or not index.may_pass_rates(located):
             continue
-        params = index.rate_params(located.cls)
+        params = known.get(located.qualname)
+        if params is None:
+            params = known[located.qualname] = index.rate_params(located.cls)
         if not params:
             continue
         for arg in inst.args:

@@ -4,7 +4,7 @@ built from summaries alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import field
 from typing import TYPE_CHECKING, Optional
 
@@ -12,6 +12,7 @@ import libcst as cst
 
 from dropout_lint.analysis.layers import LayerType
 from dropout_lint.analysis.syntax import iter_nodes
+from dropout_lint.blobs import Blob
 from dropout_lint.diagnostics import Span
 from dropout_lint.positions import locate
 from dropout_lint.records import record
@@ -227,7 +228,102 @@ class FileSummary:
     modes: tuple[ModeFunction, ...] = ()
     flag_uses: tuple[FlagUse, ...] = ()
     switched: frozenset[str] = frozenset()  # attributes set outside __init__, globals reassigned
+
+    def pack(self) -> PackedSummary:
+        """The summary as the project index keeps it (see ``PackedSummary``)."""
+        prefix = len(self.module) + 1
+        classes = tuple(
+            ClassHead(
+                cls.qualname[prefix:],
+                cls.bases,
+                cls.module,
+                tuple(method.qualname.rsplit(".", 1)[-1] for method in cls.methods),
+                Blob.of(cls),
+                registers_dropout=any(layer.type is not None and layer.type.is_dropout for _, layer in cls.layers),
+                dropout=_applies_dropout(cls),
+                alpha=bool(cls.alpha) or any(_is_kind(layer, "alpha_dropout") for layer in _layer_trees(cls)),
+                rates=any(layer.rate is not None and layer.rate.param is not None for layer in _layer_trees(cls))
+                or any(inst.owner == cls.qualname and any(arg.param is not None for arg in inst.args) for inst in self.instantiations),
+            )
+            for cls in self.classes
+        )
+        return PackedSummary(
+            self.path,
+            self.module,
+            classes,
+            tuple(function.qualname[prefix:] for function in self.functions),
+            self.flag_uses,
+            self.switched,
+            dict(self.imports),
+            Blob.of(self.functions),
+            Blob.of(self.instantiations),
+            Blob.of(self.modes),
+        )
+
+
+def _layer_trees(cls: ClassSummary) -> Iterable[Layer]:
+    pending = [layer for _, layer in cls.layers]
+    while pending:
+        layer = pending.pop()
+        yield layer
+        pending.extend(layer.children)
+
+
+def _is_kind(layer: Layer, kind: str) -> bool:
+    return layer.type is not None and layer.type.kind == kind
+
+
+def _applies_dropout(cls: ClassSummary) -> bool:
+    """Whether the class registers a dropout layer (in a block or not), or its
+    ``forward`` applies dropout as a function."""
+    if any(layer.type is not None and layer.type.is_dropout for layer in _layer_trees(cls)):
+        return True
+    return cls.forward is not None and any(op.type is not None and op.type.is_dropout for op in cls.forward.ops)
+
+
+@record
+class ClassHead:
+    """What the project index needs of a class to resolve names, walk bases and pick
+    the classes a rule reads; the class's summary itself is in ``data``."""
+
+    name: str  # the qualified name without the module's: "Net", "Outer.Inner"
+    bases: tuple[Optional[str], ...]
+    module: Optional[bool]
+    methods: tuple[str, ...]  # their names
+    data: Blob = field(compare=False, hash=False)  # the ClassSummary
+    registers_dropout: bool = False  # a dropout layer among its attributes
+    dropout: bool = False  # a dropout layer anywhere in its layers, or applied in forward
+    alpha: bool = False  # alpha dropout, as a layer or a function
+    rates: bool = False  # a rate from an __init__ parameter, or a parameter passed on to a part
+
+
+@record
+class PackedSummary:
+    """A file's summary as the project index holds it: the names it defines and
+    imports, and the rest pickled (``Blob``), each class on its own.
+
+    A run's cross-file rules read the summary of every file, but never all at once; kept
+    as objects, the summaries of a large project took about 50 KB a file, and the
+    memory of a run grew with the project. The index unpickles a part when a rule asks
+    for it and keeps the last few (``ProjectIndex``); in a large run the pickles wait
+    in a temporary file (``blobs.SpillFile``).
+    """
+
+    path: str
+    module: str
+    classes: tuple[ClassHead, ...]
+    functions: tuple[str, ...]  # the free functions' names, in the summary's order
+    flag_uses: tuple[FlagUse, ...]
+    switched: frozenset[str]
+    imports: dict[str, str] = field(compare=False, hash=False)  # name -> what it imports
+    function_data: Blob = field(compare=False, hash=False)  # tuple[FunctionSummary, ...]
+    instantiation_data: Blob = field(compare=False, hash=False)  # tuple[Instantiation, ...]
+    mode_data: Blob = field(compare=False, hash=False)  # tuple[ModeFunction, ...]
     # Where the places that findings reported lie, by rank: filled in after the
     # cross-file rules ran, and cached with the summary, so that the next run need not
     # parse the file again to place them (see engine._place).
     spans: dict[int, Span] = field(default_factory=dict, compare=False, hash=False)
+
+    def blobs(self) -> Iterator[Blob]:
+        yield from (cls.data for cls in self.classes)
+        yield from (self.function_data, self.instantiation_data, self.mode_data)
