@@ -35,7 +35,7 @@ from dropout_lint.registry import (
     RULES_BY_CODE,
     UNUSED_NOQA,
 )
-from dropout_lint.rule import Check, ProjectFinding, Rule
+from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
 from dropout_lint.prefilter import may_matter
 from dropout_lint.source import decode_source, parse_error, parse_module, python_check, risky, split_lines
 from dropout_lint.walker import Walker
@@ -402,23 +402,10 @@ def _project_findings(analyses: Sequence[FileAnalysis], config: Config) -> dict[
     selected = [check for check in PROJECT_CHECKS if check.rule.code in config.enabled]
     if not summaries or not selected:
         return {}
-    from dropout_lint.project.index import ProjectIndex
-
-    index = ProjectIndex(summaries)  # type: ignore[arg-type]
     enabled = {a.path: a.enabled for a in analyses}
-    found: list[tuple[Rule, ProjectFinding]] = []
-    crashes: list[Diagnostic] = []
-    for check in selected:
-        rule = check.rule
-        try:
-            findings = list(check(index, config).run())
-        except Exception as error:  # one rule's crash must not hide the others' findings
-            first = analyses[0].path
-            message = f"cross-file check {rule.code} ({rule.name}) crashed: {type(error).__name__}: {error} (please report this)"
-            if INTERNAL_ERROR.code in enabled.get(first, frozenset()):
-                crashes.append(_diagnostic(INTERNAL_ERROR, message, first, Span(1, 0, 1, 1)))
-            continue
-        found.extend((rule, f) for f in findings if rule.code in enabled.get(f.place.path, frozenset()))
+    found, crashes = _run_project_checks(summaries, selected, config, enabled, analyses[0].path)
+    # The index, and what it unpickled, is freed by now: placing the findings parses
+    # files again.
     _place(found, analyses)
     notebooks = {a.path: a.notebook for a in analyses if a.notebook is not None}
     out: dict[str, list[Diagnostic]] = {}
@@ -428,6 +415,31 @@ def _project_findings(analyses: Sequence[FileAnalysis], config: Config) -> dict[
     for crash in crashes:
         out.setdefault(crash.path, []).append(crash)
     return out
+
+
+def _run_project_checks(
+    summaries: Sequence[object],
+    selected: Sequence[type[ProjectCheck]],
+    config: Config,
+    enabled: dict[str, frozenset[str]],
+    first: str,
+) -> tuple[list[tuple[Rule, ProjectFinding]], list[Diagnostic]]:
+    from dropout_lint.project.index import ProjectIndex
+
+    index = ProjectIndex(summaries)  # type: ignore[arg-type]
+    found: list[tuple[Rule, ProjectFinding]] = []
+    crashes: list[Diagnostic] = []
+    for check in selected:
+        rule = check.rule
+        try:
+            findings = list(check(index, config).run())
+        except Exception as error:  # one rule's crash must not hide the others' findings
+            message = f"cross-file check {rule.code} ({rule.name}) crashed: {type(error).__name__}: {error} (please report this)"
+            if INTERNAL_ERROR.code in enabled.get(first, frozenset()):
+                crashes.append(_diagnostic(INTERNAL_ERROR, message, first, Span(1, 0, 1, 1)))
+            continue
+        found.extend((rule, f) for f in findings if rule.code in enabled.get(f.place.path, frozenset()))
+    return found, crashes
 
 
 def _line_of(place: Place, notebooks: dict[str, NotebookSource]) -> str:

@@ -24,6 +24,8 @@ class CustomDropoutIgnoresMode(ProjectCheck):
     def run(self) -> Iterator[ProjectFinding]:
         roots = {located.qualname for located in self.index.root_classes}
         for located in self.index.module_classes():
+            if not self.index.may_drop_at_random(located):
+                continue
             cls = located.cls
             forward = _own(cls, "forward")
             if forward is None or cls.forward is None or forward.mentions_mode:

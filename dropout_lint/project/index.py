@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from dropout_lint.project.modes_ir import ModeFunction
 
 _MAX_DEPTH = 8
-_KEEP = 64  # unpacked summaries kept at a time
+_KEEP = 64  # the parts of this many files stay unpickled at a time (classes: eight times as many)
 # Torch bases whose own forward is user code: a dropout they hold is only applied by it.
 PLAIN_BASES = frozenset(
     {
@@ -71,7 +71,7 @@ class Located:
     @property
     def cls(self) -> ClassSummary:
         if self._cls is None:
-            self._cls = self._index._class_at(self._where)
+            self._cls = self._index.class_at(self._where)
         return self._cls
 
 
@@ -108,7 +108,7 @@ class ProjectIndex:
     Classes are told apart by qualified name (a class unpickled again is a new object).
     """
 
-    def __init__(self, files: Sequence[PackedSummary], keep: int = _KEEP) -> None:
+    def __init__(self, files: Sequence[PackedSummary], keep: Optional[int] = None) -> None:
         self.files = list(files)
         self.modules: dict[str, list[int]] = {}
         self._classes: dict[str, tuple[int, int]] = {}  # qualname -> (file, position)
@@ -127,6 +127,7 @@ class ProjectIndex:
                             self._functions.setdefault(f"{qualname}.{name}", (number, position, rank))
             for rank, name in enumerate(file.functions):
                 self._functions.setdefault(f"{file.module}.{name}", (number, -1, rank))
+        keep = _KEEP if keep is None else keep  # files' parts; classes eight times as many
         self._classes_read: _Recent[tuple[int, int], ClassSummary] = _Recent(keep * 8)
         self._functions_read: _Recent[int, tuple[FunctionSummary, ...]] = _Recent(keep)
         self._instantiations_read: _Recent[int, tuple[Instantiation, ...]] = _Recent(keep)
@@ -209,7 +210,8 @@ class ProjectIndex:
     def _head(self, where: tuple[int, int]) -> ClassHead:
         return self.files[where[0]].classes[where[1]]
 
-    def _class_at(self, where: tuple[int, int]) -> ClassSummary:
+    def class_at(self, where: tuple[int, int]) -> ClassSummary:
+        """The summary of ``files[file].classes[position]``, unpickled."""
         return self._classes_read.get(where, self._head(where).data)
 
     def _class_name(self, qualname: Optional[str]) -> Optional[str]:
@@ -228,12 +230,12 @@ class ProjectIndex:
             return None
         if where[1] < 0:
             return self._functions_read.get(where[0], self.files[where[0]].function_data)[where[2]]
-        return self._class_at((where[0], where[1])).methods[where[2]]
+        return self.class_at((where[0], where[1])).methods[where[2]]
 
     # Classes.
 
     def bases(self, cls: ClassSummary) -> list[ClassSummary]:
-        return [self._class_at(self._classes[name]) for name in self._base_names(cls.qualname, cls.bases)]
+        return [self.class_at(self._classes[name]) for name in self._base_names(cls.qualname, cls.bases)]
 
     def _base_names(self, qualname: str, bases: Sequence[Optional[str]]) -> list[str]:
         out = []
@@ -245,7 +247,7 @@ class ProjectIndex:
 
     def mro(self, cls: Named) -> list[ClassSummary]:
         """The class and its bases in the run, nearest first."""
-        return [self._class_at(self._classes[name]) for name in self._mro_names(cls.qualname)]
+        return [self.class_at(self._classes[name]) for name in self._mro_names(cls.qualname)]
 
     def mro_names(self, cls: Named) -> tuple[str, ...]:
         """The qualified names of ``mro(cls)``."""
@@ -327,6 +329,26 @@ class ProjectIndex:
         applies dropout in ``forward`` (else no step of its ``forward`` is a dropout)."""
         return any(self._head(self._classes[name]).dropout for name in self._mro_names(cls.qualname))
 
+    def may_drop_at_random(self, cls: Named) -> bool:
+        """Whether the class's ``forward``, or a method or function it calls, may drop
+        at random without consulting the mode (else it does not)."""
+        if not self._droppers:
+            return False
+        if any(self._head(self._classes[name]).dropping for name in self._mro_names(cls.qualname)):
+            return True
+        return any(self.resolve(target) in self._droppers for target in self._head(self._classes[cls.qualname]).calls)
+
+    @cached_property
+    def _droppers(self) -> frozenset[str]:
+        """The qualified names of the functions and methods that drop at random without
+        consulting the mode."""
+        out: set[str] = set()
+        for file in self.files:
+            out.update(f"{file.module}.{name}" for name in file.dropping)
+            for head in file.classes:
+                out.update(f"{file.module}.{head.name}.{name}" for name in head.dropping)
+        return frozenset(out)
+
     def may_pass_rates(self, cls: Named) -> bool:
         """Whether ``rate_params`` may find anything for the class (else it is empty)."""
         where = self._classes.get(cls.qualname)
@@ -380,6 +402,8 @@ class ProjectIndex:
         (directly, or an ``nn.Sequential`` holding one)."""
         out = []
         for located in self.module_classes():
+            if not self._may_hold(located.qualname, cls.qualname):
+                continue
             owner = located.cls
             if owner.forward is None:
                 continue
@@ -391,6 +415,14 @@ class ProjectIndex:
                         out.append(op)
                         break
         return out
+
+    def _may_hold(self, owner: str, part: str) -> bool:
+        """Whether the class or one of its bases registers a layer of class ``part``."""
+        return any(
+            self._class_name(target) == part
+            for name in self._mro_names(owner)
+            for target in self._head(self._classes[name]).parts
+        )
 
     @cached_property
     def root_classes(self) -> list[Located]:

@@ -244,6 +244,11 @@ class FileSummary:
                 alpha=bool(cls.alpha) or any(_is_kind(layer, "alpha_dropout") for layer in _layer_trees(cls)),
                 rates=any(layer.rate is not None and layer.rate.param is not None for layer in _layer_trees(cls))
                 or any(inst.owner == cls.qualname and any(arg.param is not None for arg in inst.args) for inst in self.instantiations),
+                dropping=tuple(method.qualname.rsplit(".", 1)[-1] for method in cls.methods if _drops(method)),
+                calls=tuple(op.target for op in cls.forward.ops if op.kind == "function" and op.target is not None)
+                if cls.forward is not None
+                else (),
+                parts=tuple({layer.target: None for layer in _layer_trees(cls) if layer.target is not None}),
             )
             for cls in self.classes
         )
@@ -254,11 +259,17 @@ class FileSummary:
             tuple(function.qualname[prefix:] for function in self.functions),
             self.flag_uses,
             self.switched,
+            tuple(function.qualname[prefix:] for function in self.functions if _drops(function)),
             dict(self.imports),
             Blob.of(self.functions),
             Blob.of(self.instantiations),
             Blob.of(self.modes),
         )
+
+
+def _drops(function: FunctionSummary) -> bool:
+    """Whether the function draws at random to drop, without consulting the mode."""
+    return bool(function.drops) and not function.mentions_mode
 
 
 def _layer_trees(cls: ClassSummary) -> Iterable[Layer]:
@@ -295,6 +306,9 @@ class ClassHead:
     dropout: bool = False  # a dropout layer anywhere in its layers, or applied in forward
     alpha: bool = False  # alpha dropout, as a layer or a function
     rates: bool = False  # a rate from an __init__ parameter, or a parameter passed on to a part
+    dropping: tuple[str, ...] = ()  # methods that drop at random without consulting the mode
+    calls: tuple[str, ...] = ()  # the functions of the run its forward calls, as named
+    parts: tuple[str, ...] = ()  # the classes its layers are instances of, as named
 
 
 @record
@@ -315,6 +329,7 @@ class PackedSummary:
     functions: tuple[str, ...]  # the free functions' names, in the summary's order
     flag_uses: tuple[FlagUse, ...]
     switched: frozenset[str]
+    dropping: tuple[str, ...]  # free functions that drop at random without consulting the mode
     imports: dict[str, str] = field(compare=False, hash=False)  # name -> what it imports
     function_data: Blob = field(compare=False, hash=False)  # tuple[FunctionSummary, ...]
     instantiation_data: Blob = field(compare=False, hash=False)  # tuple[Instantiation, ...]
