@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import gc
 import os
 import pickle
@@ -26,8 +23,6 @@ _POOL_THRESHOLD = 16
 _GC_THRESHOLDS = (100_000, 50, 100)
 # From this many files on, the summaries' pickles wait in a temporary file (see _Spill).
 _SPILL_THRESHOLD = 256
-# After a file this large (bytes), freed memory is given back to the system (see _trim).
-_TRIM_SIZE = 64_000
 
 
 def default_jobs() -> int:
@@ -49,33 +44,7 @@ def _display(path: str) -> str:
 
 def _analyse_one(args: tuple[str, Config]) -> FileAnalysis:
     path, config = args
-    analysis = analyse_file(path, config, _display(path))
-    if _size(path) >= _TRIM_SIZE:
-        _trim()
-    return analysis
-
-
-@functools.lru_cache(maxsize=None)
-def _malloc_trim() -> Optional[Callable[[int], int]]:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-def _trim() -> None:
-    """Give the memory freed with a large file's syntax tree back to the system.
-
-    glibc keeps freed memory for later use, and a tree of a large file leaves its heap
-    full of holes that later trees fill only in part: a process that parsed the 500
-    largest files of the transformers/timm corpus held 145 MB, against 92 MB after the
-    largest alone, and a worker's memory grew with the number of large files it was
-    given. Trimming after each large file kept it at 122 MB. Elsewhere than glibc this
-    does nothing.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    return analyse_file(path, config, _display(path))
 
 
 def _analyse_here(args: tuple[str, Config]) -> FileAnalysis:
@@ -116,18 +85,27 @@ class _Spill:
     time). A small run keeps them in memory. What stays in memory, the names each file
     defines and imports, shares its strings with the other files' (the same few
     thousand names recur: on the transformers/timm corpus, 180,000 strings, 29,000
-    distinct, 11.5 MB shared down to 2.3 MB)."""
+    distinct, 11.5 MB shared down to 2.3 MB).
+
+    Where no temporary file can be made or written (no room, no permission), the
+    summaries stay in memory from then on: the run takes more memory, and goes on."""
 
     def __init__(self, count: int) -> None:
-        self._file = SpillFile() if count >= _SPILL_THRESHOLD else None
+        self._made: Optional[SpillFile] = None
+        if count >= _SPILL_THRESHOLD:
+            try:
+                self._made = SpillFile()
+            except OSError:
+                pass
+        self._file = self._made  # None once writing to it failed
         self._strings: dict[str, str] = {}
 
     def __enter__(self) -> _Spill:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._file is not None:
-            self._file.close()
+        if self._made is not None:
+            self._made.close()
 
     def __call__(self, analysis: FileAnalysis) -> FileAnalysis:
         from dropout_lint.project.summary import PackedSummary
@@ -136,8 +114,11 @@ class _Spill:
         if isinstance(summary, PackedSummary):
             share_strings(summary, self._strings)
             if self._file is not None:
-                for blob in summary.blobs():
-                    blob.spill(self._file)
+                try:
+                    for blob in summary.blobs():
+                        blob.spill(self._file)
+                except OSError:
+                    self._file = None  # what it holds stays readable until __exit__
         return analysis
 
 

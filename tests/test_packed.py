@@ -141,3 +141,29 @@ def test_findings_are_the_same_with_summaries_spilled_to_disk(monkeypatch: pytes
         handle.write("\n# changed\n")
     again = lint_files(files, Config(), jobs=1, cache=cache)
     assert [r.diagnostics for r in again] == [r.diagnostics for r in usual]
+
+
+@pytest.mark.parametrize("failing", ["create", "write"])
+def test_without_room_for_the_temporary_file_the_summaries_stay_in_memory(
+    monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    files = _files(FIXTURES)
+    usual = lint_files(files, Config(), jobs=1)
+    written: list[int] = []
+    real = SpillFile.append
+
+    def append(self: SpillFile, data: bytes) -> int:
+        if len(written) >= 3:
+            raise OSError(28, "No space left on device")
+        written.append(len(data))
+        return real(self, data)
+
+    def create(self: SpillFile) -> None:
+        raise OSError(13, "Permission denied")
+
+    monkeypatch.setattr(runner, "_SPILL_THRESHOLD", 1)
+    monkeypatch.setattr(SpillFile, "append", append)
+    if failing == "create":
+        monkeypatch.setattr(SpillFile, "__init__", create)
+    assert lint_files(files, Config(), jobs=1) == usual
+    assert len(written) == (0 if failing == "create" else 3)

@@ -232,26 +232,9 @@ class FileSummary:
     def pack(self) -> PackedSummary:
         """The summary as the project index keeps it (see ``PackedSummary``)."""
         prefix = len(self.module) + 1
-        classes = tuple(
-            ClassHead(
-                cls.qualname[prefix:],
-                cls.bases,
-                cls.module,
-                tuple(method.qualname.rsplit(".", 1)[-1] for method in cls.methods),
-                Blob.of(cls),
-                registers_dropout=any(layer.type is not None and layer.type.is_dropout for _, layer in cls.layers),
-                dropout=_applies_dropout(cls),
-                alpha=bool(cls.alpha) or any(_is_kind(layer, "alpha_dropout") for layer in _layer_trees(cls)),
-                rates=any(layer.rate is not None and layer.rate.param is not None for layer in _layer_trees(cls))
-                or any(inst.owner == cls.qualname and any(arg.param is not None for arg in inst.args) for inst in self.instantiations),
-                dropping=tuple(method.qualname.rsplit(".", 1)[-1] for method in cls.methods if _drops(method)),
-                calls=tuple(op.target for op in cls.forward.ops if op.kind == "function" and op.target is not None)
-                if cls.forward is not None
-                else (),
-                parts=tuple({layer.target: None for layer in _layer_trees(cls) if layer.target is not None}),
-            )
-            for cls in self.classes
-        )
+        # The classes that pass one of their __init__ parameters on to a part they build.
+        passing = {inst.owner for inst in self.instantiations if any(arg.param is not None for arg in inst.args)}
+        classes = tuple(_class_head(cls, cls.qualname[prefix:], cls.qualname in passing) for cls in self.classes)
         return PackedSummary(
             self.path,
             self.module,
@@ -265,6 +248,25 @@ class FileSummary:
             Blob.of(self.instantiations),
             Blob.of(self.modes),
         )
+
+
+def _class_head(cls: ClassSummary, name: str, passes_parameters: bool) -> ClassHead:
+    return ClassHead(
+        name,
+        cls.bases,
+        cls.module,
+        tuple(method.qualname.rsplit(".", 1)[-1] for method in cls.methods),
+        Blob.of(cls),
+        registers_dropout=any(layer.type is not None and layer.type.is_dropout for _, layer in cls.layers),
+        dropout=_applies_dropout(cls),
+        alpha=bool(cls.alpha) or any(_is_kind(layer, "alpha_dropout") for layer in _layer_trees(cls)),
+        rates=passes_parameters or any(layer.rate is not None and layer.rate.param is not None for layer in _layer_trees(cls)),
+        dropping=tuple(method.qualname.rsplit(".", 1)[-1] for method in cls.methods if _drops(method)),
+        calls=tuple(op.target for op in cls.forward.ops if op.kind == "function" and op.target is not None)
+        if cls.forward is not None
+        else (),
+        parts=tuple({layer.target: None for layer in _layer_trees(cls) if layer.target is not None}),
+    )
 
 
 def _drops(function: FunctionSummary) -> bool:
