@@ -27,6 +27,7 @@ from dropout_lint.project.summary import (
     Instantiation,
     Layer,
     PackedSummary,
+    layer_trees,
 )
 
 if TYPE_CHECKING:
@@ -457,7 +458,7 @@ class ProjectIndex:
         out: dict[str, str] = {}
         if depth > _MAX_DEPTH:
             return out
-        for layer in _all_layers(cls):
+        for layer in layer_trees(cls):
             if layer.rate is not None and layer.rate.param is not None:
                 out.setdefault(layer.rate.param, f"`{layer.name}({layer.rate.text})` in `{cls.name}`")
         where = self._classes.get(cls.qualname)
@@ -491,14 +492,6 @@ def _tree(layer: Layer) -> Iterator[Layer]:
     yield layer
     for child in layer.children:
         yield from _tree(child)
-
-
-def _all_layers(cls: ClassSummary) -> Iterator[Layer]:
-    pending = [layer for _, layer in cls.layers]
-    while pending:
-        layer = pending.pop()
-        yield layer
-        pending.extend(layer.children)
 
 
 def class_steps(index: ProjectIndex, cls: ClassSummary) -> Optional[tuple[list[Step], list[Optional[int]]]]:

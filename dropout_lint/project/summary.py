@@ -259,13 +259,13 @@ def _class_head(cls: ClassSummary, name: str, passes_parameters: bool) -> ClassH
         Blob.of(cls),
         registers_dropout=any(layer.type is not None and layer.type.is_dropout for _, layer in cls.layers),
         dropout=_applies_dropout(cls),
-        alpha=bool(cls.alpha) or any(_is_kind(layer, "alpha_dropout") for layer in _layer_trees(cls)),
-        rates=passes_parameters or any(layer.rate is not None and layer.rate.param is not None for layer in _layer_trees(cls)),
+        alpha=bool(cls.alpha) or any(_is_kind(layer, "alpha_dropout") for layer in layer_trees(cls)),
+        rates=passes_parameters or any(layer.rate is not None and layer.rate.param is not None for layer in layer_trees(cls)),
         dropping=tuple(method.qualname.rsplit(".", 1)[-1] for method in cls.methods if _drops(method)),
         calls=tuple(op.target for op in cls.forward.ops if op.kind == "function" and op.target is not None)
         if cls.forward is not None
         else (),
-        parts=tuple({layer.target: None for layer in _layer_trees(cls) if layer.target is not None}),
+        parts=tuple({layer.target: None for layer in layer_trees(cls) if layer.target is not None}),
     )
 
 
@@ -274,7 +274,8 @@ def _drops(function: FunctionSummary) -> bool:
     return bool(function.drops) and not function.mentions_mode
 
 
-def _layer_trees(cls: ClassSummary) -> Iterable[Layer]:
+def layer_trees(cls: ClassSummary) -> Iterable[Layer]:
+    """Every layer the class registers, those inside blocks included."""
     pending = [layer for _, layer in cls.layers]
     while pending:
         layer = pending.pop()
@@ -289,7 +290,7 @@ def _is_kind(layer: Layer, kind: str) -> bool:
 def _applies_dropout(cls: ClassSummary) -> bool:
     """Whether the class registers a dropout layer (in a block or not), or its
     ``forward`` applies dropout as a function."""
-    if any(layer.type is not None and layer.type.is_dropout for layer in _layer_trees(cls)):
+    if any(layer.type is not None and layer.type.is_dropout for layer in layer_trees(cls)):
         return True
     return cls.forward is not None and any(op.type is not None and op.type.is_dropout for op in cls.forward.ops)
 
