@@ -11,7 +11,7 @@ models.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Generic, Optional, Protocol, TypeVar
@@ -66,16 +66,13 @@ class Located:
         self._cls: Optional[ClassSummary] = None
 
     @property
-    def file(self) -> PackedSummary:
-        return self._index.files[self._where[0]]
-
-    @property
     def cls(self) -> ClassSummary:
         if self._cls is None:
             self._cls = self._index.class_at(self._where)
         return self._cls
 
 
+T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -133,11 +130,18 @@ class ProjectIndex:
         self._functions_read: _Recent[int, tuple[FunctionSummary, ...]] = _Recent(keep)
         self._instantiations_read: _Recent[int, tuple[Instantiation, ...]] = _Recent(keep)
         self._modes_read: _Recent[int, tuple[ModeFunction, ...]] = _Recent(keep)
-        self.cache: dict[str, object] = {}  # analyses shared by several rules
+        self._shared: dict[str, object] = {}  # analyses shared by several rules (see shared)
         # Memos: the rules ask the same questions many times over.
         self._module_cache: dict[str, bool] = {}
         self._resolved: dict[str, Optional[str]] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
+
+    def shared(self, name: str, build: Callable[[], T]) -> T:
+        """The analysis called ``name``, built by ``build`` on the first call of the run
+        and shared by every rule that asks for it afterwards."""
+        if name not in self._shared:
+            self._shared[name] = build()
+        return self._shared[name]  # type: ignore[return-value]
 
     # Files.
 
@@ -508,16 +512,16 @@ def step_lists(index: ProjectIndex) -> list[list[Step]]:
     registers, each top-level model ``nn.Sequential``. Built once per run and shared by
     the rules that read it (they ask about the steps around a dropout, and read neither
     ``Step.layer`` nor ``Step.op``)."""
-    cached = index.cache.get("step_lists")
-    if cached is None:
-        # Kept without the layers and operations the steps were made from, which the
-        # rules do not read: they would keep the classes they come from in memory.
-        cached = index.cache["step_lists"] = [
+    # Kept without the layers and operations the steps were made from, which the rules
+    # do not read: they would keep the classes they come from in memory.
+    return index.shared(
+        "step_lists",
+        lambda: [
             [replace(step, layer=None, op=None) for step in steps]
             for steps in _step_lists(index)
             if any(step.is_dropout for step in steps)
-        ]
-    return cached  # type: ignore[return-value]
+        ],
+    )
 
 
 def _step_lists(index: ProjectIndex) -> Iterator[list[Step]]:

@@ -690,10 +690,7 @@ def _places(event: Event) -> tuple[Place, ...]:
 
 def mode_findings(index: ProjectIndex) -> list[ModeFinding]:
     """Every DL301/DL302/DL303 finding of the run (computed once per index)."""
-    cached = index.cache.get("modes")
-    if not isinstance(cached, list):
-        cached = index.cache["modes"] = ModeAnalysis(index).run()
-    return cached
+    return index.shared("modes", lambda: ModeAnalysis(index).run())
 
 
 def iter_codes(findings: Sequence[ModeFinding], code: str) -> Iterator[ModeFinding]:

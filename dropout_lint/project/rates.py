@@ -21,10 +21,7 @@ class PassedRate:
 def passed_rates(index: ProjectIndex) -> list[PassedRate]:
     """Every known number passed to a class parameter that becomes a dropout rate
     (found once per run, and shared by the rules that read them)."""
-    cached = index.cache.get("passed_rates")
-    if cached is None:
-        cached = index.cache["passed_rates"] = list(_passed_rates(index))
-    return cached  # type: ignore[return-value]
+    return index.shared("passed_rates", lambda: list(_passed_rates(index)))
 
 
 def _passed_rates(index: ProjectIndex) -> Iterator[PassedRate]:
