@@ -81,25 +81,35 @@ def share_strings(root: T, table: Optional[dict[str, str]] = None) -> T:
     With ``table``, strings are shared with those of earlier calls given the same table
     (the runner shares the names of all the files' packed summaries this way).
     """
-    if table is None:
-        table = {}
-    seen: set[int] = set()
+    return _Sharer({} if table is None else table).share(root)  # type: ignore[no-any-return]
 
-    def share(value: Any) -> Any:
+
+class _Sharer:
+    """The walk of ``share_strings``. A class rather than a recursive inner function:
+    such a function refers to itself through its closure, a reference cycle that only
+    the garbage collector frees, and until it runs (rarely, see the runner's
+    ``_few_collections``) the cycle kept the table and every string of the summary:
+    a worker's memory grew with each file it linted."""
+
+    __slots__ = ("table", "seen")
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.seen: set[int] = set()
+
+    def share(self, value: Any) -> Any:
         kind = type(value)
         if kind is str:
-            return table.setdefault(value, value)
+            return self.table.setdefault(value, value)
         if kind is tuple:
-            return tuple([share(item) for item in value])
+            return tuple([self.share(item) for item in value])
         if kind is frozenset:
-            return frozenset([share(item) for item in value])
+            return frozenset([self.share(item) for item in value])
         if kind is dict:
-            return {share(key): share(item) for key, item in value.items()}
+            return {self.share(key): self.share(item) for key, item in value.items()}
         names = _FIELDS.get(kind)
-        if names is not None and id(value) not in seen:
-            seen.add(id(value))
+        if names is not None and id(value) not in self.seen:
+            self.seen.add(id(value))
             for name in names:
-                object.__setattr__(value, name, share(getattr(value, name)))
+                object.__setattr__(value, name, self.share(getattr(value, name)))
         return value
-
-    return share(root)  # type: ignore[no-any-return]

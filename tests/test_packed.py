@@ -3,6 +3,7 @@ file, parts unpickled on demand, and the same findings however few stay unpickle
 
 from __future__ import annotations
 
+import gc
 import pickle
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from dropout_lint.engine import analyse_text
 from dropout_lint.project import index as index_module
 from dropout_lint.project.index import ProjectIndex
 from dropout_lint.project.summary import PackedSummary
+from dropout_lint.records import share_strings
 from dropout_lint.runner import lint_files
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -167,3 +169,17 @@ def test_without_room_for_the_temporary_file_the_summaries_stay_in_memory(
         monkeypatch.setattr(SpillFile, "__init__", create)
     assert lint_files(files, Config(), jobs=1) == usual
     assert len(written) == (0 if failing == "create" else 3)
+
+
+def test_sharing_strings_leaves_no_garbage_behind() -> None:
+    # A reference cycle is freed only by the garbage collector, which runs rarely while
+    # files are linted: a cycle here kept every string of each summary a worker made.
+    analysis = analyse_text(MODEL, "model.py", Config())
+    gc.collect()
+    gc.disable()
+    try:
+        share_strings(analysis.summary, {})
+        share_strings((["a"], {"b": "c"}, frozenset({"d"})))
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
