@@ -111,6 +111,9 @@ class Summary:
     unknown: bool = False
 
 
+_NO_EFFECT = Summary()
+
+
 class _ModeFunctions:
     """The run's functions by qualified name (the first of a name wins), read from the
     file summaries the index unpacks when asked; only the file of each name is kept."""
@@ -165,6 +168,8 @@ class ModeAnalysis:
             found = _Interpreter(self, function).run()
         finally:
             self.running.discard(qualname)
+        if not (found.effects or found.evaluates or found.trains or found.stores or found.unknown):
+            found = _NO_EFFECT  # most functions: one object for all (they are only read)
         self.summaries[qualname] = found
         return found
 
