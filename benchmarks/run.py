@@ -56,6 +56,7 @@ DEFAULT_RUNS = 3
 QUICK_RUNS = 2
 PEER_SECONDS_PER_FILE = 0.5  # rough cost of a peer, per file and process (see README)
 MEMORY_GROWTH_LIMIT = 1.15  # "not growing": full corpus peak <= 1.15 x half corpus peak
+TWICE = ("a", "b")  # the folders that hold the two copies of the half corpus
 MB = 1024 * 1024
 
 SMALL_MODEL = '''\
@@ -474,14 +475,18 @@ def every_kth(files: Sequence[str], target: int) -> Tuple[List[str], int]:
     return list(files[::step]), step
 
 
-def copy_files(source: Path, files: Iterable[str], dest: Path) -> None:
+def copy_files(
+    source: Path, files: Iterable[str], dest: Path, source_of: Callable[[str], str] = lambda rel: rel
+) -> None:
+    """Copies each of ``files`` (relative paths under ``dest``) from ``source_of(rel)``
+    under ``source``."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for rel in files:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source / rel, target)
+        shutil.copy2(source / source_of(rel), target)
 
 
 def size_mb(folder: Path, files: Iterable[str]) -> float:
@@ -873,6 +878,7 @@ def benchmark(args: argparse.Namespace) -> Results:
             "corpus_step": corpus_step,
             "corpus_mb": round(size_mb(source, corpus_files), 1),
             "half_files": len(half_files),
+            "twice_files": 2 * len(half_files),
             "sample_files": len(sample_files),
             "sample_step": sample_step,
             "sample_mb": round(size_mb(source, sample_files), 1),
@@ -883,6 +889,7 @@ def benchmark(args: argparse.Namespace) -> Results:
         f"{len(sample_files)} sample files, {runs} run(s), {procs} processes"
     )
     full_dir, warm_dir, half_dir = work / "corpus", work / "warm", work / "half"
+    twice_dir = work / "twice"
     sample_dir, small_dir, logs = work / "sample", work / "small", work / "logs"
     pycache = (work if args.smoke else cache_root(args.cache)) / "pycache"
     CHILD_ENV.clear()
@@ -896,6 +903,7 @@ def benchmark(args: argparse.Namespace) -> Results:
     copy_files(source, corpus_files, full_dir)
     copy_files(source, corpus_files, warm_dir)
     copy_files(source, half_files, half_dir)
+    copy_files(source, [f"{copy}/{rel}" for copy in TWICE for rel in half_files], twice_dir, source_of=lambda rel: rel.split("/", 1)[1])
     copy_files(source, sample_files, sample_dir)
     small_dir.mkdir(parents=True, exist_ok=True)
     (small_dir / "model.py").write_text(SMALL_MODEL, encoding="utf-8")
@@ -1140,32 +1148,40 @@ def benchmark(args: argparse.Namespace) -> Results:
     log(f"measuring the small-file group ({len(small_variants)} commands x {small_runs}) ...")
     measure(small_variants, small_runs, logs, args.timeout)
 
-    # ---- memory: half and full
-    memory_variants = [
-        Variant(
-            "dl-half-j1", "dropout-lint", dl.version, "cold, --jobs 1, half corpus",
-            dl.command(["."], 1), half_dir, len(half_files), 1, prepare=dl.clear_cache_of(half_dir),
-        ),
-    ]
-    if procs != 1:
-        memory_variants.append(
+    # ---- memory: half, the same half twice, and full
+    memory_variants = []
+    for jobs in sorted({1, procs}):
+        memory_variants += [
             Variant(
-                f"dl-half-j{procs}", "dropout-lint", dl.version, f"cold, --jobs {procs}, half corpus",
-                dl.command(["."], procs), half_dir, len(half_files), procs,
-                prepare=dl.clear_cache_of(half_dir),
-            )
-        )
+                f"dl-half-j{jobs}", "dropout-lint", dl.version, f"cold, --jobs {jobs}, half corpus",
+                dl.command(["."], jobs), half_dir, len(half_files), jobs, prepare=dl.clear_cache_of(half_dir),
+            ),
+            Variant(
+                f"dl-twice-j{jobs}", "dropout-lint", dl.version, f"cold, --jobs {jobs}, the half corpus twice",
+                dl.command(["."], jobs), twice_dir, 2 * len(half_files), jobs,
+                prepare=dl.clear_cache_of(twice_dir),
+            ),
+            Variant(
+                f"parse-half-j{jobs}", "libcst parse", libcst_version(),
+                f"parse only, {jobs} process{'es' if jobs > 1 else ''}, half corpus",
+                parse_command(jobs, ["."]), half_dir, len(half_files), jobs,
+            ),
+        ]
     memory_runs = 1
     log(f"measuring the memory group ({len(memory_variants)} commands x {memory_runs}) ...")
     measure(memory_variants, memory_runs, logs, args.timeout)
     groups.append(
         Group(
             "memory",
-            "Peak memory: half the corpus vs all of it",
-            f"Half = every 2nd file of the {len(corpus_files)} ({len(half_files)} files), one run; "
-            "the full-corpus rows are the cold runs above (medians).",
+            "Peak memory: half the corpus, the same half twice, and all of it",
+            f"Half = every 2nd file of the {len(corpus_files)} ({len(half_files)} files); twice = those "
+            f"files copied into two folders ({'/, '.join(TWICE)}/), twice as many files with the same "
+            "contents, so that only the number of files changes; one run each. The full-corpus rows "
+            "are the cold runs above (medians). The bare libcst parse is shown on half and full: it "
+            "keeps nothing from one file to the next, so its growth from half to full is that of "
+            "the heaviest files each holds (the parse of one file takes up to 80 MB), not of their number.",
             memory_variants
-            + [v for v in corpus_variants if v.key in ("dl-cold-j1", f"dl-cold-j{procs}")],
+            + [v for v in corpus_variants if v.key in ("dl-cold-j1", f"dl-cold-j{procs}", "parse-j1", f"parse-j{procs}")],
         )
     )
 
@@ -1463,32 +1479,58 @@ def targets(results: Results) -> List[Target]:
     small = get("dl-small")
     if small is not None and small.samples:
         out.append(Target("one small file < 0.3 s (start-up included)", f"{small.wall:.3f} s", small.wall < 0.3))
-    memory_rows = []
-    for jobs in sorted({1, procs}):
-        full, half = get(f"dl-cold-j{jobs}"), get(f"dl-half-j{jobs}")
-        if full is None or half is None or not full.samples or not half.samples:
-            continue
-        attribute = "tree_rss_kb" if full.median("tree_rss_kb") and half.median("tree_rss_kb") else "maxrss_kb"
-        full_mb, half_mb = full.median(attribute) / 1024, half.median(attribute) / 1024
-        memory_rows.append((jobs, attribute, half_mb, full_mb))
-    if memory_rows:
-        peak = max(row[3] for row in memory_rows)
+    def peak_mb(key: str, against: Optional[Variant] = None) -> Optional[Tuple[float, str]]:
+        """A row's median peak: of all its processes where both rows have that, else of
+        the largest one."""
+        variant = get(key)
+        if variant is None or not variant.samples:
+            return None
+        both = [variant] if against is None else [variant, against]
+        attribute = "tree_rss_kb" if all(v.median("tree_rss_kb") for v in both) else "maxrss_kb"
+        return variant.median(attribute) / 1024, attribute
+
+    def growth_rows(base_key: str, grown_key: str) -> List[Tuple[int, str, float, float]]:
+        rows = []
+        for jobs in sorted({1, procs}):
+            base, grown = get(base_key.format(jobs)), get(grown_key.format(jobs))
+            if base is None or grown is None or not base.samples or not grown.samples:
+                continue
+            base_mb, attribute = peak_mb(base.key, grown)  # type: ignore[misc]
+            grown_mb, _ = peak_mb(grown.key, base)  # type: ignore[misc]
+            rows.append((jobs, attribute, base_mb, grown_mb))
+        return rows
+
+    def growth_detail(rows: List[Tuple[int, str, float, float]]) -> str:
+        return "; ".join(
+            f"--jobs {jobs}: {base_mb:.0f} → {grown_mb:.0f} MB (×{grown_mb / base_mb:.2f})"
+            for jobs, _, base_mb, grown_mb in rows
+            if base_mb
+        )
+
+    full_rows = growth_rows("dl-half-j{}", "dl-cold-j{}")
+    if full_rows:
+        peak = max(row[3] for row in full_rows)
         detail = "; ".join(
             f"--jobs {jobs}: {full_mb:.0f} MB ({'all processes' if attribute == 'tree_rss_kb' else 'largest process'})"
-            for jobs, attribute, _, full_mb in memory_rows
+            for jobs, attribute, _, full_mb in full_rows
         )
         out.append(Target("peak memory < 600 MB on the full corpus", detail, peak < 600))
-        growth = max(row[3] / row[2] for row in memory_rows if row[2])
-        detail = "; ".join(
-            f"--jobs {jobs}: {half_mb:.0f} → {full_mb:.0f} MB (×{full_mb / half_mb:.2f})"
-            for jobs, _, half_mb, full_mb in memory_rows
-            if half_mb
+    twice_rows = growth_rows("dl-half-j{}", "dl-twice-j{}")
+    if twice_rows:
+        out.append(
+            Target(
+                f"peak memory not growing with the number of files: the half corpus vs the same files twice (≤ ×{MEMORY_GROWTH_LIMIT})",
+                growth_detail(twice_rows),
+                max(row[3] / row[2] for row in twice_rows if row[2]) <= MEMORY_GROWTH_LIMIT,
+            )
         )
+    if full_rows:
+        parse_detail = growth_detail(growth_rows("parse-half-j{}", "parse-j{}"))
         out.append(
             Target(
                 f"peak memory not growing from half to full corpus (≤ ×{MEMORY_GROWTH_LIMIT})",
-                detail,
-                growth <= MEMORY_GROWTH_LIMIT,
+                growth_detail(full_rows) + (f"; the bare libcst parse: {parse_detail}" if parse_detail else ""),
+                max(row[3] / row[2] for row in full_rows if row[2]) <= MEMORY_GROWTH_LIMIT,
             )
         )
     if results.checks:
@@ -1546,7 +1588,10 @@ def render(results: Results) -> str:
         f"- linted as \"the corpus\" in this run: {corpus['corpus_files']} files, {corpus['corpus_mb']} MB"
         + ("" if corpus["corpus_step"] == 1 else f" ({every(corpus['corpus_step'])} of the sorted list)")
     )
-    out.append(f"- half corpus (memory): every 2nd of those, {corpus['half_files']} files")
+    out.append(
+        f"- half corpus (memory): every 2nd of those, {corpus['half_files']} files; "
+        f"the same files twice (in {'/ and '.join(TWICE)}/), {corpus['twice_files']} files"
+    )
     out.append(
         f"- peers' sample: {every(corpus['sample_step'])} of the sorted list, "
         f"{corpus['sample_files']} files, {corpus['sample_mb']} MB"
