@@ -32,7 +32,7 @@ from dropout_lint.analysis.syntax import (
 from dropout_lint.analysis.training import is_training_step, training_loops
 from dropout_lint.config import DEFAULT_EVALUATION_FUNCTIONS
 from dropout_lint.project.summary import Place, Places
-from dropout_lint.records import record, share_strings
+from dropout_lint.records import record
 
 # Mode-preserving methods of nn.Module: calling them marks the receiver as a model.
 MODEL_METHODS = frozenset(
@@ -126,8 +126,9 @@ class ModeFunction:
         """This function with its events pickled. The analysis reads a function's events
         once, to summarise it, and then only that summary; kept as objects they were a
         third of a project's summaries in memory, and pickled they take a quarter of
-        that."""
-        return replace(self, events=(), packed=pickle.dumps(share_strings(self.events), pickle.HIGHEST_PROTOCOL))
+        that. (Their equal strings are not made one object first, as the summary's are:
+        that made the pickles 9 % smaller and linting a file 3 % slower.)"""
+        return replace(self, events=(), packed=pickle.dumps(self.events, pickle.HIGHEST_PROTOCOL))
 
     def body(self) -> tuple[Event, ...]:
         """The events (unpickled again on each call when packed)."""
