@@ -25,8 +25,8 @@ from dropout_lint.config import Config
 from dropout_lint.context import FileContext, Report
 from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
-from dropout_lint.placing import Placer
 from dropout_lint.notebook import NotebookSource
+from dropout_lint.placing import Placer
 from dropout_lint.positions import locate
 from dropout_lint.registry import (
     CHECKS,
@@ -413,8 +413,8 @@ def _project_findings(
     enabled = {a.path: a.enabled for a in analyses}
     placer = Placer(analyses, executor)
     found, crashes = _run_project_checks(summaries, selected, config, enabled, analyses[0].path, placer)
-    # The index, and what it unpickled, is freed by now: placing the findings here
-    # parses files again.
+    # The index, and what it unpickled, is freed by now: without a pool, the files to
+    # place findings in are parsed again here, after it.
     placer.finish()
     notebooks = {a.path: a.notebook for a in analyses if a.notebook is not None}
     out: dict[str, list[Diagnostic]] = {}
