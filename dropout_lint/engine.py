@@ -26,7 +26,6 @@ from dropout_lint.context import FileContext, Report
 from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
 from dropout_lint.notebook import NotebookSource
-from dropout_lint.placing import Placer
 from dropout_lint.positions import locate
 from dropout_lint.registry import (
     CHECKS,
@@ -42,8 +41,6 @@ from dropout_lint.source import decode_source, parse_error, parse_module, python
 from dropout_lint.walker import Walker
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
     from dropout_lint.project.summary import Place
 
 _PROJECT_CODES = frozenset(check.rule.code for check in PROJECT_CHECKS)
@@ -367,12 +364,9 @@ def _render(module: cst.Module, node: cst.CSTNode, indent: str) -> str:
     return "".join(state.tokens)
 
 
-def finish(analyses: Sequence[FileAnalysis], config: Config, executor: Optional[Executor] = None) -> list[FileResult]:
-    """The second phase: cross-file rules over all summaries, then noqa, per file.
-
-    With ``executor`` (the runner's pool of workers), the files that cross-file findings
-    point into are parsed again there (see ``dropout_lint.placing``)."""
-    project = _project_findings(analyses, config, executor)
+def finish(analyses: Sequence[FileAnalysis], config: Config) -> list[FileResult]:
+    """The second phase: cross-file rules over all summaries, then noqa, per file."""
+    project = _project_findings(analyses, config)
     results = []
     for analysis in analyses:
         found = [*analysis.diagnostics, *project.get(analysis.path, ())]
@@ -403,19 +397,16 @@ def _read_lines(path: str) -> tuple[str, ...]:
     return tuple(split_lines(text)) if text is not None else ()
 
 
-def _project_findings(
-    analyses: Sequence[FileAnalysis], config: Config, executor: Optional[Executor] = None
-) -> dict[str, list[Diagnostic]]:
+def _project_findings(analyses: Sequence[FileAnalysis], config: Config) -> dict[str, list[Diagnostic]]:
     summaries = [a.summary for a in analyses if a.summary is not None]
     selected = [check for check in PROJECT_CHECKS if check.rule.code in config.enabled]
     if not summaries or not selected:
         return {}
     enabled = {a.path: a.enabled for a in analyses}
-    placer = Placer(analyses, executor)
-    found, crashes = _run_project_checks(summaries, selected, config, enabled, analyses[0].path, placer)
-    # The index, and what it unpickled, is freed by now: without a pool, the files to
-    # place findings in are parsed again here, after it.
-    placer.finish()
+    found, crashes = _run_project_checks(summaries, selected, config, enabled, analyses[0].path)
+    # The index, and what it unpickled, is freed by now: placing the findings parses
+    # files again.
+    _place(found, analyses)
     notebooks = {a.path: a.notebook for a in analyses if a.notebook is not None}
     out: dict[str, list[Diagnostic]] = {}
     for rule, finding in found:
@@ -432,7 +423,6 @@ def _run_project_checks(
     config: Config,
     enabled: dict[str, frozenset[str]],
     first: str,
-    placer: Placer,
 ) -> tuple[list[tuple[Rule, ProjectFinding]], list[Diagnostic]]:
     from dropout_lint.project.index import ProjectIndex
 
@@ -448,9 +438,7 @@ def _run_project_checks(
             if INTERNAL_ERROR.code in enabled.get(first, frozenset()):
                 crashes.append(_diagnostic(INTERNAL_ERROR, message, first, Span(1, 0, 1, 1)))
             continue
-        kept = [f for f in findings if rule.code in enabled.get(f.place.path, frozenset())]
-        placer.add(place for finding in kept for place in (finding.place, *finding.related))
-        found.extend((rule, f) for f in kept)
+        found.extend((rule, f) for f in findings if rule.code in enabled.get(f.place.path, frozenset()))
     return found, crashes
 
 
@@ -461,6 +449,54 @@ def _line_of(place: Place, notebooks: dict[str, NotebookSource]) -> str:
         return str(place.line)
     cell, line = source.where(place.line)
     return f"{line} of cell {cell}"
+
+
+def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[FileAnalysis]) -> None:
+    """Give the findings' places their line and column: the files that have findings are
+    parsed again (summaries name nodes by their rank, not by position). The positions
+    are noted in the file's summary, which the cache keeps, so a later run finds them
+    there and does not parse the file."""
+    from dropout_lint.project.summary import PackedSummary, resolve_places
+
+    by_path: dict[str, list[Place]] = {}
+    for _, finding in found:
+        for place in (finding.place, *finding.related):
+            if place.line == 0:
+                by_path.setdefault(place.path, []).append(place)
+    sources = {a.path: a for a in analyses}
+    for path, places in by_path.items():
+        analysis = sources.get(path)
+        if analysis is None:
+            continue
+        summary = analysis.summary
+        known = summary.spans if isinstance(summary, PackedSummary) else {}
+        missing = []
+        for place in places:
+            span = known.get(place.index)
+            if span is None:
+                missing.append(place)
+            else:
+                place.set_span(span)
+        text = _text_of(analysis) if missing else None
+        if text is None:
+            continue
+        try:
+            module = parse_module(text)
+        except (cst.ParserSyntaxError, RecursionError, ValueError):
+            continue  # changed since it was read: the findings keep no position
+        resolve_places(module, missing)
+        known.update((place.index, place.span) for place in missing if place.line)
+
+
+def _text_of(analysis: FileAnalysis) -> Optional[str]:
+    if analysis.real_path is not None:
+        try:
+            with open(analysis.real_path, "rb") as handle:
+                text, _ = decode_source(handle.read())
+        except OSError:
+            return None
+        return text
+    return "\n".join(analysis.lines) if analysis.lines else None
 
 
 def _apply_noqa(diagnostics: Iterable[Diagnostic], noqa: dict[int, Noqa]) -> tuple[list[Diagnostic], set[tuple[int, str]]]:

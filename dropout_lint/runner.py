@@ -9,16 +9,13 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from dropout_lint.blobs import SpillFile
 from dropout_lint.cache import Cache
 from dropout_lint.config import Config
 from dropout_lint.engine import FileAnalysis, FileResult, analyse_file, crashed, finish
 from dropout_lint.records import share_strings
-
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
 
 # Below this many files a pool costs more to start than it saves.
 _POOL_THRESHOLD = 16
@@ -154,12 +151,10 @@ def _lint_files(
                 progress()
         else:
             todo.append(path)
-    jobs = default_jobs() if jobs is None else max(jobs, 1)
-    with _workers(todo, jobs) as pool:
-        fresh = _analyse(todo, config, pool, jobs, progress, spill)
-        analyses.extend(fresh)
-        analyses.sort(key=lambda a: a.path)
-        results = finish(analyses, config, pool)
+    fresh = _analyse(todo, config, jobs, progress, spill)
+    analyses.extend(fresh)
+    analyses.sort(key=lambda a: a.path)
+    results = finish(analyses, config)
     if cache is not None:
         # Stored after the cross-file rules ran, so that the places they reported carry
         # their positions, and the next run need not parse the file again for them.
@@ -211,34 +206,20 @@ def _keys(files: Sequence[str], cache: Cache, config: Config) -> dict[str, str]:
     return keys
 
 
-@contextmanager
-def _workers(files: Sequence[str], jobs: int) -> Iterator[Optional[ProcessPoolExecutor]]:
-    """A pool of ``jobs`` worker processes, or None where the files are linted in this
-    process: one job, or too few files for a pool to pay. The pool stays until the
-    cross-file rules are done: it parses again the files their findings point into (see
-    ``dropout_lint.placing``)."""
-    if jobs == 1 or len(files) < _POOL_THRESHOLD:
-        yield None
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield pool
-
-
 def _analyse(
     files: Sequence[str],
     config: Config,
-    pool: Optional[ProcessPoolExecutor],
-    jobs: int,
+    jobs: Optional[int],
     progress: Optional[Callable[[], None]],
     spill: _Spill,
 ) -> list[FileAnalysis]:
+    jobs = default_jobs() if jobs is None else max(jobs, 1)
     work = [(path, config) for path in files]
     analyses: list[FileAnalysis] = []
-    if pool is None:
+    if jobs == 1 or len(work) < _POOL_THRESHOLD:
         _collect(map(_analyse_here, work), analyses, progress, spill)
         return analyses
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     # Largest files first, in small chunks, so that no worker is left with a big file
@@ -246,7 +227,8 @@ def _analyse(
     work.sort(key=lambda item: _size(item[0]), reverse=True)
     chunk = max(1, min(8, len(work) // (jobs * 16)))
     try:
-        _collect(pool.map(_analyse_one, work, chunksize=chunk), analyses, progress, spill)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            _collect(pool.map(_analyse_one, work, chunksize=chunk), analyses, progress, spill)
     except BrokenProcessPool:
         # A worker died (the native parser crashed on some file): the files not done
         # yet are linted again, each in a process of its own, so that only the file

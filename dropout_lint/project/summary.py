@@ -25,8 +25,8 @@ class Place:
     """A node of a file, named by its rank in the engine's traversal.
 
     Summaries name many nodes and report few, so positions are not computed when the
-    file is summarised: the few files that have findings are parsed again, and those
-    nodes placed then (see ``dropout_lint.placing``).
+    file is summarised: ``resolve_places`` parses the few files that have findings
+    again and places those nodes then.
     """
 
     __slots__ = ("path", "index", "line", "column", "end_line", "end_column")
@@ -68,11 +68,11 @@ class Places:
         return found
 
 
-def spans_at(module: cst.Module, ranks: Iterable[int]) -> dict[int, Span]:
-    """The spans of the nodes of one file given by their ranks, from its parsed module."""
-    wanted = {rank for rank in ranks if rank >= 0}
+def resolve_places(module: cst.Module, places: Iterable[Place]) -> None:
+    """Fill in the line and column of places of one file, from its parsed module."""
+    wanted = {place.index: place for place in places if place.index >= 0}
     if not wanted:
-        return {}
+        return
     last = max(wanted)
     nodes: dict[int, cst.CSTNode] = {}
     for rank, node in enumerate(iter_nodes(module)):
@@ -81,7 +81,10 @@ def spans_at(module: cst.Module, ranks: Iterable[int]) -> dict[int, Span]:
         if rank >= last:
             break
     spans = locate(module, nodes.values())
-    return {rank: spans[id(node)] for rank, node in nodes.items() if id(node) in spans}
+    for rank, node in nodes.items():
+        span = spans.get(id(node))
+        if span is not None:
+            wanted[rank].set_span(span)
 
 
 @record
@@ -336,7 +339,7 @@ class PackedSummary:
     mode_data: Blob = field(compare=False, hash=False)  # tuple[ModeFunction, ...]
     # Where the places that findings reported lie, by rank: filled in after the
     # cross-file rules ran, and cached with the summary, so that the next run need not
-    # parse the file again to place them (see ``dropout_lint.placing``).
+    # parse the file again to place them (see engine._place).
     spans: dict[int, Span] = field(default_factory=dict, compare=False, hash=False)
 
     def blobs(self) -> Iterator[Blob]:
