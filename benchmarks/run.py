@@ -1479,26 +1479,20 @@ def targets(results: Results) -> List[Target]:
     small = get("dl-small")
     if small is not None and small.samples:
         out.append(Target("one small file < 0.3 s (start-up included)", f"{small.wall:.3f} s", small.wall < 0.3))
-    def peak_mb(key: str, against: Optional[Variant] = None) -> Optional[Tuple[float, str]]:
-        """A row's median peak: of all its processes where both rows have that, else of
-        the largest one."""
-        variant = get(key)
-        if variant is None or not variant.samples:
-            return None
-        both = [variant] if against is None else [variant, against]
-        attribute = "tree_rss_kb" if all(v.median("tree_rss_kb") for v in both) else "maxrss_kb"
-        return variant.median(attribute) / 1024, attribute
-
     def growth_rows(base_key: str, grown_key: str) -> List[Tuple[int, str, float, float]]:
+        """Per number of processes: the peak of each row (median, MB), of all processes
+        where both rows have that, else of the largest one."""
         rows = []
         for jobs in sorted({1, procs}):
             base, grown = get(base_key.format(jobs)), get(grown_key.format(jobs))
             if base is None or grown is None or not base.samples or not grown.samples:
                 continue
-            base_mb, attribute = peak_mb(base.key, grown)  # type: ignore[misc]
-            grown_mb, _ = peak_mb(grown.key, base)  # type: ignore[misc]
-            rows.append((jobs, attribute, base_mb, grown_mb))
+            attribute = "tree_rss_kb" if base.median("tree_rss_kb") and grown.median("tree_rss_kb") else "maxrss_kb"
+            rows.append((jobs, attribute, base.median(attribute) / 1024, grown.median(attribute) / 1024))
         return rows
+
+    def within_limit(rows: List[Tuple[int, str, float, float]]) -> bool:
+        return max(grown_mb / base_mb for _, _, base_mb, grown_mb in rows if base_mb) <= MEMORY_GROWTH_LIMIT
 
     def growth_detail(rows: List[Tuple[int, str, float, float]]) -> str:
         return "; ".join(
@@ -1521,7 +1515,7 @@ def targets(results: Results) -> List[Target]:
             Target(
                 f"peak memory not growing with the number of files: the half corpus vs the same files twice (≤ ×{MEMORY_GROWTH_LIMIT})",
                 growth_detail(twice_rows),
-                max(row[3] / row[2] for row in twice_rows if row[2]) <= MEMORY_GROWTH_LIMIT,
+                within_limit(twice_rows),
             )
         )
     if full_rows:
@@ -1530,7 +1524,7 @@ def targets(results: Results) -> List[Target]:
             Target(
                 f"peak memory not growing from half to full corpus (≤ ×{MEMORY_GROWTH_LIMIT})",
                 growth_detail(full_rows) + (f"; the bare libcst parse: {parse_detail}" if parse_detail else ""),
-                max(row[3] / row[2] for row in full_rows if row[2]) <= MEMORY_GROWTH_LIMIT,
+                within_limit(full_rows),
             )
         )
     if results.checks:
