@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
+from dropout_lint import memory
 from dropout_lint.config import Config
 from dropout_lint.context import FileContext, Report
 from dropout_lint.diagnostics import Diagnostic, Fix, Span
@@ -405,7 +406,9 @@ def _project_findings(analyses: Sequence[FileAnalysis], config: Config) -> dict[
     enabled = {a.path: a.enabled for a in analyses}
     found, crashes = _run_project_checks(summaries, selected, config, enabled, analyses[0].path)
     # The index, and what it unpickled, is freed by now: placing the findings parses
-    # files again.
+    # files again, in the memory given back.
+    if found:
+        memory.release()
     _place(found, analyses)
     notebooks = {a.path: a.notebook for a in analyses if a.notebook is not None}
     out: dict[str, list[Diagnostic]] = {}
@@ -429,16 +432,19 @@ def _run_project_checks(
     index = ProjectIndex(summaries)  # type: ignore[arg-type]
     found: list[tuple[Rule, ProjectFinding]] = []
     crashes: list[Diagnostic] = []
-    for check in selected:
-        rule = check.rule
-        try:
-            findings = list(check(index, config).run())
-        except Exception as error:  # one rule's crash must not hide the others' findings
-            message = f"cross-file check {rule.code} ({rule.name}) crashed: {type(error).__name__}: {error} (please report this)"
-            if INTERNAL_ERROR.code in enabled.get(first, frozenset()):
-                crashes.append(_diagnostic(INTERNAL_ERROR, message, first, Span(1, 0, 1, 1)))
-            continue
-        found.extend((rule, f) for f in findings if rule.code in enabled.get(f.place.path, frozenset()))
+    try:
+        for check in selected:
+            rule = check.rule
+            try:
+                findings = list(check(index, config).run())
+            except Exception as error:  # one rule's crash must not hide the others' findings
+                message = f"cross-file check {rule.code} ({rule.name}) crashed: {type(error).__name__}: {error} (please report this)"
+                if INTERNAL_ERROR.code in enabled.get(first, frozenset()):
+                    crashes.append(_diagnostic(INTERNAL_ERROR, message, first, Span(1, 0, 1, 1)))
+                continue
+            found.extend((rule, f) for f in findings if rule.code in enabled.get(f.place.path, frozenset()))
+    finally:
+        index.close()
     return found, crashes
 
 

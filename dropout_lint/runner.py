@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Optional
 
+from dropout_lint import memory
 from dropout_lint.blobs import SpillFile
 from dropout_lint.cache import Cache
 from dropout_lint.config import Config
@@ -44,7 +45,9 @@ def _display(path: str) -> str:
 
 def _analyse_one(args: tuple[str, Config]) -> FileAnalysis:
     path, config = args
-    return analyse_file(path, config, _display(path))
+    analysis = analyse_file(path, config, _display(path))
+    _release_after(path)
+    return analysis
 
 
 def _analyse_here(args: tuple[str, Config]) -> FileAnalysis:
@@ -57,7 +60,16 @@ def _analyse_here(args: tuple[str, Config]) -> FileAnalysis:
     analysis). The copy, made once the tree is freed, packs into the memory already in
     use (a pickle of a few KB: the summary's parts are bytes).
     """
-    return pickle.loads(pickle.dumps(_analyse_one(args), pickle.HIGHEST_PROTOCOL))  # type: ignore[no-any-return]
+    path, config = args
+    copy: FileAnalysis = pickle.loads(pickle.dumps(analyse_file(path, config, _display(path)), pickle.HIGHEST_PROTOCOL))
+    _release_after(path)
+    return copy
+
+
+def _release_after(path: str) -> None:
+    """The syntax tree of a large file is freed by now: give its memory back."""
+    if _size(path) >= memory.LARGE_FILE:
+        memory.release()
 
 
 def lint_files(
@@ -99,6 +111,7 @@ class _Spill:
                 pass
         self._file = self._made  # None once writing to it failed
         self._strings: dict[str, str] = {}
+        self._enabled: dict[frozenset[str], frozenset[str]] = {}
 
     def __enter__(self) -> _Spill:
         return self
@@ -110,6 +123,9 @@ class _Spill:
     def __call__(self, analysis: FileAnalysis) -> FileAnalysis:
         from dropout_lint.project.summary import PackedSummary
 
+        enabled = self._enabled.setdefault(analysis.enabled, analysis.enabled)
+        if enabled is not analysis.enabled:
+            analysis = replace(analysis, enabled=enabled)
         summary = analysis.summary
         if isinstance(summary, PackedSummary):
             share_strings(summary, self._strings)

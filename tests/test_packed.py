@@ -14,7 +14,7 @@ from dropout_lint import runner
 from dropout_lint.blobs import Blob, SpillFile
 from dropout_lint.cache import Cache
 from dropout_lint.config import Config
-from dropout_lint.engine import analyse_text
+from dropout_lint.engine import analyse_text, finish
 from dropout_lint.project import index as index_module
 from dropout_lint.project.index import ProjectIndex
 from dropout_lint.project.summary import PackedSummary
@@ -61,6 +61,24 @@ class Outer(nn.Module):
 
     def forward(self, x):
         return helper(self.mask(x))
+'''
+
+
+TRAIN = '''
+import torch
+from model import Net
+
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(3):
+    model.train()
+    for x in loader:
+        optimizer.zero_grad()
+        model(x).sum().backward()
+        optimizer.step()
+    with torch.no_grad():
+        for x in validation:
+            print(model(x))
 '''
 
 
@@ -183,3 +201,17 @@ def test_sharing_strings_leaves_no_garbage_behind() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_the_cross_file_rules_leave_no_garbage_behind() -> None:
+    # The index's caches refer back to it; closed, it is freed by reference counting,
+    # before the findings are placed, instead of whenever the collector next runs.
+    analyses = [analyse_text(MODEL, "model.py", Config()), analyse_text(TRAIN, "train.py", Config())]
+    gc.collect()
+    gc.disable()
+    try:
+        results = finish(analyses, Config())
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert [d.code for d in results[1].diagnostics] == ["DL301"]

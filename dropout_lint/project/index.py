@@ -136,6 +136,15 @@ class ProjectIndex:
         self._resolved: dict[str, Optional[str]] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
 
+    def close(self) -> None:
+        """Let go of everything the index holds; it cannot be used afterwards.
+
+        What it caches refers back to it (a ``Located`` knows its index), a reference
+        cycle that only the garbage collector frees, and during a run it collects rarely
+        (see ``runner._few_collections``): until then the index, and the summaries it
+        last unpickled, kept their memory while the findings were placed."""
+        self.__dict__.clear()
+
     def shared(self, name: str, build: Callable[[], T]) -> T:
         """The analysis called ``name``, built by ``build`` on the first call of the run
         and shared by every rule that asks for it afterwards."""
