@@ -111,6 +111,8 @@ class _Spill:
                 pass
         self._file = self._made  # None once writing to it failed
         self._strings: dict[str, str] = {}
+        # Each file's enabled codes, one set per distinct set: unpickled, every file
+        # brought a copy of its own (about 2.7 KB).
         self._enabled: dict[frozenset[str], frozenset[str]] = {}
 
     def __enter__(self) -> _Spill:
