@@ -60,10 +60,7 @@ def _analyse_here(args: tuple[str, Config]) -> FileAnalysis:
     analysis). The copy, made once the tree is freed, packs into the memory already in
     use (a pickle of a few KB: the summary's parts are bytes).
     """
-    path, config = args
-    copy: FileAnalysis = pickle.loads(pickle.dumps(analyse_file(path, config, _display(path)), pickle.HIGHEST_PROTOCOL))
-    _release_after(path)
-    return copy
+    return pickle.loads(pickle.dumps(_analyse_one(args), pickle.HIGHEST_PROTOCOL))  # type: ignore[no-any-return]
 
 
 def _release_after(path: str) -> None:
