@@ -6,11 +6,12 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
-
-import pathspec
+from typing import TYPE_CHECKING, Optional
 
 from dropout_lint.config import Config
+
+if TYPE_CHECKING:
+    import pathspec
 
 PYTHON_SUFFIXES = (".py", ".ipynb")
 
@@ -53,6 +54,14 @@ def _read_ignore_file(path: Path) -> Optional[pathspec.GitIgnoreSpec]:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    return _spec(lines)
+
+
+def _spec(lines: Sequence[str]) -> pathspec.GitIgnoreSpec:
+    # pathspec is imported here, not at the top: naming files (as a pre-commit hook
+    # does) walks no folder and needs no patterns, so a one-file run does not pay for it.
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
@@ -88,7 +97,7 @@ def _ignores_above(folder: Path, project_root: Path) -> _Ignores:
 def discover(paths: Sequence[str], config: Config) -> Discovery:
     """Files to lint, in a stable order. A file named explicitly is always linted."""
     result = Discovery()
-    excluded = pathspec.GitIgnoreSpec.from_lines([*config.exclude, *config.extend_exclude])
+    excluded: Optional[pathspec.GitIgnoreSpec] = None
     seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
@@ -96,6 +105,8 @@ def discover(paths: Sequence[str], config: Config) -> Discovery:
             result.missing.append(raw)
             continue
         if path.is_dir():
+            if excluded is None:
+                excluded = _spec([*config.exclude, *config.extend_exclude])
             found = _walk(path, config, excluded)
         else:
             found = iter([os.path.normpath(raw)])

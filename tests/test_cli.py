@@ -381,7 +381,7 @@ try:
     main({args!r})
 except SystemExit as exc:
     code = exc.code
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "libcst"))
+heavy = sorted(m for m in sys.modules if m in ("torch", "libcst", "pathspec"))
 print("EXIT", code)
 print("HEAVY", ",".join(heavy) or "-")
 """
@@ -411,6 +411,15 @@ def test_version_imports_neither_torch_nor_libcst(project: Path) -> None:
     code, heavy, _ = _probe(["check", "good.py"], project)
     assert code == "0"
     assert "libcst" in heavy.split(",")
+
+
+def test_naming_files_does_not_import_the_ignore_matcher(project: Path) -> None:
+    # A pre-commit hook names the files: no folder is walked, so no pattern is matched.
+    code, heavy, _ = _probe(["check", "good.py"], project)
+    assert code == "0"
+    assert "pathspec" not in heavy.split(",")
+    code, heavy, _ = _probe(["check", "."], project)
+    assert "pathspec" in heavy.split(",")
 
 
 def _console_script() -> Path:
