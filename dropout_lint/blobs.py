@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from typing import IO, Any, Optional
 
 
@@ -20,6 +19,8 @@ class SpillFile:
     """An unnamed temporary file that blobs are appended to and read back from."""
 
     def __init__(self) -> None:
+        import tempfile  # only large runs spill; it imports shutil and random in turn
+
         self._file: IO[bytes] = tempfile.TemporaryFile(prefix="dropout-lint-")
         self._end = 0
 

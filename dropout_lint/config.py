@@ -10,11 +10,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Optional
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
-
 DEFAULT_MAX_RATE = 0.5
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".git",
@@ -218,6 +213,12 @@ def _common_parent(paths: Sequence[Path]) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # Imported here: a run without a configuration file does not need a TOML parser.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

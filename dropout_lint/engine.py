@@ -26,7 +26,6 @@ from dropout_lint.config import Config
 from dropout_lint.context import FileContext, Report
 from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
-from dropout_lint.notebook import NotebookSource
 from dropout_lint.positions import locate
 from dropout_lint.registry import (
     CHECKS,
@@ -42,6 +41,7 @@ from dropout_lint.source import decode_source, parse_error, parse_module, python
 from dropout_lint.walker import Walker
 
 if TYPE_CHECKING:
+    from dropout_lint.notebook import NotebookSource  # imported when a notebook is linted
     from dropout_lint.project.summary import Place
 
 _PROJECT_CODES = frozenset(check.rule.code for check in PROJECT_CHECKS)

@@ -9,14 +9,16 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from dropout_lint import memory
 from dropout_lint.blobs import SpillFile
-from dropout_lint.cache import Cache
 from dropout_lint.config import Config
 from dropout_lint.engine import FileAnalysis, FileResult, analyse_file, crashed, finish
 from dropout_lint.records import share_strings
+
+if TYPE_CHECKING:
+    from dropout_lint.cache import Cache  # the caller makes one; --no-cache needs no hashing
 
 # Below this many files a pool costs more to start than it saves.
 _POOL_THRESHOLD = 16

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dropout_lint import __version__
-from dropout_lint.cli import main
+from dropout_lint.cli import _spelled_out, main
 from dropout_lint.registry import RULES
 
 BAD = """\
@@ -375,21 +375,28 @@ def test_version(project: Path) -> None:
 
 
 _IMPORT_PROBE = """
+import gc
 import sys
 from dropout_lint.cli import main
 try:
     main({args!r})
 except SystemExit as exc:
     code = exc.code
-heavy = sorted(m for m in sys.modules if m in ("torch", "libcst", "pathspec"))
+heavy = sorted(m for m in sys.modules if m in {watched!r})
 print("EXIT", code)
 print("HEAVY", ",".join(heavy) or "-")
+print("COLLECTOR", gc.isenabled(), gc.get_freeze_count())
 """
 
 
+# Modules a one-file pre-commit run has no use for, each a few milliseconds of start-up.
+_NEEDLESS = ("difflib", "hashlib", "tomllib", "tempfile", "dropout_lint.notebook")
+
+
 def _probe(args: list[str], cwd: Path) -> tuple[str, str, str]:
+    watched = ("torch", "libcst", "pathspec", *_NEEDLESS)
     done = subprocess.run(
-        [sys.executable, "-c", _IMPORT_PROBE.format(args=args)],
+        [sys.executable, "-c", _IMPORT_PROBE.format(args=args, watched=watched)],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -420,6 +427,36 @@ def test_naming_files_does_not_import_the_ignore_matcher(project: Path) -> None:
     assert "pathspec" not in heavy.split(",")
     code, heavy, _ = _probe(["check", "."], project)
     assert "pathspec" in heavy.split(",")
+
+
+def test_a_pre_commit_run_imports_only_what_it_uses(project: Path) -> None:
+    code, heavy, stdout = _probe(["check", "--no-cache", "-q", "-j", "1", "good.py"], project)
+    assert code == "0"
+    assert not set(heavy.split(",")) & set(_NEEDLESS), heavy
+    # libcst and the rules were imported with the collector off, then frozen out of it.
+    collector = re.search(r"^COLLECTOR (\w+) (\d+)$", stdout, re.MULTILINE)
+    assert collector and collector.group(1) == "True" and int(collector.group(2)) > 10_000, stdout
+    # Each of them is imported when it is needed, so the check above can fail.
+    (project / "pyproject.toml").write_text("[tool.dropout-lint]\n", encoding="utf-8")
+    cell = {"cell_type": "code", "metadata": {}, "source": ["x = 1\n"], "outputs": [], "execution_count": None}
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (project / "cell.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    code, heavy, _ = _probe(["check", "-q", "good.py", "cell.ipynb"], project)
+    assert {"hashlib", "tomllib", "dropout_lint.notebook"} <= set(heavy.split(",")), heavy
+    code, heavy, _ = _probe(["check", "--quit", "good.py"], project)
+    assert code == "2"
+    assert "difflib" in heavy.split(","), heavy
+
+
+def test_short_options_mean_what_their_long_names_mean() -> None:
+    params = main.commands["check"].params
+    assert _spelled_out(params, ["-q", "-j", "2", "a.py"]) == ["--quiet", "--jobs", "2", "a.py"]
+    # An option's value is never taken for an option, nor is anything after "--".
+    assert _spelled_out(params, ["-o", "-q", "a.py"]) == ["--output", "-q", "a.py"]
+    assert _spelled_out(params, ["--", "-q"]) == ["--", "-q"]
+    assert _spelled_out(params, ["a.py", "-j"]) == ["a.py", "-j"]
+    # Grouped and attached forms are left to click, which still parses them.
+    assert _spelled_out(params, ["-qj2", "-j2"]) == ["-qj2", "-j2"]
 
 
 def _console_script() -> Path:
