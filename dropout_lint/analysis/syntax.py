@@ -91,6 +91,24 @@ def _field_reader(node_type: type) -> Optional[Callable[[cst.CSTNode], tuple[Any
 _READERS: dict[type, Optional[Callable[[cst.CSTNode], tuple[Any, ...]]]] = {}
 
 
+def field_reader(node_type: type) -> Optional[Callable[[cst.CSTNode], tuple[Any, ...]]]:
+    """A function that reads the fields of ``node_type`` that can hold code, in source
+    order, as a tuple (a field holds a node, a sequence of nodes or something else);
+    None for a type without any. ``children`` reads a node's children with it."""
+    try:
+        return _READERS[node_type]
+    except KeyError:
+        return _field_reader(node_type)
+
+
+def is_node_type(kind: type) -> bool:
+    """Whether ``kind`` is a libcst node class (``_is_node`` for a type)."""
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The node's children that can hold code, in source order."""
     kind = type(node)
