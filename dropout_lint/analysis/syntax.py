@@ -69,10 +69,11 @@ def _walked_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
-def _is_node(value: object) -> bool:
-    # isinstance() against libcst's abstract node classes goes through the ABC machinery;
-    # a per-type answer is many times faster on the hot path.
-    kind = type(value)
+def is_node_type(kind: type) -> bool:
+    """Whether ``kind`` is a libcst node class.
+
+    isinstance() against libcst's abstract node classes goes through the ABC machinery;
+    a per-type answer is many times faster on the hot path."""
     known = _IS_NODE.get(kind)
     if known is None:
         known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
@@ -101,14 +102,6 @@ def field_reader(node_type: type) -> Optional[Callable[[cst.CSTNode], tuple[Any,
         return _field_reader(node_type)
 
 
-def is_node_type(kind: type) -> bool:
-    """Whether ``kind`` is a libcst node class (``_is_node`` for a type)."""
-    known = _IS_NODE.get(kind)
-    if known is None:
-        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
-    return known
-
-
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The node's children that can hold code, in source order."""
     kind = type(node)
@@ -123,7 +116,7 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
         held = type(value)
         if held is list or held is tuple:
             out.extend(value)  # libcst's sequence fields hold nodes only
-        elif _is_node(value):
+        elif is_node_type(held):
             out.append(value)
     return out
 
