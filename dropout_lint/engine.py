@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
 
@@ -204,9 +205,18 @@ def _time_bound(seconds: float) -> Iterator[list[bool]]:
         expired[0] = True
         raise _TimedOut
 
+    report_unraisable = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        if not isinstance(info.exc_value, _TimedOut):
+            report_unraisable(info)
+
     previous = signal.signal(signal.SIGALRM, expire)
     # Again every 50 ms after the first: an exception raised where Python ignores it
-    # (in a garbage-collector callback or a __del__) would otherwise lose the bound.
+    # (in a garbage-collector callback, a __del__, a generator being closed) would
+    # otherwise lose the bound. Python would also print it as "Exception ignored in":
+    # such a one is dropped unseen.
+    sys.unraisablehook = unraisable
     signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield expired
@@ -215,6 +225,7 @@ def _time_bound(seconds: float) -> Iterator[list[bool]]:
             try:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
+                sys.unraisablehook = report_unraisable
                 break
             except _TimedOut:
                 continue

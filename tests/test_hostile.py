@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -138,6 +139,24 @@ def test_a_file_that_takes_too_long_becomes_a_finding(tmp_path: Path) -> None:
     assert [d.code for d in results["model.py"].diagnostics] == ["DL401"]
     # The bound does not outlive the file: a later long computation is not interrupted.
     time.sleep(0.1)
+
+
+def test_the_bound_firing_where_python_cannot_raise_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+
+    class Finalised:
+        def __init__(self, error: BaseException) -> None:
+            self.error = error
+
+        def __del__(self) -> None:
+            raise self.error  # in a finaliser: nothing can catch it, Python reports it
+
+    with engine._time_bound(60):
+        Finalised(engine._TimedOut())  # the alarm's exception: the repeat alarm catches up
+        Finalised(ValueError("reported"))
+    assert [type(info.exc_value) for info in seen] == [ValueError]  # type: ignore[attr-defined]
+    assert sys.unraisablehook == seen.append
 
 
 def test_an_unreadable_file_and_a_deleted_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
