@@ -53,8 +53,16 @@ class FileContext:
         key = id(call)
         if key not in self._apis:
             func = call.func
+            kind = type(func)
             api = None
-            if isinstance(func, (cst.Name, cst.Attribute)):
+            if kind is cst.Attribute:
+                named = func.attr.value in torch_api.LAST_NAMES  # type: ignore[attr-defined]
+            elif kind is cst.Name:
+                name = func.value  # type: ignore[attr-defined]
+                named = name in torch_api.LAST_NAMES or name in self.facts.imports.aliases
+            else:
+                named = False
+            if named:
                 qualname = self.facts.imports.qualify(func, torch_api.KNOWN_NAMES)
                 api = torch_api.lookup(qualname)
             self._apis[key] = api

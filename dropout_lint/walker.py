@@ -48,11 +48,9 @@ class Walker:
         self._visit: dict[str, list[tuple[object, Callback]]] = {}
         self._leave: dict[str, list[tuple[object, Callback]]] = {}
         for check in checks:
-            for attr in dir(type(check)):
-                if attr.startswith("visit_"):
-                    self._visit.setdefault(attr[6:], []).append((check, getattr(check, attr)))
-                elif attr.startswith("leave_"):
-                    self._leave.setdefault(attr[6:], []).append((check, getattr(check, attr)))
+            for attr in _callback_names(type(check)):
+                table = self._visit if attr.startswith("visit_") else self._leave
+                table.setdefault(attr[6:], []).append((check, getattr(check, attr)))
 
     def _call(self, callbacks: list[tuple[object, Callback]], node: cst.CSTNode) -> None:
         for check, callback in callbacks:
@@ -66,9 +64,9 @@ class Walker:
 
     def walk(self, root: cst.CSTNode) -> None:
         # The hot loop of the analysis: a node's children are read and pushed here rather
-        # than through syntax.children, which saved a list and a call per node (about
-        # a quarter of the walk's own time), and a node is left when _LEAVE comes off the
-        # stack, the node being the innermost ancestor.
+        # than through syntax.children or push_children, which saved a list or a call per
+        # node (about a quarter of the walk's own time), and a node is left when _LEAVE
+        # comes off the stack, the node being the innermost ancestor.
         ancestors = self.ancestors
         numbering = self.numbering
         # Per node type: the callbacks (looked up by class name), the field reader.
@@ -98,11 +96,18 @@ class Walker:
             callbacks = visits[kind]
             if callbacks:
                 self._call(callbacks, node)
-            ancestors.append(node)
-            push(_LEAVE)
             reader = readers[kind]
             if reader is None:
+                # A leaf (a name, a literal, a bracket: nearly half the nodes) is left at
+                # once, with the same ancestors as its visit.
+                if kind not in leaves:
+                    leaves[kind] = self._leave.get(kind.__name__)
+                callbacks = leaves[kind]
+                if callbacks:
+                    self._call(callbacks, node)
                 continue
+            ancestors.append(node)
+            push(_LEAVE)
             for value in reversed(reader(node)):
                 held = type(value)
                 if held is list or held is tuple:
@@ -111,6 +116,18 @@ class Walker:
                     push(value)
 
 
+def _callback_names(check_type: type) -> list[str]:
+    """The ``visit_*`` and ``leave_*`` methods of a check class (found once per class:
+    ``dir`` of every check for every file was 1 % of the analysis)."""
+    names = _CALLBACKS.get(check_type)
+    if names is None:
+        names = _CALLBACKS[check_type] = [
+            attr for attr in dir(check_type) if attr.startswith("visit_") or attr.startswith("leave_")
+        ]
+    return names
+
+
+_CALLBACKS: dict[type, list[str]] = {}
 # Marks, on the walk's stack, where the node above it is left.
 _LEAVE = object()
 _NONE = type(None)

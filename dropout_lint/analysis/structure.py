@@ -107,8 +107,15 @@ def _walk_if(
         yield from _walk_guarded(block_statements(orelse.body), inner)
 
 
-def build_function_info(func: cst.FunctionDef) -> FunctionInfo:
+def build_function_info(
+    func: cst.FunctionDef, self_bindings: Optional[dict[str, list[Binding]]] = None
+) -> FunctionInfo:
+    """The function's parameters and the names it assigns. With ``self_bindings``, the
+    same walk adds there the attributes it assigns on its first parameter (a method's
+    ``self.<name> = ...``)."""
     bindings: dict[str, list[Binding]] = {}
+    info = FunctionInfo(func, _params(func), bindings)
+    self_name = info.self_name if self_bindings is not None else None
     for stmt, guards in _walk_guarded(function_body(func)):
         if type(stmt) is cst.FunctionDef or type(stmt) is cst.ClassDef:
             bindings.setdefault(stmt.name.value, []).append(Binding(None, guards))
@@ -116,10 +123,15 @@ def build_function_info(func: cst.FunctionDef) -> FunctionInfo:
         for target, value in assignment_targets(stmt):
             if type(target) is cst.Name:
                 bindings.setdefault(target.value, []).append(Binding(value, guards))
-    return FunctionInfo(func, _params(func), bindings)
+            elif self_name is not None:
+                attr = is_self_attribute(target, self_name)
+                if attr is not None:
+                    self_bindings.setdefault(attr, []).append(Binding(value, guards, func))  # type: ignore[union-attr]
+    return info
 
 
-def _build_class_info(cls: cst.ClassDef) -> ClassInfo:
+def _build_class_info(cls: cst.ClassDef, functions: dict[int, FunctionInfo]) -> ClassInfo:
+    """The class's facts; the facts of its methods go into ``functions``."""
     methods: dict[str, cst.FunctionDef] = {}
     class_attrs: dict[str, list[Optional[cst.BaseExpression]]] = {}
     self_bindings: dict[str, list[Binding]] = {}
@@ -132,15 +144,7 @@ def _build_class_info(cls: cst.ClassDef) -> ClassInfo:
                     if type(target) is cst.Name:
                         class_attrs.setdefault(target.value, []).append(value)
     for method in methods.values():
-        info = build_function_info(method)
-        self_name = info.self_name
-        if self_name is None:
-            continue
-        for stmt, guards in _walk_guarded(function_body(method)):
-            for target, value in assignment_targets(stmt):
-                attr = is_self_attribute(target, self_name)
-                if attr is not None:
-                    self_bindings.setdefault(attr, []).append(Binding(value, guards, method))
+        functions[id(method)] = build_function_info(method, self_bindings)
     return ClassInfo(cls, methods, class_attrs, self_bindings)
 
 
@@ -149,7 +153,7 @@ class ModuleFacts:
 
     def __init__(self, module: cst.Module) -> None:
         self.module = module
-        self.imports = ImportTable.from_module(module)
+        self.imports = ImportTable()
         self.constants: dict[str, list[Optional[cst.BaseExpression]]] = {}
         self.global_names: set[str] = set()
         self.classes: dict[int, ClassInfo] = {}
@@ -165,11 +169,13 @@ class ModuleFacts:
                     self.constants.setdefault(target.value, []).append(value)
         for stmt in iter_statements(module.body, into_definitions=True):
             if type(stmt) is cst.ClassDef:
-                info = _build_class_info(stmt)
+                info = _build_class_info(stmt, self._functions)
                 self.classes[id(stmt)] = info
                 self.classes_by_name.setdefault(info.name, []).append(info)
             elif type(stmt) is cst.Global:
                 self.global_names.update(n.name.value for n in stmt.names)
+            elif type(stmt) is cst.Import or type(stmt) is cst.ImportFrom:
+                self.imports.add(stmt)  # the same pass as ImportTable.from_module
 
     def constant(self, name: str) -> Optional[cst.BaseExpression]:
         """The value of a module-level name assigned exactly once, else None."""

@@ -121,13 +121,35 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return out
 
 
+def push_children(stack: list[Any], node: cst.CSTNode) -> None:
+    """Push the node's children that can hold code onto ``stack``, last child first,
+    so that they come off it in source order. (For walks that keep their own stack:
+    it builds no list per node, as ``children`` does.)"""
+    kind = type(node)
+    try:
+        reader = _READERS[kind]
+    except KeyError:
+        reader = _field_reader(kind)
+    if reader is None:
+        return
+    for value in reversed(reader(node)):
+        held = type(value)
+        if held is list or held is tuple:
+            stack.extend(reversed(value))  # libcst's sequence fields hold nodes only
+        elif held is not _NONE and is_node_type(held):
+            stack.append(value)
+
+
+_NONE = type(None)
+
+
 def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The root and every node below it that can hold code."""
     stack = [root]
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(reversed(children(node)))
+        push_children(stack, node)
 
 
 def identifiers(expr: cst.CSTNode) -> Iterator[str]:
@@ -234,19 +256,15 @@ def iter_statements(
     Function and class bodies are entered only when ``into_definitions`` is set; the
     ``def``/``class`` statement itself is always yielded.
     """
-    stack: list[Iterator[Statement]] = [iter(body)]
+    stack: list[Statement] = list(reversed(body))
     while stack:
-        stmt = next(stack[-1], None)
-        if stmt is None:
-            stack.pop()
-            continue
+        stmt = stack.pop()
         yield stmt
         kind = type(stmt)
         if kind not in _COMPOUND or (kind in _DEFINITIONS and not into_definitions):
             continue
         for block in reversed(list(child_blocks(stmt))):
-            stack.append(iter(block))
-    return
+            stack.extend(reversed(block))
 
 
 def function_body(func: cst.FunctionDef) -> Sequence[Statement]:
@@ -334,7 +352,7 @@ def dotted_names(node: cst.CSTNode) -> set[str]:
             dotted = dotted_name(current)
             if dotted is not None:
                 found.add(dotted)
-        stack.extend(children(current))
+        push_children(stack, current)
     return found
 
 

@@ -146,6 +146,11 @@ KNOWN_NAMES: frozenset[str] = frozenset(APIS) | frozenset(
     if api.qualname.startswith(canonical_prefix)
 )
 
+# The last part of every API's name. An attribute chain keeps it whatever the imports
+# say (``F.dropout``), and a bare name is either imported or spelt the same: a call
+# whose callee ends in anything else is no dropout API, whatever it resolves to.
+LAST_NAMES: frozenset[str] = frozenset(name.rsplit(".", 1)[-1] for name in APIS)
+
 
 def canonical(qualname: str) -> str:
     found = _NN_MODULES.match(qualname)

@@ -21,13 +21,13 @@ from dropout_lint.analysis.structure import ClassInfo, FunctionInfo, ModuleFacts
 from dropout_lint.analysis.syntax import (
     Statement,
     block_statements,
-    children,
     dotted_name,
     enclosing_tests,
     function_body,
     is_self_attribute,
     iter_nodes,
     iter_statements,
+    push_children,
 )
 
 _MODE_WORD = re.compile(r"train|determin|infer|eval|grad_enabled|mc_dropout", re.IGNORECASE)
@@ -50,7 +50,7 @@ def mentions_mode(expr: cst.CSTNode) -> bool:
         elif type(node) in _OPAQUE:
             continue
         else:
-            stack.extend(children(node))
+            push_children(stack, node)
     return False
 
 
@@ -243,7 +243,7 @@ def _takes_step(node: cst.CSTNode) -> bool:
             return True
         if type(current) is cst.If and picks_phase(current.test):
             continue
-        stack.extend(children(current))
+        push_children(stack, current)
     return False
 
 

@@ -45,6 +45,8 @@ class DropoutResultDiscarded(Check):
         if type(func) is cst.Call:
             api: Optional[DropoutApi] = self.ctx.api(func)
             return api is not None and api.kind is ApiKind.MODULE and _not_inplace(func, api)
+        if type(func) is not cst.Attribute or type(func.value) is not cst.Name:
+            return False  # not `self.<layer>(x)`
         cls, method = self.ctx.enclosing_method()
         if cls is None or method is None:
             return False

@@ -62,6 +62,9 @@ _MODEL_METHODS = frozenset(
 )
 _MODEL_CONSUMERS = re.compile(r"train|fit|evaluat|validat|test|predict|infer|save|compile|parallel|trainer|optim", re.I)
 _DYNAMIC_METHODS = frozenset({"children", "modules", "named_children", "named_modules"})
+# SELU activations and alpha dropout, which the class summary notes.
+_SELU = frozenset({"SELU", "selu", "selu_"})
+_ALPHA = frozenset({"alpha_dropout", "feature_alpha_dropout"})
 # Calls that make a module's method matter to the train/eval mode analysis.
 _MODE_CALLS = frozenset({"train", "eval", "backward", "step", "trace", "trace_module", "export", "no_grad", "inference_mode"})
 # Names of the calls that make random draws (see project.randomness).
@@ -217,12 +220,17 @@ class SummaryCollector:
 
     def _note_class_call(self, node: cst.Call, notes: _ClassNotes, method: cst.FunctionDef) -> None:
         func = node.func
-        qualname = self.ctx.facts.imports.qualify(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        # Only a name imported as one of these, or an attribute spelt so, can be one.
+        if type(func) is cst.Attribute:
+            noted = func.attr.value in _SELU or func.attr.value in _ALPHA
+        else:
+            noted = type(func) is cst.Name and func.value in self.ctx.facts.imports.aliases
+        qualname = self.ctx.facts.imports.qualify(func) if noted else None
         if qualname is not None:
             short = qualname.rsplit(".", 1)[-1]
-            if qualname.startswith("torch") and short in ("SELU", "selu", "selu_"):
+            if qualname.startswith("torch") and short in _SELU:
                 notes.selu = True
-            if qualname.startswith("torch") and short in ("alpha_dropout", "feature_alpha_dropout"):
+            if qualname.startswith("torch") and short in _ALPHA:
                 notes.alpha.append(node)
         for arg in node.args:
             if arg.keyword is not None and arg.keyword.value == "activation" and type(arg.value) is cst.SimpleString:
@@ -603,7 +611,15 @@ class _Summariser:
     def mode_functions(self) -> list[ModeFunction]:
         """The events of every function, method and the top-level code, for the
         train/eval mode analysis."""
-        builder = EventBuilder(self.places, self.qualify, self.ctx.text, self.ctx.config.evaluation_functions)
+        # A training step (`loss.backward()`, `optimizer.step()`) puts every function
+        # around it in the collector's `switching`.
+        builder = EventBuilder(
+            self.places,
+            self.qualify,
+            self.ctx.text,
+            self.ctx.config.evaluation_functions,
+            stepping=self.collector.switching,
+        )
         found: list[tuple[ModeFunction, Optional[cst.FunctionDef]]] = [
             (builder.module(self.ctx.module, f"{self.module}.<module>"), None)
         ]

@@ -14,9 +14,9 @@ from __future__ import annotations
 import fnmatch
 import pickle
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import replace
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
@@ -27,6 +27,7 @@ from dropout_lint.analysis.syntax import (
     dotted_name,
     identifiers,
     last_identifier,
+    push_children,
     target_names,
 )
 from dropout_lint.analysis.training import is_training_step, training_loops
@@ -147,11 +148,15 @@ class EventBuilder:
         qualify: Qualify,
         text: Callable[[cst.CSTNode], str],
         evaluation_names: Sequence[str] = DEFAULT_EVALUATION_FUNCTIONS,
+        stepping: Optional[Container[int]] = None,
     ) -> None:
         self.places = places
         self.qualify = qualify
         self.text = text
         self.evaluation_names = evaluation_names
+        # The functions (by id) that may take a training step somewhere inside, when
+        # known: the loops of the others need no looking at (None: any may).
+        self.stepping = stepping
         self._training_loops: set[int] = set()
         # "eval-function", "no_grad", and one of "loop:train", "loop:eval", "loop:plain" per loop.
         self._context: list[str] = []
@@ -162,7 +167,8 @@ class EventBuilder:
     # Entry points.
 
     def function(self, func: cst.FunctionDef, qualname: str, cls: Optional[str]) -> ModeFunction:
-        self._training_loops = training_loops(func.body)
+        stepping = self.stepping is None or id(func) in self.stepping
+        self._training_loops = training_loops(func.body) if stepping else set()
         self._context = []
         self._metrics = []
         self._temps = {}
@@ -368,19 +374,19 @@ class EventBuilder:
     # Expressions: the calls in them, innermost first.
 
     def _expression(self, expr: cst.BaseExpression) -> Iterator[Event]:
-        stack: list[tuple[cst.CSTNode, bool]] = [(expr, False)]
+        # A call is visited again, as a 1-tuple, once its arguments have come off the stack.
+        stack: list[Any] = [expr]
         while stack:
-            node, done = stack.pop()
-            if type(node) in _NESTED_SCOPES:
+            node = stack.pop()
+            kind = type(node)
+            if kind is tuple:
+                yield from self._call(node[0])
                 continue
-            if done:
-                assert type(node) is cst.Call
-                yield from self._call(node)
+            if kind in _NESTED_SCOPES:
                 continue
-            if type(node) is cst.Call:
-                stack.append((node, True))
-            for child in reversed(children(node)):
-                stack.append((child, False))
+            if kind is cst.Call:
+                stack.append((node,))
+            push_children(stack, node)
 
     def _call(self, call: cst.Call) -> Iterator[Event]:
         func = call.func
@@ -572,7 +578,8 @@ def local_names(func: cst.FunctionDef) -> frozenset[str]:
     p = func.params
     names = {param.name.value for param in (*p.posonly_params, *p.params, *p.kwonly_params)}
     names.update(star.name.value for star in (p.star_arg, p.star_kwarg) if type(star) is cst.Param)
-    stack: list[cst.CSTNode] = children(func.body)
+    stack: list[cst.CSTNode] = []
+    push_children(stack, func.body)
     while stack:
         node = stack.pop()
         kind = type(node)
@@ -588,7 +595,7 @@ def local_names(func: cst.FunctionDef) -> frozenset[str]:
         elif kind is cst.ImportAlias:
             alias = node.evaluated_alias or node.evaluated_name  # type: ignore[attr-defined]
             names.add(alias.split(".", 1)[0])
-        stack.extend(children(node))
+        push_children(stack, node)
     return frozenset(names)
 
 
