@@ -4,11 +4,11 @@ import libcst as cst
 import pytest
 
 from dropout_lint.analysis import torch_api
-from dropout_lint.analysis.imports import ImportTable
+from dropout_lint.analysis.structure import ModuleFacts
 
 
 def _qualify(source: str, expr: str) -> str | None:
-    table = ImportTable.from_module(cst.parse_module(source))
+    table = ModuleFacts(cst.parse_module(source)).imports  # the table the rules use
     return table.qualify(cst.parse_expression(expr), torch_api.KNOWN_NAMES)
 
 

@@ -14,7 +14,7 @@ from typing import Optional
 
 import libcst as cst
 
-from dropout_lint.analysis.syntax import Statement, dotted_name, iter_statements
+from dropout_lint.analysis.syntax import Statement, dotted_name
 
 
 def _module_name(node: cst.BaseExpression) -> str:
@@ -33,14 +33,9 @@ class ImportTable:
     aliases: dict[str, str] = field(default_factory=dict)
     star_modules: list[str] = field(default_factory=list)
 
-    @classmethod
-    def from_module(cls, module: cst.Module) -> ImportTable:
-        table = cls()
-        for stmt in iter_statements(module.body, into_definitions=True):
-            table.add(stmt)
-        return table
-
     def add(self, stmt: Statement) -> None:
+        """Note an ``import`` or ``from ... import`` statement; others are ignored.
+        (``structure.ModuleFacts`` gives it every statement of a file, in its class pass.)"""
         if type(stmt) is cst.Import:
             for alias in stmt.names:
                 full = _module_name(alias.name)

@@ -175,7 +175,7 @@ class ModuleFacts:
             elif type(stmt) is cst.Global:
                 self.global_names.update(n.name.value for n in stmt.names)
             elif type(stmt) is cst.Import or type(stmt) is cst.ImportFrom:
-                self.imports.add(stmt)  # the same pass as ImportTable.from_module
+                self.imports.add(stmt)
 
     def constant(self, name: str) -> Optional[cst.BaseExpression]:
         """The value of a module-level name assigned exactly once, else None."""
