@@ -1,0 +1,119 @@
+"""``python -m ecosystem``: lint the pinned corpus, compare with the labels, write RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+from ecosystem.corpus import CorpusError, Package, default_cache, read_packages, unpacked
+from ecosystem.gate import compare, difference_table
+from ecosystem.historical import measure, read_mirrors, read_outcomes, write_outcomes
+from ecosystem.labels import LabelError, read_known_bugs, read_labels
+from ecosystem.lint import LintError, Run, lint_tree
+from ecosystem.report import Check, render
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def checkout_revision() -> str:
+    """The dropout-lint commit being measured, marked when the working tree has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, timeout=30).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        from dropout_lint import __version__
+
+        return __version__
+    return f"{commit}+changes" if git("status", "--porcelain", "--", "..") else commit
+
+
+def lint_packages(packages: Sequence[Package], cache: Path, jobs: Optional[int]) -> tuple[list[Run], int]:
+    """One run per package, and how many distributions had to be downloaded."""
+    runs, downloads = [], 0
+    for package in packages:
+        downloads += not (cache / "downloads" / package.file).is_file()
+        root = unpacked(package, cache)
+        run = lint_tree(package.name, package.version, root, package.lint, jobs)
+        _log(f"{package.key}: {run.files} files, {len(run.findings)} findings, {run.seconds:.1f} s")
+        runs.append(run)
+    return runs, downloads
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ecosystem", description=__doc__)
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="Lint only these packages (RESULTS.md is not written).")
+    parser.add_argument("--jobs", "-j", type=int, help="dropout-lint's --jobs (default: available cores).")
+    parser.add_argument("--cache", type=Path, help="Download cache (default: $DROPOUT_LINT_ECOSYSTEM_CACHE or ~/.cache/dropout-lint/ecosystem).")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="Where to write the results (default: ecosystem/RESULTS.md).")
+    parser.add_argument("--no-write", action="store_true", help="Print the difference from the labels; write nothing.")
+    parser.add_argument(
+        "--github-mirrors",
+        type=Path,
+        metavar="FILE",
+        help="owner/name<TAB>git dir lines: lint the historical rows at their commits and update historical.tsv.",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    cache = args.cache or default_cache()
+    try:
+        packages = read_packages()
+        labels, bugs = read_labels(), read_known_bugs()
+        if args.only:
+            unknown = sorted(set(args.only) - {package.name for package in packages})
+            if unknown:
+                raise CorpusError(f"not in packages.toml: {', '.join(unknown)}")
+            packages = [package for package in packages if package.name in args.only]
+        runs, downloads = lint_packages(packages, cache, args.jobs)
+        measured_with = checkout_revision()
+        if args.github_mirrors:
+            outcomes, missing = measure(bugs, read_mirrors(args.github_mirrors), cache, measured_with, args.jobs)
+            for repository in missing:
+                _log(f"no mirror of {repository}: its historical rows keep their last outcome")
+            kept = [o for o in read_outcomes() if o.project in missing]
+            write_outcomes(sorted(outcomes + kept, key=lambda o: (o.project, o.path, o.line)))
+        outcomes = read_outcomes()
+    except (CorpusError, LabelError, LintError, OSError, subprocess.SubprocessError) as exc:
+        _log(f"ecosystem: {exc}")
+        return 2
+    comparison = compare(runs, labels)
+    print(difference_table(comparison) or "No difference: every finding is labelled and every labelled TP is found.")
+    if not (args.no_write or args.only):
+        check = Check(
+            runs=tuple(runs),
+            development=frozenset(p.name for p in packages if p.development),
+            labels=tuple(labels),
+            bugs=tuple(bugs),
+            outcomes=tuple(outcomes),
+            comparison=comparison,
+            seconds=time.perf_counter() - started,
+            downloads=downloads,
+            command=shlex.join(["python", "-m", "ecosystem", *(argv if argv is not None else sys.argv[1:])]),
+            measured_with=measured_with,
+            date=datetime.date.today().isoformat(),
+            cores=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+        )
+        args.out.write_text(render(check), encoding="utf-8")
+        _log(f"wrote {args.out}")
+    return 0 if comparison.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
