@@ -42,6 +42,7 @@ FLAGGED = {
     "dl201-negative": _case("DL201", "d = nn.Dropout(-0.2)\n", [1]),
     "dl201-string": _case("DL201", "d = nn.Dropout('0.1')\n", [1]),
     "dl201-none": _case("DL201", "d = nn.Dropout(None)\n", [1]),
+    "dl201-true": _case("DL201", "layer = nn.TransformerEncoderLayer(64, 4, dropout=True)\n", [1]),
     "dl201-functional": _case("DL201", "y = F.dropout(x, 2.0, training=False)\n", [1]),
     "dl201-training-as-p": _case("DL201", _module("x = F.dropout(x, self.training)"), [8]),
     "dl201-sdpa": _case("DL201", "y = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)\n", [1]),
@@ -67,11 +68,14 @@ FLAGGED = {
     "dl304-attr-chain": _case("DL304", "def f(trainer):\n    trainer.model.eval\n", [2]),
     "dl304-self": _case("DL304", "class T:\n    def run(self):\n        self.net.eval\n", [3]),
     # DL305 training-flag-assigned
-    "dl305-false": _case("DL305", "model.training = False\n", [1]),
-    "dl305-true": _case("DL305", "model.training = True\n", [1]),
+    "dl305-false": _case("DL305", "model.training = False\nout = model(x)\n", [1]),
+    "dl305-true": _case("DL305", "def f(model, x):\n    model.training = True\n    return model.forward(x)\n", [2]),
+    "dl305-self-attribute": _case(
+        "DL305", "class T:\n    def fit(self, x):\n        self.net.training = True\n        return self.net(x)\n", [3]
+    ),
     "dl305-restore-flag": _case("DL305", "def f(model):\n    was = model.training\n    model.eval()\n    model.training = was\n", [4]),
     "dl305-module-init": _case("DL305", _module("pass", "self.training = False"), [5]),
-    "dl305-chained": _case("DL305", "model.training = model.encoder.training = False\n", [1, 1]),
+    "dl305-chained": _case("DL305", "model.training = model.encoder.training = False\nmodel.cuda()\n", [1, 1]),
     # DL401 functional-dropout-always-on
     "dl401-keyword-p": _case("DL401", _module("x = F.dropout(x, p=self.p)"), [8]),
     "dl401-positional-p": _case("DL401", _module("x = F.dropout(x, 0.2)"), [8]),
@@ -163,6 +167,8 @@ SILENT = {
     "rate-no-p": ("DL2", "d = nn.Dropout()\nl = nn.LSTM(4, 4)\n"),
     "rate-star-args": ("DL2", "d = nn.Dropout(*args)\ne = F.dropout(x, **kw)\n"),
     "rate-lstm-positional-unknown": ("DL2", "l = nn.LSTM(4, 4, 2, True, False, 0.9)\n"),
+    # torchgeo's DOFA: torch reads `False` as 0, no dropout.
+    "rate-false-is-zero": ("DL2", "layer = nn.TransformerEncoderLayer(64, 4, dropout=False)\nd = nn.Dropout(p=False)\n"),
     # DL304 / DL305
     "mode-called": ("DL3", "model.eval()\nmodel.train()\nmodel.train(False)\n"),
     "mode-method-as-value": ("DL3", "cb = model.eval\nhooks.append(model.train)\nf = model.eval if a else model.train\n"),
@@ -178,6 +184,13 @@ SILENT = {
     "flag-plain-object": ("DL3", "class State:\n    def __init__(self):\n        self.training = True\n"),
     "flag-module-dynamic-self": ("DL3", "class M(nn.Module):\n    def set(self, flag):\n        self.training = flag\n"),
     "flag-copy": ("DL3", "new.training = old.training\n"),
+    # Lightning's Trainer: a plain object whose `training` is a property of its own.
+    "flag-not-a-module": (
+        "DL3",
+        "def on_run_start(self):\n    trainer = self.trainer\n    trainer.validating = True\n"
+        "    self.val_loop.setup_data()\n    trainer.training = True\n",
+    ),
+    "flag-self-attribute-not-a-module": ("DL3", "class Loop:\n    def run(self):\n        self.trainer.training = False\n"),
     "flag-modules-loop": ("DL3", "for m in model.modules():\n    m.training = False\n"),
     "flag-restore-loop": ("DL3", "for m, t in saved:\n    m.training = t\n"),
     "flag-read": ("DL3", "was = model.training\nif model.training:\n    pass\n"),

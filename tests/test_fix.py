@@ -93,13 +93,16 @@ def test_a_suppressed_finding_is_not_fixed() -> None:
 
 
 def test_a_rule_that_is_not_selected_is_not_fixed() -> None:
-    source = "def f(model):\n    model.eval\n    model.training = True\n"
+    source = "def f(model, x):\n    model.eval\n    model.training = True\n    return model(x)\n"
     fixed = fix_text(source, "m.py", Config(select=("DL305",))).fixed
-    assert fixed == "def f(model):\n    model.eval\n    model.train()\n"
+    assert fixed == "def f(model, x):\n    model.eval\n    model.train()\n    return model(x)\n"
 
 
 def test_non_literal_and_chained_assignments_are_left_alone() -> None:
-    source = "def f(model, flag, other):\n    model.training = flag\n    model.training = other.training = False\n"
+    source = (
+        "def f(model, flag, other, x):\n    model.training = flag\n    model.training = other.training = False\n"
+        "    return model(x) + other(x)\n"
+    )
     outcome = fix_text(source, "m.py", ALL)
     assert outcome.applied == 0 and outcome.fixed == source
     assert _codes(source) == ["DL305", "DL305", "DL305"]

@@ -190,6 +190,45 @@ def test_unused_dropout_sees_bases_and_subclasses_in_other_files(tmp_path: Path)
     assert run(tmp_path, {"base.py": base}, select=("DL104",)) == []
 
 
+@pytest.mark.parametrize("bases", ["nn.Module, ABC", "nn.Module, Generic[T]", "nn.Module, metaclass=abc.ABCMeta"])
+def test_standard_library_bases_hold_no_layers(tmp_path: Path, bases: str) -> None:
+    """espnet's loss wrappers and NeMo's mixins derive from abc.ABC: an abstract base class
+    or a generic builds no layers, so it neither hides a dead dropout (DL104) nor makes a
+    model without dropout mode-dependent (DL301)."""
+    source = f"""\
+    import abc
+    from abc import ABC
+    from typing import Generic, TypeVar
+
+    import torch
+    import torch.nn as nn
+
+    T = TypeVar("T")
+
+
+    class Loss({bases}):
+        def forward(self, a, b):
+            return (a - b).abs().mean()
+
+
+    class Net({bases}):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+            self.drop = nn.Dropout(0.1)
+
+        def forward(self, x):
+            return self.fc(x)
+
+
+    def score(a, b):
+        loss = Loss()
+        with torch.no_grad():
+            return loss(a, b).item()
+    """
+    assert run(tmp_path, {"net.py": source}, select=("DL104", "DL301")) == [("net.py", 20, "DL104")]
+
+
 def test_unused_dropout_keeps_quiet_for_dynamic_access(tmp_path: Path) -> None:
     source = """\
     import torch.nn as nn

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dropout_lint.diagnostics import Severity
-from dropout_lint.project.index import PLAIN_BASES, ProjectIndex
+from dropout_lint.project.index import ProjectIndex, layerless_base
 from dropout_lint.project.summary import ClassSummary
 from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
 
@@ -42,7 +42,7 @@ def _maybe_used(index: ProjectIndex, cls: ClassSummary, attr: str) -> bool:
     if index.forward(cls) is None and not any(d.forward is not None for d in descendants):
         return True  # no forward in the run: a class elsewhere applies its layers
     for base in index.external_bases(cls):
-        if base not in PLAIN_BASES:
+        if not layerless_base(base):
             return True  # a base defined elsewhere (or nn.Sequential) may apply it
     family = [*index.mro(cls), *descendants]
     return any(attr in member.references or member.dynamic for member in family)

@@ -22,8 +22,6 @@ RULE = Rule(
 def _not_a_number(expr: cst.BaseExpression) -> Optional[str]:
     if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return "a string"
-    if type(expr) is cst.Name and expr.value in ("True", "False"):
-        return f"the bool `{expr.value}`"
     if type(expr) is cst.Name and expr.value == "None":
         return "`None`"
     if isinstance(expr, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
@@ -54,6 +52,10 @@ class InvalidDropoutRate(Check):
                 f"flag went where the drop probability goes (a bool `True` means `{keyword}=1`); "
                 f"pass the rate and `training={self.ctx.text(expr)}`",
             )
+            return
+        if type(expr) is cst.Name and expr.value in ("True", "False"):
+            if expr.value == "True":  # torch reads a bool as 0 or 1; `False` is no dropout
+                self.report(expr, f"`{keyword}=True` of `{callee}` is read as 1 by torch: it drops every unit")
             return
         kind = _not_a_number(expr)
         if kind is not None:

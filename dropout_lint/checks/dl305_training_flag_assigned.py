@@ -5,6 +5,7 @@ from typing import Optional
 import libcst as cst
 
 from dropout_lint.analysis.calls import literal_bool
+from dropout_lint.analysis.module_use import used_as_module
 from dropout_lint.analysis.syntax import assignment_targets, dotted_name, iter_nodes
 from dropout_lint.diagnostics import FixSafety, Severity
 from dropout_lint.rule import Check, Edit, Rule
@@ -47,6 +48,8 @@ class TrainingFlagAssigned(Check):
                 return  # an override of train()/eval() sets the flag itself
             if flag is None:
                 return
+        elif not self._used_as_module(receiver):
+            return  # no evidence of a torch module: a trainer's or a wrapper's own `training`
         shown = self.ctx.text(receiver)
         if flag is None:
             fix = f"`{shown}.train({self.ctx.text(value)})`"
@@ -77,6 +80,20 @@ class TrainingFlagAssigned(Check):
             ):
                 return True
         return False
+
+    def _used_as_module(self, receiver: cst.BaseExpression) -> bool:
+        """Whether the code around calls ``receiver`` (or an object it is part of) like a
+        model or calls a method of ``nn.Module`` on it. An attribute of ``self`` is looked
+        for in the whole class, other names in the surrounding function."""
+        dotted = dotted_name(receiver)
+        if dotted is None:
+            return False
+        parts = dotted.split(".")
+        names = frozenset(".".join(parts[:end]) for end in range(1, len(parts) + 1)) - {"self"}
+        cls, _ = self.ctx.enclosing_method()
+        if parts[0] == "self" and cls is not None:
+            return used_as_module(cls.node, names)
+        return used_as_module(self.ctx.enclosing_function() or self.ctx.module, names)
 
     def _is_loop_variable(self, receiver: cst.BaseExpression) -> bool:
         dotted = dotted_name(receiver)

@@ -395,7 +395,7 @@ class _Summariser:
             qualname=qualname,
             name=info.name,
             place=self.places.of(info.node.name),
-            bases=tuple(self.qualify(arg.value) for arg in info.node.bases),
+            bases=tuple(self.qualify(_unsubscripted(arg.value)) for arg in info.node.bases),
             module=True if self.facts.is_module_class(info) else status,
             params=params,
             layers=layers,
@@ -773,3 +773,7 @@ def _mentions_name(node: cst.CSTNode, name: str) -> bool:
 def summarise(ctx: FileContext, collector: SummaryCollector) -> FileSummary:
     return _Summariser(ctx, collector).summary()
 
+
+def _unsubscripted(base: cst.BaseExpression) -> cst.BaseExpression:
+    """The class of a subscripted base: ``Generic[T]`` is ``Generic``, ``Base[Config]`` is ``Base``."""
+    return base.value if type(base) is cst.Subscript else base

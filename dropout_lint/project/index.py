@@ -47,6 +47,18 @@ PLAIN_BASES = frozenset(
         "pytorch_lightning.core.LightningModule",
     }
 )
+# Standard-library modules whose classes appear as bases of torch modules (abstract base
+# classes, generics, protocols, enums): they build no layers and apply none.
+_STDLIB_BASE_MODULES = frozenset({"abc", "typing", "typing_extensions", "enum", "collections", "dataclasses", "builtins"})
+
+
+def layerless_base(name: Optional[str]) -> bool:
+    """Whether an external base is known to build and apply no layers of its own:
+    ``nn.Module``, a LightningModule, or a standard-library class such as ``abc.ABC``.
+    ``None`` (a base the run cannot resolve) may hold anything."""
+    if name is None:
+        return False
+    return name in PLAIN_BASES or name == "object" or name.split(".", 1)[0] in _STDLIB_BASE_MODULES
 
 
 class Named(Protocol):

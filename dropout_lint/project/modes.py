@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from dropout_lint.analysis.layers import module_layer
-from dropout_lint.project.index import ProjectIndex
+from dropout_lint.project.index import ProjectIndex, layerless_base
 from dropout_lint.project.modes_ir import EXPORTS, LIBRARY_MODELS, Event, ModeFunction
 from dropout_lint.project.summary import ClassSummary, Layer, Place
 from dropout_lint.records import record
@@ -231,7 +231,7 @@ def _has_mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str]) -> 
         return False  # (a class that is no torch module holds no layers)
     seen.add(cls.qualname)
     for external in index.external_bases(cls):
-        if external is None or not external.startswith("torch.nn.Module"):
+        if not layerless_base(external):
             return True
     for current in index.mro(cls):
         for layer in (*(layer for _, layer in current.layers), *current.constructed):

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
+from dropout_lint.analysis.module_use import MODEL_METHODS
 from dropout_lint.analysis.syntax import (
     Statement,
     block_statements,
@@ -35,16 +36,6 @@ from dropout_lint.config import DEFAULT_EVALUATION_FUNCTIONS
 from dropout_lint.project.summary import Place, Places
 from dropout_lint.records import record
 
-# Mode-preserving methods of nn.Module: calling them marks the receiver as a model.
-MODEL_METHODS = frozenset(
-    {
-        "parameters", "named_parameters", "buffers", "named_buffers", "to", "cuda", "cpu", "half",
-        "float", "double", "bfloat16", "state_dict", "load_state_dict", "zero_grad", "apply",
-        "requires_grad_", "register_forward_hook", "register_forward_pre_hook",
-        "register_full_backward_hook", "named_modules", "modules", "children", "named_children",
-        "share_memory", "type",
-    }
-)
 # Methods that return the module itself.
 _RETURNS_SELF = frozenset({"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "train", "eval", "requires_grad_", "type"})
 # Calling these on a value runs the model. (Not `predict`: Keras-style wrappers and

@@ -1,0 +1,36 @@
+"""Whether code uses a value as a torch module: called, or given nn.Module's own methods."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from dropout_lint.analysis.syntax import dotted_name, push_children
+
+# Mode-preserving methods of nn.Module: calling them marks the receiver as a model.
+MODEL_METHODS = frozenset(
+    {
+        "parameters", "named_parameters", "buffers", "named_buffers", "to", "cuda", "cpu", "half",
+        "float", "double", "bfloat16", "state_dict", "load_state_dict", "zero_grad", "apply",
+        "requires_grad_", "register_forward_hook", "register_forward_pre_hook",
+        "register_full_backward_hook", "named_modules", "modules", "children", "named_children",
+        "share_memory", "type",
+    }
+)
+# Methods that only a module has among the ones above or that switch its mode.
+_MODULE_USES = MODEL_METHODS | {"train", "eval", "forward"}
+
+
+def used_as_module(scope: cst.CSTNode, names: frozenset[str]) -> bool:
+    """Whether ``scope`` calls one of ``names`` (dotted, like ``model`` or ``self.encoder``)
+    or calls an ``nn.Module`` method on it: evidence that the value is a torch module."""
+    stack: list[cst.CSTNode] = [scope]
+    while stack:
+        node = stack.pop()
+        if type(node) is cst.Call:
+            func = node.func
+            if dotted_name(func) in names:
+                return True
+            if type(func) is cst.Attribute and func.attr.value in _MODULE_USES and dotted_name(func.value) in names:
+                return True
+        push_children(stack, node)
+    return False
