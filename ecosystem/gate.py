@@ -49,7 +49,8 @@ def compare(runs: Sequence[Run], labels: Iterable[Label]) -> Comparison:
     )
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
+    """Text that stays in one Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -60,12 +61,12 @@ def difference_table(comparison: Comparison) -> str:
         *(("crash", f, f.message) for f in comparison.crashes),
     ]
     lines = [
-        f"| {change} | {f.project} {f.version} | {f.path}:{f.line} | {f.code} | {_cell(text)} |"
+        f"| {change} | {f.project} {f.version} | {f.path}:{f.line} | {f.code} | {table_cell(text)} |"
         for change, f, text in rows
     ]
     lines += [
         f"| {change} | {label.project} {label.version} | {label.path}:{label.line} | {label.code} | "
-        f"{label.verdict.value}: {_cell(label.reason)} |"
+        f"{label.verdict.value}: {table_cell(label.reason)} |"
         for change, group in (("lost TP", comparison.lost), ("no longer reported", comparison.gone))
         for label in group
     ]

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ecosystem.gate import Comparison, difference_table, labelled_findings
+from ecosystem.gate import Comparison, difference_table, labelled_findings, table_cell
 from ecosystem.historical import Outcome
 from ecosystem.labels import KnownBug, Label, Origin, Verdict
 from ecosystem.lint import Run
@@ -44,10 +44,6 @@ def _percent(ratio: Ratio) -> str:
 def _met(ratio: Ratio, target: float) -> str:
     value = ratio.value
     return "n/a" if value is None else ("yes" if value >= target else "**no**")
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def _targets(check: Check) -> list[str]:
@@ -147,7 +143,7 @@ def _false_positives(check: Check) -> list[str]:
     if not wrong:
         return ["None."]
     lines = ["| package | path:line | code | why the finding is wrong |", "|---|---|---|---|"]
-    lines += [f"| {l.project} {l.version} | {l.path}:{l.line} | {l.code} | {_cell(l.reason)} |" for l in wrong]
+    lines += [f"| {l.project} {l.version} | {l.path}:{l.line} | {l.code} | {table_cell(l.reason)} |" for l in wrong]
     return lines
 
 
