@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from ecosystem.corpus import CorpusError, Package, default_cache, read_packages, unpacked
+from ecosystem.corpus import CorpusError, default_cache, read_packages
 from ecosystem.gate import compare, difference_table
 from ecosystem.historical import measure, read_mirrors, read_outcomes, write_outcomes
 from ecosystem.labels import LabelError, read_known_bugs, read_labels
-from ecosystem.lint import LintError, Run, lint_tree
+from ecosystem.lint import LintError, lint_packages
 from ecosystem.report import Check, render
 
 HERE = Path(__file__).resolve().parent
@@ -39,18 +39,6 @@ def checkout_revision() -> str:
 
         return __version__
     return f"{commit}+changes" if git("status", "--porcelain", "--", "..") else commit
-
-
-def lint_packages(packages: Sequence[Package], cache: Path, jobs: Optional[int]) -> tuple[list[Run], int]:
-    """One run per package, and how many distributions had to be downloaded."""
-    runs, downloads = [], 0
-    for package in packages:
-        downloads += not (cache / "downloads" / package.file).is_file()
-        root = unpacked(package, cache)
-        run = lint_tree(package.name, package.version, root, package.lint, jobs)
-        _log(f"{package.key}: {run.files} files, {len(run.findings)} findings, {run.seconds:.1f} s")
-        runs.append(run)
-    return runs, downloads
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -81,7 +69,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if unknown:
                 raise CorpusError(f"not in packages.toml: {', '.join(unknown)}")
             packages = [package for package in packages if package.name in args.only]
-        runs, downloads = lint_packages(packages, cache, args.jobs)
+        runs, downloads = lint_packages(packages, cache, args.jobs, _log)
         measured_with = checkout_revision()
         if args.github_mirrors:
             outcomes, missing = measure(bugs, read_mirrors(args.github_mirrors), cache, measured_with, args.jobs)

@@ -6,12 +6,14 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
 from dropout_lint.config import Config
 from dropout_lint.discovery import discover
+from ecosystem.corpus import Package, unpacked
 
 
 class LintError(Exception):
@@ -80,3 +82,16 @@ def lint_tree(
     )
     files = len(discover([str(root / folder) for folder in folders], Config()).files)
     return Run(project, version, files, seconds, findings)
+
+
+def lint_packages(
+    packages: Sequence[Package], cache: Path, jobs: Optional[int] = None, log: Callable[[str], None] = lambda _: None
+) -> tuple[list[Run], int]:
+    """One run per package, downloading what the cache lacks; and how many were downloaded."""
+    runs, downloads = [], 0
+    for package in packages:
+        downloads += not (cache / "downloads" / package.file).is_file()
+        run = lint_tree(package.name, package.version, unpacked(package, cache), package.lint, jobs)
+        log(f"{package.key}: {run.files} files, {len(run.findings)} findings, {run.seconds:.1f} s")
+        runs.append(run)
+    return runs, downloads

@@ -16,7 +16,7 @@ from ecosystem.corpus import PACKAGES, Package, _unpack_wheel, default_cache, ex
 from ecosystem.gate import compare, difference_table
 from ecosystem.historical import checkout, read_outcomes
 from ecosystem.labels import LabelError, Origin, Verdict, read_known_bugs, read_labels
-from ecosystem.lint import Finding, Run, lint_tree
+from ecosystem.lint import Finding, Run, lint_packages, lint_tree
 
 UNSEEN = (
     "espnet", "nemo-toolkit", "fairseq", "peft", "torchtune", "speechbrain", "sentence-transformers",
@@ -235,10 +235,7 @@ def test_a_tree_is_linted_as_one_project(tmp_path: Path) -> None:
 def test_every_finding_on_the_pypi_corpus_is_labelled_and_no_true_positive_is_lost(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cache = default_cache()
-    runs = []
-    for package in read_packages():
-        runs.append(lint_tree(package.name, package.version, unpacked(package, cache), package.lint))
+    runs, _ = lint_packages(read_packages(), default_cache())
     comparison = compare(runs, read_labels())
     counts = Counter(f.code for run in runs for f in run.findings)
     with capsys.disabled():
