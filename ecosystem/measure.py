@@ -74,8 +74,8 @@ class RuleRecall:
 def recall_by_rule(bugs: Iterable[KnownBug], reported: set[Key]) -> list[RuleRecall]:
     claimed: dict[str, list[bool]] = {}
     for bug in bugs:
-        if bug.key is not None:
-            claimed.setdefault(bug.key[4], []).append(bug.key in reported)
+        if bug.rule is not None:
+            claimed.setdefault(bug.rule, []).append(bug.key in reported)
     return [RuleRecall(rule, Ratio(sum(found), len(found))) for rule, found in sorted(claimed.items())]
 
 

@@ -16,7 +16,7 @@ MODEL_METHODS = frozenset(
         "share_memory", "type",
     }
 )
-# Methods that only a module has among the ones above or that switch its mode.
+# Called on a value, any of these (or a mode switch, or `forward`) marks it as a module.
 _MODULE_USES = MODEL_METHODS | {"train", "eval", "forward"}
 
 
