@@ -16,8 +16,10 @@ cannot be reproduced.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import tokenize
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -151,8 +153,25 @@ def _python_lines(lines: list[str], ipython: list[str]) -> Optional[list[str]]:
     for index, line in enumerate(out):
         stripped = line.lstrip()
         if stripped.startswith(("%", "!")) or _HELP.match(line) or _ASSIGNED_SHELL.match(line):
-            out[index] = _placeholder(line, ipython)
+            if not _continues(out[:index]):
+                out[index] = _placeholder(line, ipython)
     return out
+
+
+def _continues(before: list[str]) -> bool:
+    """Whether the lines before end inside a statement (an open bracket or string), so
+    that the next line, even one that starts with ``%`` (``% (epoch, loss))``), is its
+    continuation and not IPython syntax."""
+    if not before:
+        return False
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO("\n".join(before) + "\n").readline):
+            pass
+    except tokenize.TokenError:
+        return True
+    except (SyntaxError, ValueError):
+        return False
+    return before[-1].rstrip().endswith("\\")
 
 
 def _placeholder(line: str, ipython: list[str]) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ecosystem.corpus import CorpusError, default_cache, read_packages
+from ecosystem.examples import lint_examples, read_examples, read_runs, write_runs
 from ecosystem.gate import compare, difference_table
 from ecosystem.historical import measure, read_mirrors, read_outcomes, write_outcomes
 from ecosystem.labels import LabelError, read_known_bugs, read_labels
@@ -52,7 +53,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         "--github-mirrors",
         type=Path,
         metavar="FILE",
-        help="owner/name<TAB>git dir lines: lint the historical rows at their commits and update historical.tsv.",
+        help=(
+            "owner/name<TAB>git dir lines: also lint the example repositories (examples.toml) and the "
+            "historical rows at their commits; update examples.tsv and historical.tsv."
+        ),
     )
     return parser.parse_args(argv)
 
@@ -71,8 +75,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             packages = [package for package in packages if package.name in args.only]
         runs, downloads = lint_packages(packages, cache, args.jobs, _log)
         measured_with = checkout_revision()
+        examples, examples_with = read_runs()
         if args.github_mirrors:
-            outcomes, missing = measure(bugs, read_mirrors(args.github_mirrors), cache, measured_with, args.jobs)
+            mirrors = read_mirrors(args.github_mirrors)
+            if not args.only:
+                examples, absent = lint_examples(read_examples(), mirrors, cache, args.jobs, _log)
+                examples_with = measured_with
+                for repository in absent:
+                    _log(f"no mirror of {repository}: the example is not linted")
+                runs += examples
+                if not args.no_write:
+                    write_runs(examples, measured_with)
+            outcomes, missing = measure(bugs, mirrors, cache, measured_with, args.jobs)
             for repository in missing:
                 _log(f"no mirror of {repository}: its historical rows keep their last outcome")
             kept = [o for o in read_outcomes() if o.project in missing]
@@ -85,7 +99,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(difference_table(comparison) or "No difference: every finding is labelled and every labelled TP is found.")
     if not (args.no_write or args.only):
         check = Check(
-            runs=tuple(runs),
+            runs=tuple(run for run in runs if run not in examples),
+            examples=tuple(examples),
+            examples_with=examples_with,
             development=frozenset(p.name for p in packages if p.development),
             labels=tuple(labels),
             bugs=tuple(bugs),

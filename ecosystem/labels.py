@@ -42,6 +42,7 @@ class Verdict(enum.Enum):
 class Origin(enum.Enum):
     PYPI = "pypi"  # a package of packages.toml, linted by the check and its gate
     GITHUB = "github"  # a repository at the commit before a fix: linted from a local mirror
+    EXAMPLE = "example"  # an example repository of examples.toml, at its pinned commit
 
 
 class BugClass(enum.Enum):
@@ -161,9 +162,9 @@ def read_known_bugs(path: Path = KNOWN_BUGS) -> list[KnownBug]:
     bugs: list[KnownBug] = []
     for number, row in _rows(path, BUG_COLUMNS):
         origin = _choice(path, number, Origin, row["origin"])
-        if origin is Origin.GITHUB and not _COMMIT.fullmatch(row["version"]):
-            raise LabelError(f"{path}:{number}: a GitHub row's version is the full commit before the fix")
-        if origin is Origin.GITHUB and row["project"].count("/") != 1:
+        if origin in (Origin.GITHUB, Origin.EXAMPLE) and not _COMMIT.fullmatch(row["version"]):
+            raise LabelError(f"{path}:{number}: a GitHub row's version is the full commit (before the fix)")
+        if origin in (Origin.GITHUB, Origin.EXAMPLE) and row["project"].count("/") != 1:
             raise LabelError(f"{path}:{number}: a GitHub row's project is owner/name")
         bugs.append(
             KnownBug(

@@ -22,7 +22,9 @@ SECONDS_TARGET = 15 * 60
 class Check:
     """Everything one run of the check knows."""
 
-    runs: tuple[Run, ...]
+    runs: tuple[Run, ...]  # the PyPI packages
+    examples: tuple[Run, ...]  # the example repositories, as last measured
+    examples_with: str  # the dropout-lint commit that measured them
     development: frozenset[str]  # packages the rules were written against
     labels: tuple[Label, ...]
     bugs: tuple[KnownBug, ...]
@@ -77,6 +79,13 @@ def _targets(check: Check) -> list[str]:
         f"| whole check, {check.cores} cores, {'warm' if check.downloads == 0 else 'cold'} download cache | "
         f"{check.seconds:.0f} s | ≤ {SECONDS_TARGET // 60} min | {'yes' if check.seconds <= SECONDS_TARGET else '**no**'} |"
     )
+    everything = findings + labelled_findings(check.examples)
+    index = {label.key: label for label in labels}
+    mode_errors = [f for f in everything if f.code in ("DL302", "DL305") and f.key in index]
+    wrong = sum(index[f.key].verdict is Verdict.FP for f in mode_errors)
+    lines.append(f"| DL302 and DL305 false positives, packages and examples | {wrong} of {len(mode_errors)} | 0 | {'yes' if wrong == 0 else '**no**'} |")
+    dl301 = precision(everything, labels, lambda f: f.code == "DL301")
+    lines.append(f"| precision of DL301, packages and examples | {_percent(dl301)} | ≥ {100 * PRECISION_TARGET:.0f} % | {_met(dl301, PRECISION_TARGET)} |")
     gate = "passed" if check.comparison.passed else "**failed**"
     lines.append(f"| the gate (every finding labelled, no TP lost, no crash) | {gate} | passed | {'yes' if check.comparison.passed else '**no**'} |")
     return lines
@@ -100,6 +109,35 @@ def _packages(check: Check) -> list[str]:
     files = sum(run.files for run in check.runs)
     seconds = sum(run.seconds for run in check.runs)
     lines.append(f"| **all** | | {files} | {seconds:.1f} | {files / seconds if seconds else 0:.0f} | {len(labelled_findings(check.runs))} | | | | |")
+    return lines
+
+
+def _examples(check: Check) -> list[str]:
+    if not check.examples:
+        return ["Not measured: run with `--github-mirrors FILE` (see the README)."]
+    index = {label.key: label for label in check.labels}
+    lines = [
+        f"Measured with dropout-lint {check.examples_with} (examples.tsv); each repository is linted as one run "
+        "with the default rules.",
+        "",
+        "| repository | commit | files | findings | TP | deliberate | FP | unlabelled |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in check.examples:
+        found = labelled_findings([run])
+        verdicts = Counter(index[f.key].verdict for f in found if f.key in index)
+        unlabelled = sum(1 for f in found if f.key not in index)
+        lines.append(
+            f"| {run.project} | {run.version[:12]} | {run.files} | {len(found)} | {verdicts[Verdict.TP]} | "
+            f"{verdicts[Verdict.DELIBERATE]} | {verdicts[Verdict.FP]} | {unlabelled} |"
+        )
+    listed = labelled_findings(check.examples)
+    if listed:
+        lines += ["", "| repository | path:line | code | verdict | reason |", "|---|---|---|---|---|"]
+        for f in listed:
+            label = index.get(f.key)
+            verdict, reason = (label.verdict.value, table_cell(label.reason)) if label else ("unlabelled", "")
+            lines.append(f"| {f.project} | {f.path}:{f.line} | {f.code} | {verdict} | {reason} |")
     return lines
 
 
@@ -166,6 +204,7 @@ def render(check: Check) -> str:
     sections: Sequence[tuple[str, list[str]]] = (
         ("Targets", _targets(check)),
         ("Packages", _packages(check)),
+        ("Tutorial, course and example repositories (examples.toml)", _examples(check)),
         ("Findings per code (warning and error rules, the default selection)", _codes(check)),
         ("Recall on the known bugs (known-bugs.tsv)", _recall(check)),
         ("False positives still reported", _false_positives(check)),

@@ -74,7 +74,23 @@ FLAGGED = {
         "DL305", "class T:\n    def fit(self, x):\n        self.net.training = True\n        return self.net(x)\n", [3]
     ),
     "dl305-restore-flag": _case("DL305", "def f(model):\n    was = model.training\n    model.eval()\n    model.training = was\n", [4]),
-    "dl305-module-init": _case("DL305", _module("pass", "self.training = False"), [5]),
+    "dl305-module-init": _case("DL305", _module("pass", "self.drop = nn.Dropout(p)\n        self.training = False"), [6]),
+    # DL204: a helper of the same file that sets every dropout's rate, called in the loop.
+    "dl204-rate-setter-in-loop": _case(
+        "DL204",
+        "def set_dropout(model, p):\n    for m in model.modules():\n        if isinstance(m, nn.Dropout):\n"
+        "            m.p = p\n\n\ndef fit(model, loader, opt):\n    for epoch in range(10):\n"
+        "        set_dropout(model, 0.1 * epoch)\n        for x, y in loader:\n"
+        "            F.mse_loss(model(x), y).backward()\n            opt.step()\n",
+        [9],
+    ),
+    "dl305-child-class-in-training": _case(
+        "DL305",
+        "class Inner(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.drop = nn.Dropout(0.1)\n\n\n"
+        "class Outer(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.inner = Inner()\n"
+        "        self.training = False\n",
+        [11],
+    ),
     "dl305-chained": _case("DL305", "model.training = model.encoder.training = False\nmodel.cuda()\n", [1, 1]),
     # DL401 functional-dropout-always-on
     "dl401-keyword-p": _case("DL401", _module("x = F.dropout(x, p=self.p)"), [8]),
@@ -183,6 +199,36 @@ SILENT = {
     ),
     "flag-plain-object": ("DL3", "class State:\n    def __init__(self):\n        self.training = True\n"),
     "flag-module-dynamic-self": ("DL3", "class M(nn.Module):\n    def set(self, flag):\n        self.training = flag\n"),
+    # DL305 only when a submodule is left in training mode (fairseq's benchmarking wrappers).
+    "rate-setter-before-training": (
+        "DL2",
+        "def set_dropout(model, p):\n    for m in model.modules():\n        m.p = p\n\n\n"
+        "def fit(model, loader, opt):\n    set_dropout(model, 0.1)\n    for x, y in loader:\n"
+        "        F.mse_loss(model(x), y).backward()\n        opt.step()\n",
+    ),
+    "flag-no-children": ("DL3", _module("pass", "self.training = False")),
+    "flag-children-switched-by-helper": (
+        "DL3",
+        "class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.setup()\n"
+        "        self.training = False\n\n    def setup(self):\n        self.drop = nn.Dropout(0.1)\n"
+        "        self.drop.eval()\n",
+    ),
+    "flag-children-applied": (
+        "DL3",
+        "class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.drop = nn.Dropout(0.1)\n"
+        "        for m in self.children():\n            m.eval()\n        self.training = False\n",
+    ),
+    "flag-children-loaded": (
+        "DL3",
+        "class M(nn.Module):\n    def __init__(self, path):\n        super().__init__()\n"
+        "        self.model = load(path)\n        self.training = False\n",
+    ),
+    "flag-child-class-in-eval": (
+        "DL3",
+        "class Inner(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.drop = nn.Dropout(0.1)\n"
+        "        self.eval()\n\n\nclass Outer(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.inner = Inner()\n        self.training = False\n",
+    ),
     "flag-copy": ("DL3", "new.training = old.training\n"),
     # Lightning's Trainer: a plain object whose `training` is a property of its own.
     "flag-not-a-module": (

@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from ecosystem.corpus import PACKAGES, Package, _unpack_wheel, default_cache, extract_code, read_packages, unpacked
+from ecosystem.corpus import (
+    PACKAGES,
+    CorpusError,
+    Package,
+    _unpack_wheel,
+    default_cache,
+    extract_code,
+    read_packages,
+    unpacked,
+)
+from ecosystem.examples import read_examples, read_runs, write_runs
 from ecosystem.gate import compare, difference_table
 from ecosystem.historical import checkout, read_outcomes
 from ecosystem.labels import LabelError, Origin, Verdict, read_known_bugs, read_labels
@@ -53,17 +63,18 @@ def test_the_corpus_holds_the_named_libraries_and_the_development_ones() -> None
 
 def test_every_label_and_known_bug_names_a_pinned_package() -> None:
     pinned = {(package.name, package.version) for package in read_packages()}
+    pinned |= {(example.repo, example.commit) for example in read_examples()}
     labels = read_labels()
     bugs = read_known_bugs()
     assert {(label.project, label.version) for label in labels} <= pinned
-    assert {(bug.project, bug.version) for bug in bugs if bug.origin is Origin.PYPI} <= pinned
+    assert {(bug.project, bug.version) for bug in bugs if bug.origin in (Origin.PYPI, Origin.EXAMPLE)} <= pinned
     assert len(bugs) >= 40
     assert all(label.reason.count(" ") >= 4 for label in labels), "a reason is a sentence"
 
 
 def test_a_true_positive_is_a_known_bug_and_a_known_bug_found_is_a_true_positive() -> None:
     labels = {label.key: label for label in read_labels()}
-    bug_keys = {bug.key for bug in read_known_bugs() if bug.origin is Origin.PYPI and bug.key is not None}
+    bug_keys = {bug.key for bug in read_known_bugs() if bug.origin in (Origin.PYPI, Origin.EXAMPLE) and bug.key is not None}
     tp = {key for key, label in labels.items() if label.verdict is Verdict.TP}
     assert sorted(tp - bug_keys) == [], "a finding labelled TP needs its row in known-bugs.tsv"
     misjudged = sorted(key for key in bug_keys if key in labels and labels[key].verdict is not Verdict.TP)
@@ -168,6 +179,30 @@ def test_a_commit_is_checked_out_code_only_from_a_git_mirror(tmp_path: Path) -> 
     target = checkout(repo / ".git", first, tmp_path / "out")
     assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()) == [".complete", "pkg/model.py"]
     assert (target / "pkg" / "model.py").read_text() == "import torch\n"
+
+
+def test_the_examples_are_at_least_ten_pinned_repositories_and_their_measurement_reads_back() -> None:
+    examples = read_examples()
+    assert len({example.repo for example in examples}) >= 10
+    runs, measured_with = read_runs()
+    if runs:  # examples.tsv belongs to the same pins
+        assert {(run.project, run.version) for run in runs} <= {(e.repo, e.commit) for e in examples}
+        assert measured_with
+
+
+def test_an_example_needs_a_full_commit(tmp_path: Path) -> None:
+    path = tmp_path / "examples.toml"
+    path.write_text('[[repository]]\nrepo = "a/b"\ncommit = "abc123"\nlint = ["."]\nabout = "x"\n')
+    with pytest.raises(CorpusError, match="40 hexadecimal"):
+        read_examples(path)
+
+
+def test_example_runs_round_trip_through_their_table(tmp_path: Path) -> None:
+    commit = "0" * 40
+    found = Finding("a/b", commit, "train.py", 12, 5, "DL301", "warning", "")
+    runs = [Run("a/b", commit, 7, 1.5, (found,)), Run("c/d", commit, 3, 0.5, ())]
+    write_runs(runs, "abc1234", tmp_path / "examples.tsv")
+    assert read_runs(tmp_path / "examples.tsv") == (runs, "abc1234")
 
 
 # ------------------------------------------------------------------ the gate

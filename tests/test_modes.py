@@ -110,8 +110,14 @@ def lines(found: list[tuple[str, int, str]]) -> list[tuple[int, str]]:
             [(3, "DL303"), (4, "DL303")],
         ),
         ("def export(x):\n    model = Net().eval()\n    return torch.jit.trace(model, x)\n", []),
-        # onnx.export switches to eval unless told to keep training mode.
-        ("def export(x):\n    model = Net()\n    torch.onnx.export(model, x, 'm.onnx')\n", []),
+        # The dynamo exporter (onnx.export's default since torch 2.9) keeps the mode;
+        # the TorchScript one switches to eval unless told to keep training mode.
+        ("def export(x):\n    model = Net()\n    torch.onnx.export(model, x, 'm.onnx')\n", [(3, "DL303")]),
+        ("def export(x):\n    model = Net()\n    torch.onnx.export(model, x, 'm.onnx', dynamo=False)\n", []),
+        (
+            "def export(x):\n    model = Net()\n    torch.onnx.export(model, x, 'm.onnx', training=torch.onnx.TrainingMode.EVAL)\n",
+            [],
+        ),
         (
             "def export(x):\n    model = Net()\n    torch.onnx.export(model, x, 'm.onnx', training=torch.onnx.TrainingMode.TRAINING)\n",
             [(3, "DL303")],
@@ -129,7 +135,9 @@ def lines(found: list[tuple[str, int, str]]) -> list[tuple[int, str]]:
         "jit-trace",
         "export-kept",
         "export-after-eval",
-        "onnx-default",
+        "onnx-dynamo-default",
+        "onnx-torchscript",
+        "onnx-told-eval",
         "onnx-training",
     ],
 )

@@ -118,8 +118,10 @@ def test_noqa_works_in_cells(tmp_path: Path) -> None:
         ["%%time\n", "x = 1\n"],
         ["files = !ls\n", "%env CUDA_VISIBLE_DEVICES=0\n", "torch.cuda?\n", "?torch.cuda\n"],
         ["for i in range(2):\n", "    !echo $i\n"],
+        # `%` that continues a statement is the formatting operator, not a magic.
+        ["print('Epoch: %03d | Cost: %.4f'\n", "      %(1, 0.5))\n", "%matplotlib inline\n"],
     ],
-    ids=["bash-cell", "time-cell", "line-magics", "indented-magic"],
+    ids=["bash-cell", "time-cell", "line-magics", "indented-magic", "percent-continuation"],
 )
 def test_ipython_syntax_does_not_break_the_rest(tmp_path: Path, lines: list[str]) -> None:
     path = _write(tmp_path / "nb.ipynb", _notebook(_cell(lines), _cell(IMPORTS), _cell(MODEL)))

@@ -5,19 +5,10 @@ from __future__ import annotations
 import libcst as cst
 
 from dropout_lint.analysis.syntax import dotted_name, push_children
+from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 
-# Mode-preserving methods of nn.Module: calling them marks the receiver as a model.
-MODEL_METHODS = frozenset(
-    {
-        "parameters", "named_parameters", "buffers", "named_buffers", "to", "cuda", "cpu", "half",
-        "float", "double", "bfloat16", "state_dict", "load_state_dict", "zero_grad", "apply",
-        "requires_grad_", "register_forward_hook", "register_forward_pre_hook",
-        "register_full_backward_hook", "named_modules", "modules", "children", "named_children",
-        "share_memory", "type",
-    }
-)
 # Called on a value, any of these (or a mode switch, or `forward`) marks it as a module.
-_MODULE_USES = MODEL_METHODS | {"train", "eval", "forward"}
+_MODULE_USES = MODEL_METHODS | MODE_SWITCHES | {"forward"}
 
 
 def used_as_module(scope: cst.CSTNode, names: frozenset[str]) -> bool:

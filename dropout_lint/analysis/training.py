@@ -10,8 +10,7 @@ of handling the mode at all.
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Optional
 
 import libcst as cst
@@ -21,17 +20,29 @@ from dropout_lint.analysis.structure import ClassInfo, FunctionInfo, ModuleFacts
 from dropout_lint.analysis.syntax import (
     Statement,
     block_statements,
+    children,
     dotted_name,
     enclosing_tests,
     function_body,
+    identifiers,
     is_self_attribute,
     iter_nodes,
     iter_statements,
     push_children,
 )
+from dropout_lint.analysis.vocabulary import (
+    LOOP_METRIC_WORDS,
+    MODE_SWITCHES,
+    MODE_WORD,
+    OPTIMISER_NAME,
+    PARAMETER_NAME,
+    PHASE_STRING,
+    PHASE_WORD,
+    SHAPE_ATTRIBUTES,
+    UNTRACKED_RESULTS,
+)
+from dropout_lint.records import record
 
-_MODE_WORD = re.compile(r"train|determin|infer|eval|grad_enabled|mc_dropout", re.IGNORECASE)
-_MODE_METHODS = frozenset({"train", "eval"})
 _OPAQUE = frozenset({cst.Lambda, cst.SimpleString, cst.FormattedString})  # no mode read inside
 
 
@@ -41,10 +52,10 @@ def mentions_mode(expr: cst.CSTNode) -> bool:
     while stack:
         node = stack.pop()
         if type(node) is cst.Name:
-            if _MODE_WORD.search(node.value):
+            if MODE_WORD.search(node.value):
                 return True
         elif type(node) is cst.Attribute:
-            if _MODE_WORD.search(node.attr.value):
+            if MODE_WORD.search(node.attr.value):
                 return True
             stack.append(node.value)
         elif type(node) in _OPAQUE:
@@ -164,7 +175,7 @@ class GatingAnalysis:
         if attr is None or cls is None:
             return Gating.UNKNOWN
         for binding in cls.self_bindings.get(attr, ()):
-            if binding.method is not None and binding.method.name.value in _MODE_METHODS:
+            if binding.method is not None and binding.method.name.value in MODE_SWITCHES:
                 return Gating.GATED
             if any(mentions_mode(g) for g in binding.guards):
                 return Gating.GATED
@@ -199,7 +210,6 @@ class GatingAnalysis:
         return Gating.UNKNOWN
 
 
-_OPTIMISER_NAME = re.compile(r"optim|(^|_)opt($|_)", re.IGNORECASE)
 
 
 def is_training_step(node: cst.CSTNode) -> bool:
@@ -211,11 +221,9 @@ def is_training_step(node: cst.CSTNode) -> bool:
     if method == "backward":
         return True
     receiver = dotted_name(node.func.value)
-    return method == "step" and receiver is not None and bool(_OPTIMISER_NAME.search(receiver))
+    return method == "step" and receiver is not None and bool(OPTIMISER_NAME.search(receiver))
 
 
-_PHASE_WORD = re.compile(r"phase|stage|split|(^|_)mode($|_)", re.IGNORECASE)
-_PHASE_STRING = re.compile(r"train|val|eval|test|dev|infer|predict", re.IGNORECASE)
 
 
 def picks_phase(test: cst.BaseExpression) -> bool:
@@ -224,11 +232,11 @@ def picks_phase(test: cst.BaseExpression) -> bool:
     if mentions_mode(test):
         return True
     for node in iter_nodes(test):
-        if type(node) is cst.Name and _PHASE_WORD.search(node.value):
+        if type(node) is cst.Name and PHASE_WORD.search(node.value):
             return True
-        if type(node) is cst.Attribute and _PHASE_WORD.search(node.attr.value):
+        if type(node) is cst.Attribute and PHASE_WORD.search(node.attr.value):
             return True
-        if type(node) is cst.SimpleString and _PHASE_STRING.search(node.value):
+        if type(node) is cst.SimpleString and PHASE_STRING.search(node.value):
             return True
     return False
 
@@ -265,3 +273,255 @@ def training_loops(root: cst.CSTNode) -> set[int]:
         if (type(node) is cst.For or type(node) is cst.While) and _takes_step(node.body):
             out.add(id(node))
     return out
+
+
+class StepUse(enum.Enum):
+    """What a statement inside a training loop does with a model it runs."""
+
+    TRAINS = "trains"  # its result is back-propagated: a training step
+    EVALUATES = "evaluates"  # its result feeds only predictions or metrics
+    OTHER = "other"  # sampling, logging, a teacher's targets under no_grad...
+
+
+@record
+class LossFlow:
+    """The statements of one training loop, by what they do (ids of small statements).
+    ``visible`` is false when the loop back-propagates nowhere in its own body (the
+    backward pass is in a helper): then every forward pass in it counts as training."""
+
+    trains: frozenset[int]
+    evaluates: frozenset[int]
+    visible: bool
+
+    def use(self, statement: Optional[int]) -> StepUse:
+        if not self.visible:
+            return StepUse.TRAINS
+        if statement in self.trains:
+            return StepUse.TRAINS
+        return StepUse.EVALUATES if statement in self.evaluates else StepUse.OTHER
+
+
+
+
+def _reads(node: cst.CSTNode) -> set[str]:
+    """The names and attribute chains an expression reads, with every prefix
+    (``out.logits``: out, out.logits); nothing under ``.detach()`` and the like."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is cst.Call and type(current.func) is cst.Attribute and current.func.attr.value in UNTRACKED_RESULTS:  # type: ignore[attr-defined]
+            continue
+        if kind is cst.Name or kind is cst.Attribute:
+            name = dotted_name(current)  # type: ignore[arg-type]
+            if name is not None:
+                parts = name.split(".")
+                out.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+                continue
+        if kind is cst.Lambda or kind is cst.FunctionDef:
+            continue
+        push_children(stack, current)
+    return out
+
+
+def _targets(small: cst.BaseSmallStatement) -> set[str]:
+    if type(small) is cst.Assign:
+        out: set[str] = set()
+        for target in small.targets:
+            out.update(_target_keys(target.target))
+        return out
+    if isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+        return _target_keys(small.target)
+    return set()
+
+
+def _target_keys(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {key for element in target.elements for key in _target_keys(element.value)}
+    if type(target) is cst.StarredElement:
+        return _target_keys(target.value)
+    if type(target) is cst.Subscript:
+        return _target_keys(target.value)
+    name = dotted_name(target)
+    return {name} if name is not None else set()
+
+
+def _backward_roots(small: cst.BaseSmallStatement) -> Optional[set[str]]:
+    """What a statement back-propagates: ``loss`` of ``loss.backward()``,
+    ``accelerator.backward(loss)``, ``scaler.scale(loss).backward()`` (None: nothing)."""
+    roots: Optional[set[str]] = None
+    for node in iter_nodes(small):
+        if type(node) is not cst.Call or type(node.func) is not cst.Attribute or node.func.attr.value != "backward":
+            continue
+        roots = roots or set()
+        roots |= _reads(node.func.value)
+        for arg in node.args:
+            roots |= _reads(arg.value)
+    return roots
+
+
+def _untracked(value: Optional[cst.BaseExpression]) -> bool:
+    """``teacher(x).detach()``: a result no gradient flows through (a target, not a step
+    and not an evaluation)."""
+    return type(value) is cst.Call and type(value.func) is cst.Attribute and value.func.attr.value in UNTRACKED_RESULTS
+
+
+def _detached(value: Optional[cst.BaseExpression]) -> bool:
+    return type(value) is cst.Call and type(value.func) is cst.Attribute and value.func.attr.value == "detach"
+
+
+def loss_flow(loop: cst.For | cst.While) -> LossFlow:
+    """Which statements of a training loop feed the loss that is back-propagated (a
+    training step, as SPEC.md defines it), and which of the others feed predictions or
+    metrics only (an evaluation inside the loop): ``G.eval(); samples = G(z); G.train()``
+    takes no training step, ``acc = (model(test_x).argmax(1) == test_y).float().mean()``
+    evaluates."""
+    smalls: list[tuple[cst.BaseSmallStatement, set[str], Optional[cst.BaseExpression]]] = []
+    for stmt in iter_statements(block_statements(loop.body)):
+        if type(stmt) is cst.SimpleStatementLine:
+            for small in stmt.body:
+                value = getattr(small, "value", None)
+                smalls.append((small, _targets(small), value if isinstance(value, cst.BaseExpression) else None))
+    trains: set[int] = set()
+    tainted: set[str] = set()
+    for small, _, _ in smalls:
+        roots = _backward_roots(small)
+        if roots is not None:
+            trains.add(id(small))
+            tainted |= roots
+    visible = bool(trains)
+    changed = visible
+    while changed:
+        changed = False
+        for small, targets, value in smalls:
+            if id(small) in trains or value is None or not targets & tainted:
+                continue
+            if _untracked(value):
+                continue  # `t = teacher(x).detach()`: no gradient reaches the teacher
+            trains.add(id(small))
+            tainted |= _reads(value)
+            changed = True
+    evaluates: set[int] = set()
+    metric_reads: set[str] = set()
+    # `real_pred = discriminator(real_imgs).detach()`: a target for another model's step.
+    smalls = [(small, targets, value) for small, targets, value in smalls if not _detached(value)]
+    for small, targets, value in smalls:
+        if id(small) not in trains and value is not None and (
+            any(LOOP_METRIC_WORDS.search(t) for t in targets) or any(LOOP_METRIC_WORDS.search(n) for n in identifiers(value))
+        ):
+            evaluates.add(id(small))
+            metric_reads |= _reads(value)
+    for small, targets, value in smalls:
+        if id(small) not in trains and value is not None and targets & metric_reads:
+            evaluates.add(id(small))
+    return LossFlow(frozenset(trains), frozenset(evaluates), visible)
+
+
+
+
+def optimised_models(root: cst.CSTNode, qualify: Callable[[cst.BaseExpression], Optional[str]]) -> Optional[frozenset[str]]:
+    """The models whose parameters the optimizers built under ``root`` hold
+    (``Adam(generator.parameters())``: ``generator``); the empty set when they are given
+    tensors only (``optim.LBFGS([input_img])``: style transfer, adversarial examples);
+    None when no optimizer is built there, or one is given parameters that cannot be
+    told apart (``SGD(params)``). A frozen network the loss runs through (a VGG feature
+    extractor for a perceptual loss) takes no training step of its own."""
+    models: set[str] = set()
+    found = False
+    for node in iter_nodes(root):
+        if type(node) is not cst.Call or not isinstance(node.func, (cst.Name, cst.Attribute)):
+            continue
+        qualname = qualify(node.func) or ""
+        if not qualname.startswith("torch.optim.") or qualname.startswith("torch.optim.lr_scheduler"):
+            continue
+        given = next((a.value for a in node.args if a.keyword is None or a.keyword.value == "params"), None)
+        if given is None:
+            return None
+        found = True
+        owners = _parameter_owners(given)
+        if owners:
+            models |= owners
+        elif not (isinstance(given, (cst.List, cst.Tuple)) and all(_plain_tensor(e.value) for e in given.elements)):
+            return None
+    return frozenset(models) if found else None
+
+
+def _parameter_owners(expr: cst.BaseExpression) -> set[str]:
+    """``model`` of every ``model.parameters()`` (or ``named_parameters()``) in ``expr``."""
+    owners = set()
+    for node in iter_nodes(expr):
+        if type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in ("parameters", "named_parameters"):
+            owner = dotted_name(node.func.value)
+            if owner is not None:
+                owners.add(owner)
+    return owners
+
+
+def _plain_tensor(expr: cst.BaseExpression) -> bool:
+    """``target``, ``input_img.requires_grad_()``: a tensor named by itself, not an
+    attribute of a model (``model.weight``) or a parameter list."""
+    if type(expr) is cst.Call and type(expr.func) is cst.Attribute:
+        expr = expr.func.value
+    return type(expr) is cst.Name and not PARAMETER_NAME.search(expr.value)
+
+
+
+
+def shape_only(body: cst.CSTNode) -> frozenset[int]:
+    """The calls (ids) under ``body`` whose result is only looked at for its shape: the
+    receiver of ``.shape``/``.size()``/``.dim()``, or assigned to a name that is read only
+    that way. A smoke test ``y = net(torch.randn(2, 3, 32, 32));
+    print(y.size())`` runs the model but evaluates nothing: dropout keeps the shape."""
+    found: set[int] = set()
+    assigned: dict[str, list[cst.Call]] = {}
+    reads: dict[str, int] = {}
+    shaped: dict[str, int] = {}
+    for node in iter_nodes(body):
+        kind = type(node)
+        if kind is cst.Attribute and node.attr.value in SHAPE_ATTRIBUTES:  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is cst.Call:
+                found.add(id(value))
+            elif type(value) is cst.Name:
+                shaped[value.value] = shaped.get(value.value, 0) + 1
+        elif kind is cst.Call and type(node.func) is cst.Name and node.func.value == "len":  # type: ignore[attr-defined]
+            for arg in node.args:  # type: ignore[attr-defined]
+                if type(arg.value) is cst.Name:
+                    shaped[arg.value.value] = shaped.get(arg.value.value, 0) + 1
+        elif kind is cst.Assign and len(node.targets) == 1 and type(node.targets[0].target) is cst.Name:  # type: ignore[attr-defined]
+            if type(node.value) is cst.Call:  # type: ignore[attr-defined]
+                assigned.setdefault(node.targets[0].target.value, []).append(node.value)  # type: ignore[attr-defined]
+        elif kind is cst.Name:
+            reads[node.value] = reads.get(node.value, 0) + 1  # type: ignore[attr-defined]
+    for name, calls in assigned.items():
+        # Every read of the name but its assignments is a shape look-up.
+        if 0 < reads.get(name, 0) - len(calls) <= shaped.get(name, 0):
+            found.update(id(call) for call in calls)
+    return frozenset(found)
+
+
+def phase_flag(loop: cst.For | cst.While, flags: Container[str]) -> Optional[str]:
+    """The flag that chooses whether a loop trains: one of ``flags`` (the function's
+    parameters) that every training step in the loop sits under as ``if flag:``
+    (``_run_epoch(loader, train=False)`` evaluates with the same loop). None when the loop
+    takes no step, or takes one without such a test."""
+    chosen: Optional[str] = None
+    stack: list[tuple[cst.CSTNode, Optional[str]]] = [(loop.body, None)]
+    found = False
+    while stack:
+        node, under = stack.pop()
+        if is_training_step(node):
+            if under is None or (chosen is not None and under != chosen):
+                return None
+            chosen, found = under, True
+            continue
+        if type(node) is cst.If and type(node.test) is cst.Name and node.test.value in flags:
+            stack.append((node.body, node.test.value))
+            if node.orelse is not None:
+                stack.append((node.orelse, under))
+            continue
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            continue
+        stack.extend((child, under) for child in children(node))
+    return chosen if found else None

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
-from dropout_lint.analysis.syntax import assignment_targets, dotted_name, last_identifier
+from dropout_lint.analysis.syntax import assignment_targets, dotted_name, iter_nodes, last_identifier, target_names
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.training import training_loops
 from dropout_lint.diagnostics import Severity
@@ -29,6 +29,7 @@ class RateChangedDuringTraining(Check):
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self._loops: dict[int, set[int]] = {}
+        self._setters: Optional[dict[str, cst.Assign]] = None
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -43,10 +44,27 @@ class RateChangedDuringTraining(Check):
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", None)
+        setter = self._rate_setters().get(func.value) if type(func) is cst.Name else None
+        if setter is not None:
+            shown = self.ctx.text(setter.targets[0].target)
+            self._report_in_loop(node, f"`{self.ctx.text(func)}(...)` changes a dropout rate (`{shown} = ...` there)")
+            return
         if name in ("add_module", "register_module", "setattr") and any(
             type(arg.value) is cst.Call and self._builds_dropout(arg.value) for arg in node.args
         ):
             self._report_in_loop(node, f"`{self.ctx.text(func)}(...)` adds a dropout layer")
+
+    def _rate_setters(self) -> dict[str, cst.Assign]:
+        """The module's functions that change a dropout rate, by name, with the assignment
+        that does (``def set_dropout(model, p): for m in model.modules(): m.p = p``)."""
+        if self._setters is None:
+            self._setters = {}
+            for stmt in self.ctx.module.body:
+                if type(stmt) is cst.FunctionDef:
+                    assignment = _rate_assignment(stmt)
+                    if assignment is not None:
+                        self._setters[stmt.name.value] = assignment
+        return self._setters
 
     def _builds_dropout(self, call: cst.Call, depth: int = 0) -> bool:
         """A dropout module, or a container built with one (``nn.Sequential(nn.Dropout(p), head)``)."""
@@ -98,3 +116,23 @@ class RateChangedDuringTraining(Check):
                 if id(ancestor) in loops:
                     return ancestor
         return None
+
+
+def _rate_assignment(function: cst.FunctionDef) -> Optional[cst.Assign]:
+    """The first assignment in ``function`` to the rate of a dropout: ``x.dropout.p = ...``
+    (named like one) or ``m.p = ...`` for ``m`` of a loop over ``.modules()`` and the like."""
+    modules: set[str] = set()
+    for node in iter_nodes(function):
+        if type(node) is cst.For and type(node.iter) is cst.Call and type(node.iter.func) is cst.Attribute:
+            if node.iter.func.attr.value in _MODULE_ITERATORS:
+                modules.update(target_names(node.target))
+    for node in iter_nodes(function):
+        if type(node) is not cst.Assign:
+            continue
+        for target in node.targets:
+            expr = target.target
+            if type(expr) is cst.Attribute and expr.attr.value == "p":
+                name = last_identifier(expr.value) or ""
+                if "drop" in name.lower() or dotted_name(expr.value) in modules:
+                    return node
+    return None

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.checks._modes import in_training, through
 from dropout_lint.diagnostics import Severity
-from dropout_lint.project.modes import iter_codes, mode_findings
+from dropout_lint.project.modes import EvalInTrainMode, mode_violations, related_places
 from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
 
 RULE = Rule(
@@ -18,5 +19,12 @@ class MissingEval(ProjectCheck):
     rule = RULE
 
     def run(self) -> Iterator[ProjectFinding]:
-        for finding in iter_codes(mode_findings(self.index), RULE.code):
-            yield ProjectFinding(finding.place, finding.message, finding.related)
+        for violation in mode_violations(self.index):
+            if isinstance(violation, EvalInTrainMode):
+                path = violation.model
+                message = (
+                    f"{through(violation.via, 'evaluates')}`{path}` is in training mode here, so "
+                    f"{in_training(violation.layers)} during evaluation: {violation.fact.why}, and no "
+                    f"`{path}.eval()` runs before this; call `{path}.eval()` before evaluating"
+                )
+                yield ProjectFinding(violation.place, message, related_places(violation))

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.checks._modes import in_training
 from dropout_lint.diagnostics import Severity
-from dropout_lint.project.modes import iter_codes, mode_findings
+from dropout_lint.project import modes
 from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
 
 RULE = Rule(
@@ -18,5 +19,11 @@ class ExportInTrainMode(ProjectCheck):
     rule = RULE
 
     def run(self) -> Iterator[ProjectFinding]:
-        for finding in iter_codes(mode_findings(self.index), RULE.code):
-            yield ProjectFinding(finding.place, finding.message, finding.related)
+        for violation in modes.mode_violations(self.index):
+            if isinstance(violation, modes.ExportInTrainMode):
+                path = violation.model
+                message = (
+                    f"`{violation.api}` captures `{path}` in training mode, so {in_training(violation.layers)} "
+                    f"in the exported graph: {violation.fact.why}; call `{path}.eval()` before exporting"
+                )
+                yield ProjectFinding(violation.place, message, modes.related_places(violation))

@@ -5,8 +5,16 @@ from typing import Optional
 import libcst as cst
 
 from dropout_lint.analysis.calls import literal_bool
+from dropout_lint.analysis.layers import module_layer
 from dropout_lint.analysis.module_use import used_as_module
-from dropout_lint.analysis.syntax import assignment_targets, dotted_name, iter_nodes
+from dropout_lint.analysis.structure import ClassInfo
+from dropout_lint.analysis.syntax import (
+    assignment_targets,
+    dotted_name,
+    iter_nodes,
+    target_names,
+)
+from dropout_lint.analysis.vocabulary import MODE_SWITCHES
 from dropout_lint.diagnostics import FixSafety, Severity
 from dropout_lint.rule import Check, Edit, Rule
 
@@ -17,9 +25,6 @@ RULE = Rule(
     summary="`model.training = ...` is assigned directly, so submodules keep their old mode.",
     fix_safety=FixSafety.SAFE,
 )
-
-_MODE_METHODS = frozenset({"train", "eval"})
-
 
 class TrainingFlagAssigned(Check):
     rule = RULE
@@ -44,10 +49,12 @@ class TrainingFlagAssigned(Check):
             cls, method = self.ctx.enclosing_method()
             if cls is None or not self.ctx.facts.is_module_class(cls):
                 return  # an ordinary object's own flag
-            if method is not None and method.name.value in _MODE_METHODS:
+            if method is not None and method.name.value in MODE_SWITCHES:
                 return  # an override of train()/eval() sets the flag itself
             if flag is None:
                 return
+            if flag is False and not self._children_in_training(cls):
+                return  # every submodule the class builds is already in eval mode
         elif not self._used_as_module(receiver):
             return  # no evidence of a torch module: a trainer's or a wrapper's own `training`
         shown = self.ctx.text(receiver)
@@ -66,6 +73,39 @@ class TrainingFlagAssigned(Check):
             edit,
         )
 
+    def _children_in_training(self, cls: ClassInfo) -> bool:
+        """Whether the class builds a submodule that is in training mode when its own flag
+        is set to False: a fresh dropout, batch-norm, recurrent or container layer, or a
+        module class of this file that does not put itself in eval mode, which none of the
+        class's methods switches with ``.eval()`` (or ``self.apply(...)``), or a part handed
+        to it (a parameter without a default). Submodules the class gets otherwise (a model
+        loaded by a call) have no mode to go by."""
+        switched = _switched_in(cls.node)
+        if "self" in switched:
+            return False
+        for attr, bindings in cls.self_bindings.items():
+            if f"self.{attr}" in switched:
+                continue
+            for binding in bindings:
+                value = binding.value
+                if type(value) is cst.Call and self._builds_training_module(value):
+                    return True
+                if type(value) is cst.Name and binding.method is not None and _required_param(binding.method, value.value):
+                    return True  # a part handed in (`Predictor(Encoder())`): new parts train
+        return False
+
+    def _builds_training_module(self, call: cst.Call) -> bool:
+        qualname = self.ctx.facts.imports.qualify(call.func) if isinstance(call.func, (cst.Name, cst.Attribute)) else None
+        layer = module_layer(qualname) if qualname is not None else None
+        if layer is not None:
+            return layer.is_dropout or layer.kind in _MODE_KINDS or "Transformer" in (qualname or "")
+        if type(call.func) is not cst.Name:
+            return False
+        for local in self.ctx.facts.classes_by_name.get(call.func.value, ()):
+            if self.ctx.facts.is_module_class(local):
+                return "self" not in _switched_in(local.node) and not _sets_own_flag_off(local.node)
+        return False
+
     def _switches_other_modules(self, receiver: cst.BaseExpression) -> bool:
         """Whether the surrounding function calls ``.eval()``/``.train()`` on another
         object: its author knows those methods and sets this one flag deliberately."""
@@ -75,7 +115,7 @@ class TrainingFlagAssigned(Check):
             if (
                 type(node) is cst.Call
                 and type(node.func) is cst.Attribute
-                and node.func.attr.value in _MODE_METHODS
+                and node.func.attr.value in MODE_SWITCHES
                 and dotted_name(node.func.value) != own
             ):
                 return True
@@ -108,3 +148,47 @@ class TrainingFlagAssigned(Check):
                     if type(bound) is cst.Name and bound.value == name:
                         return True
         return False
+
+
+_MODE_KINDS = frozenset({"batchnorm", "rnn", "attention", "sequential", "module_list", "module_dict"})
+
+
+def _switched_in(scope: cst.CSTNode) -> frozenset[str]:
+    """The objects ``scope`` switches to eval: ``self.model.eval()`` / ``.train(False)``
+    gives ``self.model``; ``self.eval()``, ``self.apply(...)`` or a loop over
+    ``self.children()``/``self.modules()`` that switches each gives ``self``."""
+    out: set[str] = set()
+    for node in iter_nodes(scope):
+        if type(node) is not cst.Call or type(node.func) is not cst.Attribute:
+            continue
+        method = node.func.attr.value
+        receiver = dotted_name(node.func.value)
+        if method == "eval" or (method == "train" and node.args and literal_bool(node.args[0].value) is False):
+            if receiver is not None:
+                out.add(receiver)
+        elif method == "apply" and receiver == "self":
+            out.add("self")
+    for node in iter_nodes(scope):
+        if type(node) is cst.For and type(node.iter) is cst.Call and type(node.iter.func) is cst.Attribute:
+            if node.iter.func.attr.value in ("children", "modules") and dotted_name(node.iter.func.value) == "self":
+                if any(name in out for name in target_names(node.target)):
+                    out.add("self")
+    return frozenset(out)
+
+
+def _sets_own_flag_off(cls: cst.ClassDef) -> bool:
+    """Whether the class's ``__init__`` assigns ``self.training = False`` itself."""
+    for node in iter_nodes(cls):
+        if type(node) is cst.FunctionDef and node.name.value == "__init__":
+            for inner in iter_nodes(node):
+                if type(inner) is cst.Assign and literal_bool(inner.value) is False:
+                    if any(dotted_name(t.target) == "self.training" for t in inner.targets):
+                        return True
+    return False
+
+
+def _required_param(method: cst.FunctionDef, name: str) -> bool:
+    """Whether ``name`` is a parameter of ``method`` that has no default (a part, not a
+    setting such as ``p=0.1``)."""
+    params = method.params
+    return any(p.name.value == name and p.default is None for p in (*params.posonly_params, *params.params, *params.kwonly_params))

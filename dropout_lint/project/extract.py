@@ -34,6 +34,7 @@ from dropout_lint.analysis.syntax import (
     last_identifier,
 )
 from dropout_lint.analysis.training import boolean_operands, mentions_mode
+from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 from dropout_lint.context import FileContext
 from dropout_lint.project.modes_ir import EventBuilder, ModeFunction, active, local_names, prune
 from dropout_lint.project.randomness import random_drops
@@ -54,12 +55,7 @@ from dropout_lint.project.summary import (
 from dropout_lint.records import share_strings
 
 # Using an instance this way makes it a model being trained, evaluated or saved.
-_MODEL_METHODS = frozenset(
-    {
-        "parameters", "named_parameters", "train", "eval", "to", "cuda", "cpu", "state_dict",
-        "load_state_dict", "zero_grad", "requires_grad_", "half", "float", "bfloat16",
-    }
-)
+_MODEL_METHODS = MODEL_METHODS | MODE_SWITCHES
 _MODEL_CONSUMERS = re.compile(r"train|fit|evaluat|validat|test|predict|infer|save|compile|parallel|trainer|optim", re.I)
 _DYNAMIC_METHODS = frozenset({"children", "modules", "named_children", "named_modules"})
 # SELU activations and alpha dropout, which the class summary notes.
@@ -631,7 +627,7 @@ class _Summariser:
             layers = frozenset(info.self_bindings)
             module = self.facts.is_module_class(info)
             for name, method in info.methods.items():
-                if module and id(method) not in self.collector.switching:
+                if module and name != "__call__" and id(method) not in self.collector.switching:
                     continue  # a layer's own code: models do not evaluate or train themselves
                 function = builder.function(method, f"{qualname}.{name}", qualname)
                 found.append((replace(function, events=prune(function.events, layers)), method))

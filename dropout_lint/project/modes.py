@@ -14,27 +14,31 @@ mode ("entry"), and a model handed to code outside the run becomes unknown.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Optional, Union
 
 from dropout_lint.analysis.layers import module_layer
+from dropout_lint.analysis.vocabulary import (
+    DROPOUT_FREE_MODELS,
+    EVAL_MODE_LOADERS,
+    EXPORTS,
+    LIBRARY_MODELS,
+    MODE_FRAMEWORK_BASES,
+    MODEL_LIBRARIES,
+    READ_ONLY_FUNCTIONS,
+    WRAPPERS,
+)
 from dropout_lint.project.index import ProjectIndex, layerless_base
-from dropout_lint.project.modes_ir import EXPORTS, LIBRARY_MODELS, Event, ModeFunction
+from dropout_lint.project.modes_ir import Event, ModeFunction
 from dropout_lint.project.summary import ClassSummary, Layer, Place
 from dropout_lint.records import record
 from dropout_lint.rule import LINE
 
 _MAX_LOOP = 6
 _MAX_DEPTH = 12
-# External functions that only read a model.
-_HARMLESS = frozenset(
-    {
-        "print", "len", "isinstance", "str", "repr", "id", "type", "hasattr", "getattr", "vars",
-        "torch.save", "copy.deepcopy", "sum", "format", "logging.info", "logger.info",
-    }
-)
-_FRAMEWORK_BASES = ("lightning", "pytorch_lightning", "transformers.Trainer", "transformers.trainer")
+_CONTAINERS = frozenset({"sequential", "module_list", "module_dict"})
 
 
 @record
@@ -42,16 +46,27 @@ class Obj:
     site: str
     cls: Optional[str] = None
     name: str = ""
+    # The existing models it was built from (`Seq2seq(encoder, decoder)`,
+    # `nn.Sequential(backbone, head)`): their layers are its layers.
+    parts: frozenset[Obj] = frozenset()
+
+
+class Mode(enum.Enum):
+    TRAIN = "training"
+    EVAL = "eval"
+    ENTRY = "entry"  # as the caller passed it
+    UNKNOWN = "unknown"
 
 
 @record
 class Fact:
-    mode: str  # "train", "eval", "entry" (as the caller passed it), "unknown"
+    mode: Mode
     why: str = ""  # a reason; LINE stands for the lines of `places`, in order
     places: tuple[Place, ...] = ()
 
 
-_UNKNOWN = Fact("unknown")
+_UNKNOWN = Fact(Mode.UNKNOWN)
+_ENTRY = Fact(Mode.ENTRY)
 
 
 def _fact_order(fact: Fact) -> tuple[str, tuple[tuple[str, int], ...]]:
@@ -86,18 +101,69 @@ class State:
         return self.dead == other.dead and self.env == other.env and self.facts == other.facts
 
 
+class ModeLayer(enum.Enum):
+    """What makes a model behave differently in training and eval mode."""
+
+    DROPOUT = "dropout"
+    BATCH_NORM = "batch norm"
+    UNSEEN = "layers the run cannot see, or a model whose class is not known"
+
+
 @record
-class ModeFinding:
-    code: str
+class Via:
+    """A helper that evaluates or trains a model it is given, and where it does."""
+
+    function: str
     place: Place
-    message: str
-    related: tuple[Place, ...] = ()
 
 
-def _finding_order(finding: ModeFinding) -> tuple[str, tuple[tuple[str, int], ...]]:
-    """Of two findings at one place, the one kept: the same in every run, whatever order
-    the objects that reach the place (a set) were visited in."""
-    return finding.message, tuple((place.path, place.index) for place in finding.related)
+@record
+class EvalInTrainMode:
+    """A model evaluated (or used for inference) while it may be in training mode."""
+
+    place: Place
+    model: str  # as written at the place
+    fact: Fact  # how it came to be in training mode
+    layers: frozenset[ModeLayer]
+    via: Optional[Via] = None
+
+
+@record
+class TrainInEvalMode:
+    """A training step taken while the model may be in eval mode."""
+
+    place: Place
+    model: str
+    fact: Fact  # how it came to be in eval mode
+    layers: frozenset[ModeLayer]
+    via: Optional[Via] = None
+
+
+@record
+class ExportInTrainMode:
+    """An export or trace that captures a model that may be in training mode."""
+
+    place: Place
+    model: str
+    api: str  # the exporting function, qualified
+    fact: Fact
+    layers: frozenset[ModeLayer]
+
+
+ModeViolation = Union[EvalInTrainMode, TrainInEvalMode, ExportInTrainMode]
+
+
+def related_places(violation: ModeViolation) -> tuple[Place, ...]:
+    """The places a message about the violation points at: the helper's use, then the
+    places of the fact, in the order its reason names them."""
+    via = violation.via if not isinstance(violation, ExportInTrainMode) else None
+    return ((via.place,) if via is not None else ()) + violation.fact.places
+
+
+def _violation_order(violation: ModeViolation) -> tuple[str, str, tuple[tuple[str, int], ...]]:
+    """Of two violations at one place, the one kept: the same in every run, whatever
+    order the objects that reach the place (a set) were visited in."""
+    return violation.model, violation.fact.why, tuple((p.path, p.index) for p in related_places(violation))
 
 
 @dataclass
@@ -107,7 +173,13 @@ class Summary:
     effects: dict[str, frozenset[Fact]] = field(default_factory=dict)  # param path -> modes at return
     evaluates: list[tuple[str, Place]] = field(default_factory=list)  # param paths evaluated as they came
     trains: list[tuple[str, Place]] = field(default_factory=list)
+    # param paths run in a loop that a flag parameter makes train or evaluate: (path, place, flag)
+    phased: list[tuple[str, Place, str]] = field(default_factory=list)
     stores: dict[str, str] = field(default_factory=dict)  # self path -> param path it holds
+    # Models a method builds and keeps in an attribute (`self.model = Net()` in
+    # `__init__`), with their modes when it returns.
+    creates: dict[str, frozenset[Obj]] = field(default_factory=dict)
+    created: dict[Obj, frozenset[Fact]] = field(default_factory=dict)
     unknown: bool = False
 
 
@@ -149,12 +221,12 @@ class ModeAnalysis:
         self.functions = _ModeFunctions(index)
         self.summaries: dict[str, Summary] = {}
         self.running: set[str] = set()
-        self.findings: dict[tuple[str, str, int], ModeFinding] = {}
+        self.violations: dict[tuple[type, str, int], ModeViolation] = {}
 
-    def run(self) -> list[ModeFinding]:
+    def run(self) -> list[ModeViolation]:
         for qualname in self.functions:
             self.summary(qualname)
-        return list(self.findings.values())
+        return list(self.violations.values())
 
     def summary(self, qualname: str) -> Summary:
         done = self.summaries.get(qualname)
@@ -168,18 +240,18 @@ class ModeAnalysis:
             found = _Interpreter(self, function).run()
         finally:
             self.running.discard(qualname)
-        if not (found.effects or found.evaluates or found.trains or found.stores or found.unknown):
+        if not (found.effects or found.evaluates or found.trains or found.phased or found.stores or found.creates or found.unknown):
             found = _NO_EFFECT  # most functions: one object for all (they are only read)
         self.summaries[qualname] = found
         return found
 
-    def report(self, finding: ModeFinding, function: ModeFunction) -> None:
+    def report(self, violation: ModeViolation, function: ModeFunction) -> None:
         if self._framework(function):
             return
-        key = (finding.code, finding.place.path, finding.place.index)
-        kept = self.findings.get(key)
-        if kept is None or _finding_order(finding) < _finding_order(kept):
-            self.findings[key] = finding
+        key = (type(violation), violation.place.path, violation.place.index)
+        kept = self.violations.get(key)
+        if kept is None or _violation_order(violation) < _violation_order(kept):
+            self.violations[key] = violation
 
     def _framework(self, function: ModeFunction) -> bool:
         """Methods of Lightning modules and transformers' Trainer: the framework switches
@@ -190,7 +262,7 @@ class ModeAnalysis:
         if located is None:
             return False
         for base in self.index.external_bases(located):
-            if base is not None and base.startswith(_FRAMEWORK_BASES):
+            if base is not None and base.startswith(MODE_FRAMEWORK_BASES):
                 return True
         return False
 
@@ -204,62 +276,90 @@ class ModeAnalysis:
                 return found
         return None
 
-    def mode_dependent(self, obj: Obj) -> bool:
-        """Whether a model has layers that behave differently in eval (dropout, batch
-        norm), or layers the run cannot see."""
+    def mode_layers(self, obj: Obj) -> frozenset[ModeLayer]:
+        """What makes a model behave differently in eval: dropout, batch norm, or layers
+        the run cannot see (none: it behaves the same in both modes)."""
+        found: set[ModeLayer] = set()
+        for part in obj.parts:
+            found |= self.mode_layers(part)
         if obj.cls is None:
-            return True
+            return frozenset({ModeLayer.UNSEEN}) if not obj.parts else frozenset(found)
+        if DROPOUT_FREE_MODELS.match(obj.cls):
+            return frozenset(found)
         layer = module_layer(obj.cls)
         if layer is not None:
             # A loss or a plain layer behaves the same in both modes; containers may hold
-            # anything, transformer layers hold dropout.
-            return (
-                layer.is_dropout
-                or layer.kind in ("batchnorm", "sequential", "module_list", "module_dict", "rnn", "attention")
-                or "Transformer" in obj.cls
-            )
+            # anything, recurrent, attention and transformer layers hold dropout.
+            if layer.is_dropout:
+                found.add(ModeLayer.DROPOUT)
+            elif layer.kind == "batchnorm":
+                found.add(ModeLayer.BATCH_NORM)
+            elif layer.kind in ("rnn", "attention") or "Transformer" in obj.cls:
+                found.add(ModeLayer.DROPOUT)
+            elif layer.kind in ("sequential", "module_list", "module_dict") and not obj.parts:
+                found.add(ModeLayer.UNSEEN)
+            return frozenset(found)
         located = self.index.lookup(obj.cls)
         if located is None:
-            return True
-        return _has_mode_layers(self.index, located.cls, set())
+            return frozenset({ModeLayer.UNSEEN})
+        found |= _mode_layers(self.index, located.cls, set())
+        return frozenset(found)
 
 
-def _has_mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str]) -> bool:
-    """Whether a module class builds dropout or batch norm anywhere (itself, its bases,
-    the parts it builds), or has a base the run cannot see."""
+
+
+def _mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str]) -> set[ModeLayer]:
+    """What a module class builds that depends on the mode (itself, its bases, the parts
+    it builds). A base the run cannot see counts as unseen layers when it comes from a
+    model library, or when the classes the run sees build no layers of their own (a
+    framework base such as NeMo's ``NeuralModule`` adds none to a class that builds its
+    own)."""
     if cls.qualname in seen or not index.is_module(cls):
-        return False  # (a class that is no torch module holds no layers)
+        return set()  # (a class that is no torch module holds no layers)
     seen.add(cls.qualname)
+    found: set[ModeLayer] = set()
+    family = index.mro(cls)
+    builds = any(current.layers or current.constructed for current in family)
     for external in index.external_bases(cls):
-        if not layerless_base(external):
-            return True
-    for current in index.mro(cls):
+        if layerless_base(external):
+            continue
+        if not builds or external is None or external.startswith(MODEL_LIBRARIES):
+            found.add(ModeLayer.UNSEEN)
+    for current in family:
         for layer in (*(layer for _, layer in current.layers), *current.constructed):
-            if _layer_has_mode(index, layer, seen):
-                return True
+            found |= _layer_modes(index, layer, seen)
         if current.forward is not None:
             for op in current.forward.ops:
-                if op.type is not None and (op.type.is_dropout or op.type.kind == "batchnorm"):
-                    return True
-    return False
+                if op.type is not None and op.type.is_dropout:
+                    found.add(ModeLayer.DROPOUT)
+                elif op.type is not None and op.type.kind == "batchnorm":
+                    found.add(ModeLayer.BATCH_NORM)
+    return found
 
 
-def _layer_has_mode(index: ProjectIndex, layer: Layer, seen: set[str]) -> bool:
+def _layer_modes(index: ProjectIndex, layer: Layer, seen: set[str]) -> set[ModeLayer]:
     if layer.type is not None:
         kind = layer.type.kind
         if layer.type.is_dropout:
-            return not (layer.rate is not None and layer.rate.value == 0)
-        if kind == "batchnorm" or "Transformer" in layer.name:
-            return True
+            return set() if layer.rate is not None and layer.rate.value == 0 else {ModeLayer.DROPOUT}
+        if kind == "batchnorm":
+            return {ModeLayer.BATCH_NORM}
+        if "Transformer" in layer.name:
+            return {ModeLayer.DROPOUT}
         if kind in ("rnn", "attention"):
             # Their dropout defaults to 0: only a rate given (and not known to be 0) counts.
-            return layer.rate is not None and layer.rate.value != 0
+            return {ModeLayer.DROPOUT} if layer.rate is not None and layer.rate.value != 0 else set()
         # A container's contents are among the layers the class builds.
-        return any(_layer_has_mode(index, child, seen) for child in layer.children)
+        found: set[ModeLayer] = set()
+        for child in layer.children:
+            found |= _layer_modes(index, child, seen)
+        return found
     if layer.target is None or layer.name.endswith(("Error", "Exception", "Warning")):
-        return False  # a builtin (an exception raised in __init__), not a layer
+        return set()  # a builtin (an exception raised in __init__), not a layer
+    if layer.target.startswith("torch."):
+        return set()  # `nn.Parameter(...)`, a tensor: torch's, and no layer
     located = index.lookup(layer.target)
-    return located is None or _has_mode_layers(index, located.cls, seen)
+    return {ModeLayer.UNSEEN} if located is None else _mode_layers(index, located.cls, seen)
 
 
 class _Interpreter:
@@ -275,6 +375,8 @@ class _Interpreter:
         self.breaks: list[list[State]] = []
         self.continues: list[list[State]] = []
         self.finals: list[tuple[Event, ...]] = []  # enclosing `finally` blocks, outermost first
+        # `was_training = model.training`: the modes each flag saved, by object.
+        self.saved: dict[str, dict[Obj, frozenset[Fact]]] = {}
 
     # Names and objects.
 
@@ -291,7 +393,7 @@ class _Interpreter:
             obj = Obj(f"entry:{self.function.qualname}:{path}", None, path)
             self.entries[path] = obj
             state.env[path] = frozenset({obj})
-            state.facts[obj] = frozenset({Fact("entry")})
+            state.facts[obj] = frozenset({_ENTRY})
             return state.env[path]
         return frozenset()
 
@@ -321,14 +423,20 @@ class _Interpreter:
         if final.dead:
             final = State()
         for path, obj in self.entries.items():
-            facts = final.facts.get(obj, frozenset({Fact("entry")}))
-            if facts != frozenset({Fact("entry")}):
+            facts = final.facts.get(obj, frozenset({_ENTRY}))
+            if facts != frozenset({_ENTRY}):
                 self.summary.effects[path] = facts
+        holder = self.function.params[0] if self.function.params and self.function.cls else None
         for path, objs in final.env.items():
-            if self._root(path) == (self.function.params[0] if self.function.params else None):
-                for obj in objs:
-                    if obj.site.startswith("entry:") and obj.name != path and self._root(obj.name) in self.params:
-                        self.summary.stores[path] = obj.name
+            if self._root(path) != holder or path == holder:
+                continue
+            for obj in objs:
+                if obj.site.startswith("entry:") and obj.name != path and self._root(obj.name) in self.params:
+                    self.summary.stores[path] = obj.name
+            made = frozenset(obj for obj in objs if not obj.site.startswith("entry:") and obj in final.facts)
+            if made:
+                self.summary.creates[path] = made
+                self.summary.created.update((obj, final.facts[obj]) for obj in made)
         return self.summary
 
     def block(self, events: Sequence[Event], state: State) -> State:
@@ -351,10 +459,27 @@ class _Interpreter:
             if event.mode is None:
                 self.set_facts(state, objs, frozenset({_UNKNOWN}))
             else:
+                if not objs and event.path is not None and event.place is not None:
+                    # A model the run did not see built (`define_model(trial)` returning an
+                    # `nn.Sequential`, a class it cannot resolve): the switch says what it is.
+                    objs = frozenset({Obj(f"switched:{event.place.path}#{event.place.index}", None, event.path)})
+                    self.bind(state, event.path, objs)
                 why = f"`{event.text}` at line {LINE} put it in {'training' if event.mode == 'train' else 'eval'} mode"
-                self.set_facts(state, objs, frozenset({Fact(event.mode, why, _places(event))}))
+                mode = Mode.EVAL if event.mode == "eval" else Mode.TRAIN
+                self.set_facts(state, objs, frozenset({Fact(mode, why, _places(event))}))
         elif kind == "touch":
             self.lookup(state, event.path)
+        elif kind == "phased":
+            for obj in self.lookup(state, event.path):
+                if event.place is not None and _ENTRY in state.facts.get(obj, frozenset()) and obj.site.startswith("entry:"):
+                    self.summary.phased.append((obj.name, event.place, event.text))
+        elif kind == "save":
+            self.saved[event.text] = {obj: state.facts.get(obj, frozenset()) for obj in self.lookup(state, event.path)}
+        elif kind == "restore":
+            # `model.train(was_training)`: back to the mode saved in the flag, when known.
+            saved = self.saved.get(event.text, {})
+            for obj in self.lookup(state, event.path):
+                state.facts[obj] = saved.get(obj, frozenset({_UNKNOWN}))
         elif kind == "use":
             self.on_use(event, state)
         elif kind == "method":
@@ -439,13 +564,15 @@ class _Interpreter:
         site = f"{place.path}#{place.index}" if place is not None else f"{self.function.qualname}:{path}"
         if source.kind in ("train", "eval", "unknown") and self.index.function(source.target or "") is not None:
             source = replace(source, kind="call")  # the run's own `from_pretrained`: what it returns
+        elif source.kind == "eval" and not self._loads_in_eval(source.target or ""):
+            source = replace(source, kind="unknown")
         if source.kind in ("train", "eval", "unknown"):
             obj = Obj(site, source.target, path)
             self.bind(state, path, frozenset({obj}))
             if source.kind == "train":
-                fact = Fact("train", f"`{path}` was built at line {LINE}, and a new model starts in training mode", _places(event))
+                fact = Fact(Mode.TRAIN, f"`{path}` was built at line {LINE}, and a new model starts in training mode", _places(event))
             elif source.kind == "eval":
-                fact = Fact("eval", f"`from_pretrained` at line {LINE} returns it in eval mode", _places(event))
+                fact = Fact(Mode.EVAL, f"`from_pretrained` at line {LINE} returns it in eval mode", _places(event))
             else:
                 fact = _UNKNOWN
             state.facts[obj] = frozenset({fact})
@@ -461,11 +588,21 @@ class _Interpreter:
                 obj = Obj(site, models[0].cls.qualname, path)
                 self.bind(state, path, frozenset({obj}))
                 why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
-                state.facts[obj] = frozenset({Fact("train", why, _places(event))})
+                state.facts[obj] = frozenset({Fact(Mode.TRAIN, why, _places(event))})
                 return
-            if source.target not in EXPORTS and source.target not in _HARMLESS:
-                self.escape(state, [*source.args, *source.keywords])
+        # (What a call does to the models it is given, its own event has applied.)
         self.bind(state, path, frozenset())
+
+    def _loads_in_eval(self, factory: str) -> bool:
+        """Whether ``X.from_pretrained`` is Hugging Face's, which returns the model in eval
+        mode: X is a class of transformers or diffusers, or a class of the run built on
+        theirs. Another ``from_pretrained`` (a class the run cannot see) may do anything."""
+        if factory.startswith(EVAL_MODE_LOADERS):
+            return True
+        located = self.index.lookup(factory.rsplit(".", 1)[0])
+        return located is not None and any(
+            base is not None and base.startswith(EVAL_MODE_LOADERS) for base in self.index.external_bases(located)
+        )
 
     def on_new(
         self, state: State, path: str, site: str, target: str, args: tuple[Optional[str], ...], event: Event
@@ -473,11 +610,12 @@ class _Interpreter:
         located = self.index.lookup(target)
         torch_layer = module_layer(target)
         if located is None and LIBRARY_MODELS.match(target):
-            # `GPT2LMHeadModel(config)`: a library's model, with layers the run cannot see.
-            obj = Obj(site, None, path)
+            # `GPT2LMHeadModel(config)`: a library's model, with layers the run cannot see
+            # (none that depend on the mode for the families without dropout).
+            obj = Obj(site, target if DROPOUT_FREE_MODELS.match(target) else None, path)
             self.bind(state, path, frozenset({obj}))
             why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
-            state.facts[obj] = frozenset({Fact("train", why, _places(event))})
+            state.facts[obj] = frozenset({Fact(Mode.TRAIN, why, _places(event))})
             self.escape(state, [*args, *(event.source.keywords if event.source else ())])
             return
         if located is None and torch_layer is None:
@@ -487,11 +625,20 @@ class _Interpreter:
             self.bind(state, path, frozenset())
             return
         qualname = located.qualname if located is not None else target
-        obj = Obj(site, qualname, path)
+        given = [*args, *(event.source.keywords if event.source else ())]
+        parts = frozenset(o for p in given for o in self.lookup(state, p, create=False) if o.cls is not None)
+        obj = Obj(site, qualname, path, parts)
+        why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
+        fresh = frozenset({Fact(Mode.TRAIN, why, _places(event))})
+        if torch_layer is not None and torch_layer.kind in _CONTAINERS and parts:
+            # `nn.Sequential(backbone, head)` of models that exist keeps their modes.
+            kept = frozenset(f for o in parts if self.analysis.mode_layers(o) for f in state.facts.get(o, ()))
+            if any(not self.lookup(state, p, create=False) for p in given):
+                kept |= {_UNKNOWN}
+            state.facts[obj] = kept or fresh
+        elif torch_layer is not None or (located is not None and self.index.is_module(located)):
+            state.facts[obj] = fresh
         self.bind(state, path, frozenset({obj}))
-        if torch_layer is not None or (located is not None and self.index.is_module(located)):
-            why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
-            state.facts[obj] = frozenset({Fact("train", why, _places(event))})
         init = self.analysis.method(qualname, "__init__") if located is not None else None
         if init is not None:
             self.apply(state, init, (path, *args), (), event)
@@ -505,47 +652,41 @@ class _Interpreter:
     def on_use(self, event: Event, state: State) -> None:
         objs = self.lookup(state, event.path)
         for obj in objs:
+            own_call = self.analysis.method(obj.cls, "__call__") if obj.cls else None
+            if own_call is not None:
+                # Its class replaces `nn.Module.__call__` (ultralytics' `YOLO` predicts
+                # through a predictor that switches the mode): what that method does counts.
+                self.apply(state, own_call, (event.path,), (), event)
+                continue
             facts = state.facts.get(obj, frozenset())
-            entry = event.place is not None and any(f.mode == "entry" for f in facts) and obj.site.startswith("entry:")
+            entry = event.place is not None and _ENTRY in facts and obj.site.startswith("entry:")
             if event.evaluating:
-                self._check(event, obj, facts, "train", "DL301")
+                self._check(event, obj, facts, Mode.TRAIN)
                 if entry:
                     self.summary.evaluates.append((obj.name, event.place))  # type: ignore[arg-type]
             if event.training:
-                self._check(event, obj, facts, "eval", "DL302")
+                self._check(event, obj, facts, Mode.EVAL)
                 if entry:
                     self.summary.trains.append((obj.name, event.place))  # type: ignore[arg-type]
 
-    def _check(
-        self,
-        event: Event,
-        obj: Obj,
-        facts: frozenset[Fact],
-        mode: str,
-        code: str,
-        via: str = "",
-        via_places: tuple[Place, ...] = (),
-    ) -> None:
-        wrong = sorted((f for f in facts if f.mode == mode), key=_fact_order)
-        if not wrong or event.place is None:
+    def _check(self, event: Event, obj: Obj, facts: frozenset[Fact], wrong: Mode, via: Optional[Via] = None) -> None:
+        """Report a use of ``obj`` at ``event`` if it may be in the ``wrong`` mode there
+        and that mode changes what it computes."""
+        found = sorted((f for f in facts if f.mode is wrong), key=_fact_order)
+        if not found or event.place is None:
             return
-        if code == "DL301" and not self.analysis.mode_dependent(obj):
+        if obj.cls and self.analysis.method(obj.cls, "__call__") is not None:
+            return  # calling it runs its own `__call__`, not the model as it is (see on_use)
+        layers = self.analysis.mode_layers(obj)
+        if not layers:
             return
-        fact = wrong[0]
         path = event.path or obj.name
-        if code == "DL301":
-            message = (
-                f"{via}`{path}` is in training mode here, so its dropout is active during "
-                f"evaluation: {fact.why}, and no `{path}.eval()` runs before this; call "
-                f"`{path}.eval()` before evaluating"
-            )
+        violation: ModeViolation
+        if wrong is Mode.TRAIN:
+            violation = EvalInTrainMode(event.place, path, found[0], layers, via)
         else:
-            message = (
-                f"{via}`{path}` is in eval mode here, so this training step runs without "
-                f"dropout: {fact.why}, and nothing calls `{path}.train()` before it; call "
-                f"`{path}.train()` at the start of each epoch"
-            )
-        self.analysis.report(ModeFinding(code, event.place, message, (*via_places, *fact.places)), self.function)
+            violation = TrainInEvalMode(event.place, path, found[0], layers, via)
+        self.analysis.report(violation, self.function)
 
     def _own_method(self, event: Event, objs: frozenset[Obj]) -> Optional[ModeFunction]:
         """``runner.train()`` where the runner is no torch module but has its own method."""
@@ -596,8 +737,8 @@ class _Interpreter:
             return
         if name is not None:
             return  # a function of the run that does nothing to any mode
-        if callee in _HARMLESS or callee.rsplit(".", 1)[-1] in _HARMLESS:
-            return
+        if callee in READ_ONLY_FUNCTIONS or callee.rsplit(".", 1)[-1] in READ_ONLY_FUNCTIONS or callee in WRAPPERS:
+            return  # (a wrapper shares the model's mode: its binding says so)
         self.escape(state, [*event.args, *(value for _, value in event.keywords)])
 
     def apply(
@@ -635,23 +776,40 @@ class _Interpreter:
                 return None
             return f"{mapped}.{rest}" if rest else mapped
 
-        for path, place in summary.evaluates + summary.trains:
+        for uses, wrong, passed in ((summary.evaluates, Mode.TRAIN, self.summary.evaluates), (summary.trains, Mode.EVAL, self.summary.trains)):
+            for path, place in uses:
+                target = caller_path(path)
+                if target is None or event.place is None:
+                    continue
+                for obj in self.lookup(state, target):
+                    facts = state.facts.get(obj, frozenset())
+                    self._check(Event("use", path=target, place=event.place), obj, facts, wrong, Via(short, place))
+                    if _ENTRY in facts and obj.site.startswith("entry:"):
+                        passed.append((obj.name, event.place))
+        for path, place, flag in summary.phased:
+            # `_run_epoch(test_loader, train=False)`: the flag the caller passes decides.
+            value = dict(keywords).get(flag)
+            if value is None and flag in function.params[: len(args)]:
+                value = args[function.params.index(flag)]
             target = caller_path(path)
-            if target is None or event.place is None:
+            if value not in ("True", "False") or target is None or event.place is None:
                 continue
-            code = "DL301" if (path, place) in summary.evaluates else "DL302"
+            wrong, passed = (Mode.EVAL, self.summary.trains) if value == "True" else (Mode.TRAIN, self.summary.evaluates)
             for obj in self.lookup(state, target):
                 facts = state.facts.get(obj, frozenset())
-                via_event = Event("use", path=target, place=event.place)
-                mode = "train" if code == "DL301" else "eval"
-                via = f"`{short}()` {'evaluates' if code == 'DL301' else 'trains'} it at line {LINE}: "
-                self._check(via_event, obj, facts, mode, code, via, (place,))
-                if any(f.mode == "entry" for f in facts) and obj.site.startswith("entry:"):
-                    (self.summary.evaluates if code == "DL301" else self.summary.trains).append((obj.name, event.place))
+                self._check(Event("use", path=target, place=event.place), obj, facts, wrong, Via(short, place))
+                if _ENTRY in facts and obj.site.startswith("entry:"):
+                    passed.append((obj.name, event.place))
         for self_path, param_path in summary.stores.items():
             holder, stored = caller_path(self_path), caller_path(param_path)
             if holder is not None and stored is not None:
                 self.bind(state, holder, self.lookup(state, stored))
+        for self_path, made in summary.creates.items():
+            holder = caller_path(self_path)
+            if holder is not None:
+                self.bind(state, holder, made)
+                for obj in made:
+                    state.facts[obj] = summary.created[obj]
         for path, facts in summary.effects.items():
             target = caller_path(path)
             if target is None:
@@ -661,9 +819,9 @@ class _Interpreter:
                 before = state.facts.get(obj, frozenset())
                 after: set[Fact] = set()
                 for fact in facts:
-                    if fact.mode == "entry":
+                    if fact.mode is Mode.ENTRY:
                         after |= before
-                    elif fact.mode == "unknown":
+                    elif fact.mode is Mode.UNKNOWN:
                         after.add(fact)
                     else:
                         why = f"`{short}()` (line {LINE}) calls it: {fact.why}"
@@ -673,30 +831,27 @@ class _Interpreter:
     def on_export(self, event: Event, state: State) -> None:
         keywords = dict(event.keywords)
         if event.callee == "torch.onnx.export":
-            training = keywords.get("training", "")
-            if "TRAINING" not in (training or "") and "PRESERVE" not in (training or ""):
-                return  # the exporter switches to eval by default
+            training = keywords.get("training")
+            if training is not None and "TRAINING" not in training and "PRESERVE" not in training:
+                return  # the mode is chosen (`TrainingMode.EVAL`, or a variable: on purpose)
+            if training is None and keywords.get("dynamo") == "False":
+                return  # the TorchScript exporter switches to eval by default
+            # The dynamo exporter (the default since torch 2.9) keeps the model's mode.
         for obj in self.lookup(state, event.path):
             facts = state.facts.get(obj, frozenset())
-            wrong = sorted((f for f in facts if f.mode == "train"), key=_fact_order)
-            if not wrong or event.place is None or not self.analysis.mode_dependent(obj):
+            wrong = sorted((f for f in facts if f.mode is Mode.TRAIN), key=_fact_order)
+            if not wrong or event.place is None or event.path is None:
                 continue
-            api = EXPORTS.get(event.callee or "", event.callee)
-            message = (
-                f"`{api}` captures `{event.path}` in training mode, so dropout stays in the exported "
-                f"graph: {wrong[0].why}; call `{event.path}.eval()` before exporting"
-            )
-            self.analysis.report(ModeFinding("DL303", event.place, message, wrong[0].places), self.function)
+            layers = self.analysis.mode_layers(obj)
+            if layers:
+                api = EXPORTS.get(event.callee or "", event.callee or "")
+                self.analysis.report(ExportInTrainMode(event.place, event.path, api, wrong[0], layers), self.function)
 
 
 def _places(event: Event) -> tuple[Place, ...]:
     return (event.place,) if event.place is not None else ()
 
 
-def mode_findings(index: ProjectIndex) -> list[ModeFinding]:
-    """Every DL301/DL302/DL303 finding of the run (computed once per index)."""
+def mode_violations(index: ProjectIndex) -> list[ModeViolation]:
+    """Every train/eval mode violation of the run (computed once per index)."""
     return index.shared("modes", lambda: ModeAnalysis(index).run())
-
-
-def iter_codes(findings: Sequence[ModeFinding], code: str) -> Iterator[ModeFinding]:
-    return (finding for finding in findings if finding.code == code)

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import fnmatch
 import pickle
-import re
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Optional
 
 import libcst as cst
 
-from dropout_lint.analysis.module_use import MODEL_METHODS
 from dropout_lint.analysis.syntax import (
     Statement,
     block_statements,
@@ -31,43 +29,33 @@ from dropout_lint.analysis.syntax import (
     push_children,
     target_names,
 )
-from dropout_lint.analysis.training import is_training_step, training_loops
+from dropout_lint.analysis.training import (
+    LossFlow,
+    StepUse,
+    is_training_step,
+    loss_flow,
+    optimised_models,
+    phase_flag,
+    shape_only,
+    training_loops,
+)
+from dropout_lint.analysis.vocabulary import (
+    EVALUATION_DATA,
+    EXPORTS,
+    METRIC_WORDS,
+    MODEL_METHODS,
+    NO_GRAD,
+    PRETRAINED_LOADER,
+    RETURNS_SELF,
+    RUN_METHODS,
+    TRAIN_FACTORIES,
+    WRAPPERS,
+)
 from dropout_lint.config import DEFAULT_EVALUATION_FUNCTIONS
 from dropout_lint.project.summary import Place, Places
 from dropout_lint.records import record
 
-# Methods that return the module itself.
-_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "train", "eval", "requires_grad_", "type"})
-# Calling these on a value runs the model. (Not `predict`: Keras-style wrappers and
-# pytorch-forecasting's models switch to eval themselves there.)
-_RUN_METHODS = frozenset({"forward", "generate"})
 _NESTED_SCOPES = frozenset({cst.Lambda, cst.FunctionDef})  # their calls are not the function's
-_EVAL_LOADER = re.compile(r"(^|_|\b)(val|valid|validation|test|dev|eval|evaluation)(_|\b|$|set|data|loader|dl)", re.IGNORECASE)
-_METRIC_WORDS = re.compile(r"argmax|softmax|topk|sigmoid|acc|correct|metric|score|pred|loss|prob|eq", re.IGNORECASE)
-_NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
-EXPORTS = {
-    "torch.jit.trace": "torch.jit.trace",
-    "torch.jit.trace_module": "torch.jit.trace_module",
-    "torch.export.export": "torch.export.export",
-    "torch._dynamo.export": "torch._dynamo.export",
-    "torch.onnx.export": "torch.onnx.export",
-}
-# Functions that return a new module in training mode, or in eval mode.
-TRAIN_FACTORIES = re.compile(
-    r"^(timm\.create_model|torchvision\.models\.[a-z_0-9]+(\.[a-z_0-9]+)?|transformers\.\w+\.from_config)$"
-)
-# Model classes of libraries: built directly, a model starts in training mode.
-LIBRARY_MODELS = re.compile(
-    r"^(transformers\.(\w+\.)*[A-Z]\w*(Model|For[A-Z]\w*)|timm\.models\.(\w+\.)*[A-Z]\w*"
-    r"|torchvision\.models\.(\w+\.)*[A-Z]\w*)$"
-)
-_WRAPPERS = frozenset(
-    {
-        "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
-        "torch.compile",
-    }
-)
-EVAL_FACTORIES = re.compile(r"\.from_pretrained$")
 
 
 @record
@@ -149,6 +137,12 @@ class EventBuilder:
         # known: the loops of the others need no looking at (None: any may).
         self.stepping = stepping
         self._training_loops: set[int] = set()
+        self._flows: list[LossFlow] = []  # per open training loop, innermost last
+        self._reading: Optional[int] = None  # the small statement being read (its id)
+        self._shapes: frozenset[int] = frozenset()  # calls whose result is looked at only for its shape
+        self._optimised: Optional[frozenset[str]] = None  # the models the scope's optimizers step
+        self._params: frozenset[str] = frozenset()  # the function's parameters
+        self._phases: list[str] = []  # per open loop that a flag makes train or evaluate, the flag
         # "eval-function", "no_grad", and one of "loop:train", "loop:eval", "loop:plain" per loop.
         self._context: list[str] = []
         self._metrics: list[bool] = []  # per no_grad region: does it compute predictions/metrics
@@ -160,6 +154,12 @@ class EventBuilder:
     def function(self, func: cst.FunctionDef, qualname: str, cls: Optional[str]) -> ModeFunction:
         stepping = self.stepping is None or id(func) in self.stepping
         self._training_loops = training_loops(func.body) if stepping else set()
+        self._optimised = optimised_models(func.body, self.qualify)
+        self._flows = []
+        self._reading = None
+        self._shapes = shape_only(func.body)
+        self._params = frozenset(p.name.value for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params))
+        self._phases = []
         self._context = []
         self._metrics = []
         self._temps = {}
@@ -167,7 +167,7 @@ class EventBuilder:
             self._context.append("eval-function")
         if any(self._is_no_grad(d.decorator) for d in func.decorators):
             self._context.append("no_grad")
-            self._metrics.append(bool(_METRIC_WORDS.search(func.name.value)) or _computes_metrics(func.body))
+            self._metrics.append(bool(METRIC_WORDS.search(func.name.value)) or _computes_metrics(func.body))
         events = tuple(self._block(block_statements(func.body)))
         params = tuple(p.name.value for p in [*func.params.posonly_params, *func.params.params])
         return ModeFunction(qualname, cls, params, events, self.places.of(func.name))
@@ -177,6 +177,8 @@ class EventBuilder:
         self._training_loops = set()
         for stmt in body:
             self._training_loops |= training_loops(stmt)
+        self._optimised = optimised_models(cst.Module(body=body), self.qualify)
+        self._shapes = frozenset(call for stmt in body for call in shape_only(stmt))
         self._context = []
         self._metrics = []
         return ModeFunction(qualname, None, (), tuple(self._block(body)))
@@ -190,9 +192,15 @@ class EventBuilder:
     def _statement(self, stmt: Statement) -> Iterator[Event]:
         if type(stmt) is cst.SimpleStatementLine:
             for small in stmt.body:
+                self._reading = id(small)
                 yield from self._small(small)
+            self._reading = None
         elif type(stmt) is cst.If:
             yield from self._expression(stmt.test)
+            restore = _restore(stmt)
+            if restore is not None:
+                yield Event("restore", path=restore[0], text=restore[1], place=self.places.of(stmt))
+                return
             orelse: list[Event] = []
             if type(stmt.orelse) is cst.If:
                 orelse = list(self._statement(stmt.orelse))
@@ -218,15 +226,25 @@ class EventBuilder:
         evaluating_loader = False
         if isinstance(stmt, cst.For):
             yield from self._expression(stmt.iter)
-            evaluating_loader = any(_EVAL_LOADER.search(name) for name in identifiers(stmt.iter))
+            evaluating_loader = any(EVALUATION_DATA.search(name) for name in identifiers(stmt.iter))
         else:
             yield from self._expression(stmt.test)
-        if id(stmt) in self._training_loops:
+        training = id(stmt) in self._training_loops
+        phase = phase_flag(stmt, self._params) if not training and self._params else None
+        if training:
             self._context.append("loop:train")
+            self._flows.append(loss_flow(stmt))
+        elif phase is not None:
+            self._context.append("loop:phase")
+            self._phases.append(phase)
         else:
             self._context.append("loop:eval" if evaluating_loader else "loop:plain")
         body = tuple(self._block(block_statements(stmt.body)))
         self._context.pop()
+        if training:
+            self._flows.pop()
+        elif phase is not None:
+            self._phases.pop()
         orelse = tuple(self._block(block_statements(stmt.orelse.body))) if stmt.orelse is not None else ()
         for target in _bound_paths(stmt.target) if type(stmt) is cst.For else ():
             body = (Event("bind", path=target, source=Source("other")), *body)
@@ -262,7 +280,7 @@ class EventBuilder:
         func = expr.func if type(expr) is cst.Call else expr
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return False
-        return self.qualify(func) in _NO_GRAD
+        return self.qualify(func) in NO_GRAD
 
     def _small(self, small: cst.BaseSmallStatement) -> Iterator[Event]:
         if isinstance(small, (cst.Assign, cst.AnnAssign)):
@@ -273,6 +291,11 @@ class EventBuilder:
             yield from self._expression(value)
             self._top = None
             targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            if type(value) is cst.Attribute and value.attr.value == "training" and len(targets) == 1:
+                saved = dotted_name(value.value)
+                if type(targets[0]) is cst.Name and saved is not None:
+                    # `was_training = model.training`: restored later with `model.train(was_training)`.
+                    yield Event("save", path=saved, text=targets[0].value)
             source = self._source(value)
             for target in targets:
                 if isinstance(target, (cst.Tuple, cst.List)):
@@ -312,23 +335,26 @@ class EventBuilder:
         if type(value) is not cst.Call:
             return Source("other")
         func = value.func
-        if type(func) is cst.Attribute and func.attr.value in _RETURNS_SELF:
+        if type(func) is cst.Attribute and func.attr.value in RETURNS_SELF:
             # `Net().to(device).eval()` is the object built (and switched) inside.
             receiver = self._path(func.value)
             if receiver is not None:
                 return Source("alias", receiver)
             return self._source(func.value)
+        factory = _looked_up_factory(func, self.qualify)
+        if factory is not None:
+            return Source("train", factory)  # `getattr(models, name)(...)`: a model the run cannot see
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return Source("other")
         qualname = self.qualify(func)
         if qualname is not None:
             if TRAIN_FACTORIES.match(qualname):
                 return Source("train", qualname)
-            if EVAL_FACTORIES.search(qualname):
+            if PRETRAINED_LOADER.search(qualname):
                 return Source("eval", qualname)
             if qualname in ("torch.load", "torch.jit.load", "torch.hub.load"):
                 return Source("unknown", qualname)
-            if qualname in _WRAPPERS:
+            if qualname in WRAPPERS:
                 # The wrapper shares the model's mode: `.eval()` on either switches both.
                 first = value.args[0].value if value.args else None
                 inner = self._path(first) if first is not None else None
@@ -358,7 +384,7 @@ class EventBuilder:
             return None
         name = last_identifier(func) or ""
         qualname = self.qualify(func)
-        if qualname is None or not name[:1].isupper() or qualname in _NO_GRAD:
+        if qualname is None or not name[:1].isupper() or qualname in NO_GRAD:
             return None
         return qualname
 
@@ -400,18 +426,22 @@ class EventBuilder:
         if type(func) is cst.Attribute:
             receiver = self._path(func.value)
             method = func.attr.value
-            if receiver is not None and method in _RETURNS_SELF:
+            if receiver is not None and method in RETURNS_SELF:
                 self._temps[id(call)] = receiver  # `Net().to(d).eval()`: one object throughout
             if is_training_step(call):
                 yield Event("step", place=place)
                 return
             if receiver is not None and self.qualify(func.value) is None:
                 if method in ("train", "eval"):
+                    flag = _flag_argument(call) if method == "train" else None
+                    if flag is not None:
+                        yield Event("restore", path=receiver, text=flag, place=place)
+                        return
                     shown = f"{receiver}.{method}({'...' if call.args else ''})"
                     yield Event("mode", path=receiver, place=place, text=shown, mode=_mode_of(call, method))
                 elif method in MODEL_METHODS:
                     yield Event("touch", path=receiver, place=place)
-                elif method in _RUN_METHODS:
+                elif method in RUN_METHODS:
                     yield self._use(receiver, call)
                 else:
                     # A method of the receiver, or a model stored in one of its attributes
@@ -427,6 +457,8 @@ class EventBuilder:
                         evaluating=use.evaluating,
                         training=use.training,
                     )
+                    if use.kind == "phased":
+                        yield use  # a model held in the attribute, trained or evaluated by a flag
                 return
         if type(func) is cst.Name and func.value == "backward":
             yield Event("step", place=place)
@@ -447,6 +479,11 @@ class EventBuilder:
             return
         yield Event("call", callee=qualname, args=args, keywords=keywords, place=place)
 
+    def _steps_parameters_of(self, path: str) -> bool:
+        """Whether an optimizer of the scope steps the model called as ``path`` (or the
+        scope's optimizers are not known)."""
+        return self._optimised is None or any(_covers(model, path) for model in self._optimised)
+
     def _use(self, path: str, call: cst.Call) -> Event:
         """A call of ``path``. It trains when the innermost loop takes training steps and
         no ``no_grad`` is open inside that loop; it evaluates in an evaluation function,
@@ -456,12 +493,25 @@ class EventBuilder:
         loops = [i for i, token in enumerate(context) if token.startswith("loop:")]
         innermost = context[loops[-1]] if loops else None
         no_grad_inside = "no_grad" in context[loops[-1] + 1 :] if loops else "no_grad" in context
-        # Under no_grad inside a training loop (a teacher's targets, an EMA): neither.
-        training = innermost == "loop:train" and not no_grad_inside
-        evaluating = innermost != "loop:train" and (
-            "eval-function" in context
-            or innermost == "loop:eval"
-            or ("no_grad" in context and any(self._metrics))
+        if innermost == "loop:phase" and not no_grad_inside:
+            # `for x, y in loader: ...; if train: loss.backward()`: it trains or evaluates
+            # as the caller's flag says.
+            return Event("phased", path=path, place=self.places.of(call), text=self._phases[-1])
+        # Inside a training loop only a forward pass whose loss is back-propagated trains,
+        # and not under no_grad (a teacher's targets, an EMA); one that feeds predictions
+        # or metrics only evaluates.
+        step = self._flows[-1].use(self._reading) if innermost == "loop:train" else None
+        training = step is StepUse.TRAINS and not no_grad_inside and self._steps_parameters_of(path)
+        evaluating = id(call) not in self._shapes and (
+            step is StepUse.EVALUATES
+            or (
+                innermost != "loop:train"
+                and (
+                    "eval-function" in context
+                    or innermost == "loop:eval"
+                    or ("no_grad" in context and any(self._metrics))
+                )
+            )
         )
         return Event("use", path=path, place=self.places.of(call), evaluating=evaluating, training=training)
 
@@ -477,6 +527,49 @@ def _mode_context(expr: cst.BaseExpression) -> Optional[list[tuple[str, str]]]:
         return None
     paths = [dotted_name(arg.value) for arg in expr.args if arg.keyword is None]
     return [(path, mode) for path in paths if path is not None] or None
+
+
+def _looked_up_factory(func: cst.BaseExpression, qualify: Qualify) -> Optional[str]:
+    """``getattr(models, name)`` of an imported module (``torchvision.models``, a
+    project's ``models``): the module, whose class or factory builds a new model."""
+    if type(func) is not cst.Call or type(func.func) is not cst.Name or func.func.value != "getattr":
+        return None
+    if len(func.args) < 2 or not isinstance(func.args[0].value, (cst.Name, cst.Attribute)):
+        return None
+    return qualify(func.args[0].value)
+
+
+def _covers(model: str, path: str) -> bool:
+    """Whether the optimizer of ``model``'s parameters steps the model called as ``path``
+    (``model`` and ``model.fc``, either way round)."""
+    return path == model or path.startswith(model + ".") or model.startswith(path + ".")
+
+
+def _flag_argument(call: cst.Call) -> Optional[str]:
+    """``was_training`` of ``model.train(was_training)`` / ``model.train(mode=prev)``."""
+    if len(call.args) != 1:
+        return None
+    arg = call.args[0]
+    if arg.keyword is not None and arg.keyword.value != "mode":
+        return None
+    return arg.value.value if type(arg.value) is cst.Name and arg.value.value not in ("True", "False") else None
+
+
+def _restore(stmt: cst.If) -> Optional[tuple[str, str]]:
+    """``if was_training: model.train()`` (and nothing else): the model, and the flag."""
+    if type(stmt.test) is not cst.Name or stmt.orelse is not None:
+        return None
+    body = block_statements(stmt.body)
+    if len(body) != 1 or type(body[0]) is not cst.SimpleStatementLine or len(body[0].body) != 1:
+        return None
+    small = body[0].body[0]
+    if type(small) is not cst.Expr or type(small.value) is not cst.Call or small.value.args:
+        return None
+    func = small.value.func
+    if type(func) is not cst.Attribute or func.attr.value != "train":
+        return None
+    model = dotted_name(func.value)
+    return (model, stmt.test.value) if model is not None else None
 
 
 def _mode_of(call: cst.Call, method: str) -> Optional[str]:
@@ -497,7 +590,7 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
 def _computes_metrics(body: cst.CSTNode) -> bool:
     """Predictions or metrics: argmax, softmax, accuracy, a loss, a scalar taken with
     ``.item()``..."""
-    return any(_METRIC_WORDS.search(name) or name == "item" for name in identifiers(body))
+    return any(METRIC_WORDS.search(name) or name == "item" for name in identifiers(body))
 
 
 def _bound_paths(target: cst.BaseExpression) -> Iterator[str]:
@@ -510,7 +603,7 @@ def _bound_paths(target: cst.BaseExpression) -> Iterator[str]:
             yield path
 
 
-_ACTIVE = frozenset({"mode", "touch", "step", "export", "scoped", "use", "method", "call"})
+_ACTIVE = frozenset({"mode", "touch", "step", "export", "scoped", "use", "method", "call", "save", "restore", "phased"})
 
 
 def prune(events: tuple[Event, ...], layers: frozenset[str]) -> tuple[Event, ...]:

@@ -1,0 +1,594 @@
+"""The mode analysis on the forms real training code takes (issue classes found on
+public tutorials and libraries): what a training step is, restored modes, optimised
+inputs, models that hold other models, and the message naming what depends on the mode."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_modes import MODES, NET, lines, lint
+
+from dropout_lint import lint_source
+from dropout_lint.config import Config
+from dropout_lint.runner import lint_files
+
+MORE = """\
+import abc
+
+import torch
+import torch.nn as nn
+from nemo.core import NeuralModule
+from somewhere import ExternalNet
+
+
+class BatchNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.bn = nn.BatchNorm1d(8)
+
+    def forward(self, x):
+        return self.bn(self.fc(x))
+
+
+class Encoder(NeuralModule, abc.ABC):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.scale = nn.Parameter(torch.Tensor(8))
+
+    def forward(self, x):
+        return self.fc(x) * self.scale
+
+
+class Subclassed(ExternalNet):
+    def forward(self, x):
+        return super().forward(x)
+
+
+class Seq2seq(nn.Module):
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+"""
+
+HEADER = "from more import BatchNet, Encoder, Seq2seq, Subclassed\n"
+
+
+def check(tmp_path: Path, script: str) -> list[tuple[int, str]]:
+    return [(line - 1, code) for line, code in lines(lint(tmp_path, HEADER + textwrap.dedent(script), {"more.py": MORE}))]
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        # 1. Sampling between eval() and a restoring train() takes no training step.
+        (
+            """\
+            def train(loader, optimizer, fixed_z):
+                model = Net()
+                for epoch in range(10):
+                    for x, y in loader:
+                        loss = F.cross_entropy(model(x), y)
+                        optimizer.zero_grad()
+                        loss.backward()
+                        optimizer.step()
+                        model.eval()
+                        samples = model(fixed_z)
+                        model.train()
+            """,
+            [],
+        ),
+        # ... while a training step after eval() with no train() is still an error.
+        (
+            """\
+            def train(loader, optimizer, fixed_z):
+                model = Net()
+                for epoch in range(10):
+                    for x, y in loader:
+                        model.eval()
+                        samples = model(fixed_z)
+                        loss = F.cross_entropy(model(x), y)
+                        optimizer.zero_grad()
+                        loss.backward()
+                        optimizer.step()
+            """,
+            [(7, "DL302")],
+        ),
+        # 2. An input optimised through a frozen network: eval is right.
+        (
+            """\
+            def transfer(content):
+                vgg = Net().eval()
+                target = content.clone().requires_grad_(True)
+                optimizer = torch.optim.Adam([target])
+                for step in range(100):
+                    loss = F.mse_loss(vgg(target), content)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+            """,
+            [],
+        ),
+        (
+            """\
+            def finetune(content):
+                vgg = Net().eval()
+                optimizer = torch.optim.Adam(vgg.parameters())
+                for step in range(100):
+                    loss = F.mse_loss(vgg(content), content)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+            """,
+            [(5, "DL302")],
+        ),
+        # 3. The restore idiom, inline and in a helper called inside the loop.
+        (
+            """\
+            def sample(model, z):
+                was_training = model.training
+                model.eval()
+                with torch.no_grad():
+                    out = model(z)
+                if was_training:
+                    model.train()
+                return out
+
+
+            def train(loader, optimizer):
+                model = Net()
+                for x, y in loader:
+                    loss = F.cross_entropy(model(x), y)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    sample(model, x)
+                    prev = model.training
+                    model.eval()
+                    preview = model(x)
+                    model.train(mode=prev)
+            """,
+            [],
+        ),
+        # 4. Known layers beside a framework base and abc.ABC; a Parameter is no layer.
+        ("def predict(batch):\n    model = Encoder()\n    return model(batch).argmax(1)\n", []),
+        ("def predict(batch):\n    model = Subclassed()\n    return model(batch).argmax(1)\n", [(3, "DL301")]),
+        # nn.Sequential over models that exist keeps their modes.
+        (
+            """\
+            def predict(batch):
+                backbone = Net().eval()
+                model = torch.nn.Sequential(backbone, Plain())
+                return model(batch).argmax(1)
+            """,
+            [],
+        ),
+        (
+            """\
+            def predict(batch):
+                backbone = Net()
+                model = torch.nn.Sequential(backbone, Plain())
+                return model(batch).argmax(1)
+            """,
+            [(4, "DL301")],
+        ),
+        # 7. A stored result keeps what the call did to the model.
+        (
+            """\
+            def validate(model, loader):
+                model.eval()
+                correct = 0
+                with torch.no_grad():
+                    for x, y in loader:
+                        correct += (model(x).argmax(1) == y).sum().item()
+                return correct
+
+
+            def train(loader, val_loader, optimizer):
+                model = Net()
+                for epoch in range(3):
+                    for x, y in loader:
+                        loss = F.cross_entropy(model(x), y)
+                        optimizer.zero_grad()
+                        loss.backward()
+                        optimizer.step()
+                    val_acc = validate(model, val_loader)
+            """,
+            [(14, "DL302")],
+        ),
+        # 8. torch.compile shares the mode of what it wraps.
+        (
+            """\
+            def predict(batch):
+                model = Net()
+                compiled = torch.compile(model)
+                with torch.no_grad():
+                    return compiled(batch).argmax(1)
+            """,
+            [(5, "DL301")],
+        ),
+        (
+            """\
+            def predict(batch):
+                model = Net()
+                compiled = torch.compile(model)
+                model.eval()
+                with torch.no_grad():
+                    return compiled(batch).argmax(1)
+            """,
+            [],
+        ),
+        # 9. A wrapper has the layers of the parts it is built from.
+        ("def predict(batch):\n    model = Seq2seq(Net(), Plain())\n    return model(batch).argmax(1)\n", [(3, "DL301")]),
+        ("def predict(batch):\n    model = Seq2seq(Plain(), Plain())\n    return model(batch).argmax(1)\n", []),
+        # 11. Accuracy on held-out data inside the training loop evaluates.
+        (
+            """\
+            def train(x, y, test_x, test_y, optimizer):
+                model = Net()
+                for epoch in range(100):
+                    loss = F.cross_entropy(model(x), y)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    test_out = model(test_x)
+                    acc = (test_out.argmax(1) == test_y).float().mean()
+            """,
+            [(8, "DL301")],
+        ),
+        (
+            """\
+            def train(x, y, test_x, test_y, optimizer):
+                model = Net()
+                for epoch in range(100):
+                    model.train()
+                    loss = F.cross_entropy(model(x), y)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    model.eval()
+                    with torch.no_grad():
+                        test_out = model(test_x)
+                    acc = (test_out.argmax(1) == test_y).float().mean()
+            """,
+            [],
+        ),
+        # 12. train() inside the validation loop turns the next batch back to training.
+        (
+            """\
+            def validate(val_loader):
+                model = Net()
+                model.eval()
+                with torch.no_grad():
+                    for x, y in val_loader:
+                        out = model(x)
+                        model.train()
+            """,
+            [(6, "DL301")],
+        ),
+        # 16. onnx.export with the default (dynamo) exporter keeps the training mode.
+        ("def export(x):\n    model = Net()\n    torch.onnx.export(model, (x,), 'm.onnx')\n", [(3, "DL303")]),
+    ],
+    ids=[
+        "sampling-between-eval-and-train",
+        "step-after-eval",
+        "input-optimised",
+        "network-optimised",
+        "restore-idiom",
+        "framework-base-known-layers",
+        "external-base-unseen-layers",
+        "sequential-of-eval-model",
+        "sequential-of-training-model",
+        "stored-result",
+        "compiled-shares-mode",
+        "compiled-after-eval",
+        "wrapper-of-dropout-part",
+        "wrapper-of-plain-parts",
+        "held-out-accuracy",
+        "held-out-accuracy-in-eval",
+        "train-inside-validation-loop",
+        "onnx-dynamo",
+    ],
+)
+def test_real_code_forms(tmp_path: Path, script: str, expected: list[tuple[int, str]]) -> None:
+    assert check(tmp_path, script) == expected
+
+
+def _messages(tmp_path: Path, script: str) -> list[str]:
+    files = {"net.py": NET, "more.py": MORE, "script.py": "import torch\n" + HEADER + textwrap.dedent(script)}
+    paths = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        paths.append(str(tmp_path / name))
+    results = lint_files(sorted(paths), Config(select=MODES), jobs=1)
+    return [d.message for r in results for d in r.diagnostics]
+
+
+def test_the_message_names_what_depends_on_the_mode(tmp_path: Path) -> None:
+    script = """\
+    def predict(batch):
+        model = BatchNet()
+        return model(batch).argmax(1)
+
+
+    def predict_unknown(batch):
+        model = Subclassed()
+        return model(batch).argmax(1)
+    """
+    batch, unseen = _messages(tmp_path, script)
+    assert "its batch norm uses batch statistics" in batch and "dropout" not in batch
+    assert "its dropout and batch norm (if any)" in unseen
+
+
+def test_from_pretrained_of_a_class_the_run_cannot_see_is_an_unknown_mode() -> None:
+    script = """\
+import torch
+import torch.nn.functional as F
+from model import GPT
+from transformers import AutoModelForCausalLM
+
+
+def finetune(loader, optimizer, name):
+    model = GPT.from_pretrained(name)
+    hf = AutoModelForCausalLM.from_pretrained(name)
+    for x, y in loader:
+        loss = F.cross_entropy(model(x), y) + hf(x, labels=y).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+    found = [(d.span.line, d.code) for d in lint_source(script, "train.py", Config(select=MODES))]
+    assert found == [(11, "DL302")]
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        # A smoke test of the output's shape evaluates nothing: dropout keeps the shape.
+        ("def test():\n    net = Net()\n    y = net(torch.randn(2, 8))\n    print(y.size())\n", []),
+        ("def test():\n    net = Net()\n    print(net(torch.randn(2, 8)).shape)\n", []),
+        # ... while a test that looks at the values does.
+        ("def test():\n    net = Net()\n    y = net(torch.randn(2, 8))\n    print(y.size(), y.argmax(1))\n", [(3, "DL301")]),
+    ],
+    ids=["shape-of-assigned", "shape-of-call", "values"],
+)
+def test_a_shape_check_is_no_evaluation(tmp_path: Path, script: str, expected: list[tuple[int, str]]) -> None:
+    assert check(tmp_path, script) == expected
+
+
+OWNER = """\
+class Trainer:
+    def __init__(self, loader, test_loader):
+        self.model = Net()
+        self.optimizer = torch.optim.Adam(self.model.parameters())
+        self.loader = loader
+        self.test_loader = test_loader
+
+    def train_epoch(self):
+        self.model.train()
+        for x, y in self.loader:
+            loss = F.cross_entropy(self.model(x), y)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+
+    @torch.no_grad()
+    def evaluate(self):
+        {switch}
+        correct = 0
+        for x, y in self.test_loader:
+            correct += (self.model(x).argmax(1) == y).sum().item()
+        return correct
+
+
+def main(loader, test_loader):
+    trainer = Trainer(loader, test_loader)
+    for epoch in range(3):
+        trainer.train_epoch()
+        acc = trainer.evaluate()
+"""
+
+
+@pytest.mark.parametrize(("switch", "expected"), [("pass", [(29, "DL301")]), ("self.model.eval()", [])], ids=["no-eval", "eval"])
+def test_an_owner_class_builds_trains_and_evaluates_its_model(tmp_path: Path, switch: str, expected: list[tuple[int, str]]) -> None:
+    # 10. `self.model = Net()` in __init__, trained in one method, evaluated in another.
+    assert check(tmp_path, OWNER.replace("{switch}", switch)) == expected
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (
+            "from hydra.utils import instantiate\n\n\ndef predict(cfg, batch):\n    model = instantiate(cfg.model)\n"
+            "    with torch.no_grad():\n        return model(batch).argmax(1)\n",
+            [(7, "DL301")],
+        ),
+        (
+            "import torchvision.models as models\n\n\ndef predict(name, batch):\n    model = getattr(models, name)()\n"
+            "    model.eval()\n    with torch.no_grad():\n        return model(batch).argmax(1)\n",
+            [],
+        ),
+        (
+            "import torchvision.models as models\n\n\ndef predict(name, batch):\n    model = getattr(models, name)()\n"
+            "    with torch.no_grad():\n        return model(batch).argmax(1)\n",
+            [(7, "DL301")],
+        ),
+    ],
+    ids=["hydra-instantiate", "getattr-factory-eval", "getattr-factory"],
+)
+def test_a_model_from_a_factory_the_run_cannot_see_starts_in_training_mode(
+    tmp_path: Path, script: str, expected: list[tuple[int, str]]
+) -> None:
+    # 14. Its layers are unknown, and a new model starts in training mode.
+    assert check(tmp_path, script) == expected
+
+
+def test_library_models_without_dropout_are_not_mode_dependent(tmp_path: Path) -> None:
+    # transformers' Llama-style families default every dropout to 0: comparing their
+    # logits with a model of your own does not depend on the mode; GPT-2's does.
+    script = (
+        "from transformers import GPT2LMHeadModel, LlamaForCausalLM\n\n\n"
+        "def compare(config, ids):\n"
+        "    theirs = LlamaForCausalLM(config)\n"
+        "    gpt = GPT2LMHeadModel(config)\n"
+        "    with torch.no_grad():\n"
+        "        return theirs(ids).logits.argmax(-1), gpt(ids).logits.argmax(-1)\n"
+    )
+    assert check(tmp_path, script) == [(8, "DL301")]
+
+
+def test_a_class_with_its_own_call_is_run_through_that_method(tmp_path: Path) -> None:
+    # ultralytics' YOLO: calling the object predicts through a method that switches the mode.
+    wrapper = (
+        "class Wrapper(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.net = Net()\n\n"
+        "    def __call__(self, x):\n"
+        "        return self.predict(x)\n\n"
+        "    def predict(self, x):\n"
+        "        self.net.eval()\n"
+        "        with torch.no_grad():\n"
+        "            return self.net(x).argmax(1)\n\n\n"
+        "def infer(x):\n"
+        "    model = Wrapper()\n"
+        "    with torch.no_grad():\n"
+        "        return model(x).argmax(1)\n"
+    )
+    assert check(tmp_path, wrapper) == []
+    # Through nn.Module's own __call__ (a `forward`), the model's mode is what counts.
+    assert check(tmp_path, wrapper.replace("def __call__", "def forward")) == [(18, "DL301")]
+
+
+def test_a_switch_tells_the_mode_of_a_model_the_run_did_not_see_built(tmp_path: Path) -> None:
+    # optuna's example (DL302 at its pre-fix commit): the model comes from a function that
+    # returns `nn.Sequential(*layers)`; `model.train()` once, `model.eval()` every epoch.
+    script = (
+        "def define_model(n):\n"
+        "    layers = [torch.nn.Linear(8, 8), torch.nn.Dropout(0.2)] * n\n"
+        "    return torch.nn.Sequential(*layers)\n\n\n"
+        "def objective(n, loader, valid_loader):\n"
+        "    model = define_model(n).to('cpu')\n"
+        "    optimizer = torch.optim.Adam(model.parameters())\n"
+        "    model.train()\n"
+        "    for epoch in range(10):\n"
+        "        for x, y in loader:\n"
+        "            optimizer.zero_grad()\n"
+        "            loss = F.nll_loss(model(x), y)\n"
+        "            loss.backward()\n"
+        "            optimizer.step()\n"
+        "        model.eval()\n"
+        "        with torch.no_grad():\n"
+        "            for x, y in valid_loader:\n"
+        "                correct = model(x).argmax(1).eq(y).sum().item()\n"
+    )
+    assert check(tmp_path, script) == [(13, "DL302")]
+
+
+@pytest.mark.parametrize(("frozen", "expected"), [("extractor", []), ("model", [(7, "DL302")])])
+def test_a_frozen_network_in_the_loss_takes_no_training_step(tmp_path: Path, frozen: str, expected: list[tuple[int, str]]) -> None:
+    # SRGAN's perceptual loss: a VGG feature extractor in eval mode; the optimizer holds
+    # the generator's parameters only.
+    script = (
+        "def train(loader):\n"
+        "    model = Net()\n"
+        "    extractor = Net()\n"
+        f"    {frozen}.eval()\n"
+        "    optimizer = torch.optim.Adam(model.parameters())\n"
+        "    for x, y in loader:\n"
+        "        fake = model(x)\n"
+        "        loss = F.mse_loss(extractor(fake), extractor(y))\n"
+        "        optimizer.zero_grad()\n"
+        "        loss.backward()\n"
+        "        optimizer.step()\n"
+    )
+    assert check(tmp_path, script) == expected
+
+
+RUNNER = """\
+class Runner:
+    def __init__(self):
+        self.model = Net()
+        self.optimizer = torch.optim.Adam(self.model.parameters())
+
+    def _run_epoch(self, loader, train=True):
+        total = 0.0
+        with torch.set_grad_enabled(train):
+            for x, y in loader:
+                loss = F.cross_entropy(self.model(x), y)
+                if train:
+                    self.optimizer.zero_grad()
+                    loss.backward()
+                    self.optimizer.step()
+                total += loss.item()
+        return total
+
+    def fit(self, train_loader, test_loader):
+        for epoch in range(3):
+            {switch}
+            self._run_epoch(train_loader, train=True)
+            self._run_epoch(test_loader, False)
+
+
+def main(train_loader, test_loader):
+    runner = Runner()
+    runner.fit(train_loader, test_loader)
+"""
+
+
+@pytest.mark.parametrize(
+    ("switch", "expected"),
+    # A new model is reported where `main` hands it over; a switch inside `fit`, in `fit`.
+    [("pass", [(27, "DL301")]), ("self.model.train()", [(22, "DL301")]), ("self.model.eval()", [(21, "DL302")])],
+    ids=["new-model", "train", "eval"],
+)
+def test_a_flag_chooses_whether_an_epoch_trains_or_evaluates(tmp_path: Path, switch: str, expected: list[tuple[int, str]]) -> None:
+    # 11. `_run_epoch(test_loader, train=False)` evaluates in whatever mode the model is in.
+    assert check(tmp_path, RUNNER.replace("{switch}", switch)) == expected
+
+
+def test_a_gan_step_is_no_evaluation(tmp_path: Path) -> None:
+    # PyTorch-GAN: a discriminator loss never back-propagated (the gradient penalty is), and
+    # detached predictions in the generator's step, are parts of training steps.
+    script = (
+        "def train(loader, optimizer_D):\n"
+        "    discriminator = Net()\n"
+        "    for x, y in loader:\n"
+        "        real_pred = discriminator(x).detach()\n"
+        "        real_loss = F.mse_loss(discriminator(x), y)\n"
+        "        penalty = discriminator(y).sum()\n"
+        "        penalty.backward()\n"
+        "        optimizer_D.step()\n"
+    )
+    assert check(tmp_path, script) == []
+
+
+def test_a_helper_calling_a_model_with_its_own_call_is_not_an_evaluation_of_its_mode(tmp_path: Path) -> None:
+    # ultralytics' Streamlit app: `self.model = YOLO(path)`, called in a helper method.
+    script = (
+        "class Wrapper(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.drop = torch.nn.Dropout(0.1)\n\n"
+        "    def __call__(self, x):\n"
+        "        return self.predict(x)\n\n"
+        "    def predict(self, x):\n"
+        "        return x\n\n\n"
+        "class App:\n"
+        "    def configure(self):\n"
+        "        self.model = Wrapper()\n\n"
+        "    @torch.no_grad()\n"
+        "    def image_inference(self, x):\n"
+        "        return self.model(x).argmax(1)\n\n"
+        "    def run(self, x):\n"
+        "        self.configure()\n"
+        "        return self.image_inference(x)\n"
+    )
+    assert check(tmp_path, script) == []
