@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ecosystem.gate import Comparison, difference_table, labelled_findings, table_cell
 from ecosystem.historical import Outcome
-from ecosystem.labels import KnownBug, Label, Origin, Verdict
+from ecosystem.labels import Key, KnownBug, Label, Origin, Verdict
 from ecosystem.lint import Run
 from ecosystem.measure import Ratio, by_code, precision, recall_by_rule, total_recall
 
@@ -91,6 +91,14 @@ def _targets(check: Check) -> list[str]:
     return lines
 
 
+def _verdict_cells(run: Run, index: dict[Key, Label]) -> str:
+    """A run's findings, TP, deliberate, FP and unlabelled, as table cells."""
+    found = labelled_findings([run])
+    verdicts = Counter(index[f.key].verdict for f in found if f.key in index)
+    unlabelled = sum(1 for f in found if f.key not in index)
+    return f"{len(found)} | {verdicts[Verdict.TP]} | {verdicts[Verdict.DELIBERATE]} | {verdicts[Verdict.FP]} | {unlabelled}"
+
+
 def _packages(check: Check) -> list[str]:
     index = {label.key: label for label in check.labels}
     lines = [
@@ -98,14 +106,8 @@ def _packages(check: Check) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in check.runs:
-        findings = labelled_findings([run])
-        verdicts = Counter(index[f.key].verdict for f in findings if f.key in index)
-        unlabelled = sum(1 for f in findings if f.key not in index)
         rate = run.files / run.seconds if run.seconds else 0.0
-        lines.append(
-            f"| {run.project} | {run.version} | {run.files} | {run.seconds:.1f} | {rate:.0f} | {len(findings)} | "
-            f"{verdicts[Verdict.TP]} | {verdicts[Verdict.DELIBERATE]} | {verdicts[Verdict.FP]} | {unlabelled} |"
-        )
+        lines.append(f"| {run.project} | {run.version} | {run.files} | {run.seconds:.1f} | {rate:.0f} | {_verdict_cells(run, index)} |")
     files = sum(run.files for run in check.runs)
     seconds = sum(run.seconds for run in check.runs)
     lines.append(f"| **all** | | {files} | {seconds:.1f} | {files / seconds if seconds else 0:.0f} | {len(labelled_findings(check.runs))} | | | | |")
@@ -124,13 +126,7 @@ def _examples(check: Check) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in check.examples:
-        found = labelled_findings([run])
-        verdicts = Counter(index[f.key].verdict for f in found if f.key in index)
-        unlabelled = sum(1 for f in found if f.key not in index)
-        lines.append(
-            f"| {run.project} | {run.version[:12]} | {run.files} | {len(found)} | {verdicts[Verdict.TP]} | "
-            f"{verdicts[Verdict.DELIBERATE]} | {verdicts[Verdict.FP]} | {unlabelled} |"
-        )
+        lines.append(f"| {run.project} | {run.version[:12]} | {run.files} | {_verdict_cells(run, index)} |")
     listed = labelled_findings(check.examples)
     if listed:
         lines += ["", "| repository | path:line | code | verdict | reason |", "|---|---|---|---|---|"]

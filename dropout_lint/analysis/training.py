@@ -420,8 +420,10 @@ def loss_flow(loop: cst.For | cst.While) -> LossFlow:
 
 
 
-def optimised_models(root: cst.CSTNode, qualify: Callable[[cst.BaseExpression], Optional[str]]) -> Optional[frozenset[str]]:
-    """The models whose parameters the optimizers built under ``root`` hold
+def optimised_models(
+    roots: Sequence[cst.CSTNode], qualify: Callable[[cst.BaseExpression], Optional[str]]
+) -> Optional[frozenset[str]]:
+    """The models whose parameters the optimizers built under ``roots`` hold
     (``Adam(generator.parameters())``: ``generator``); the empty set when they are given
     tensors only (``optim.LBFGS([input_img])``: style transfer, adversarial examples);
     None when no optimizer is built there, or one is given parameters that cannot be
@@ -429,7 +431,7 @@ def optimised_models(root: cst.CSTNode, qualify: Callable[[cst.BaseExpression], 
     extractor for a perceptual loss) takes no training step of its own."""
     models: set[str] = set()
     found = False
-    for node in iter_nodes(root):
+    for node in (node for root in roots for node in iter_nodes(root)):
         if type(node) is not cst.Call or not isinstance(node.func, (cst.Name, cst.Attribute)):
             continue
         qualname = qualify(node.func) or ""

@@ -222,6 +222,7 @@ class ModeAnalysis:
         self.summaries: dict[str, Summary] = {}
         self.running: set[str] = set()
         self.violations: dict[tuple[type, str, int], ModeViolation] = {}
+        self._methods: dict[tuple[str, str], Optional[ModeFunction]] = {}
 
     def run(self) -> list[ModeViolation]:
         for qualname in self.functions:
@@ -267,6 +268,14 @@ class ModeAnalysis:
         return False
 
     def method(self, cls: Optional[str], name: str) -> Optional[ModeFunction]:
+        """The method ``name`` of class ``cls`` or its bases in the run (asked at every
+        use of a model, for ``__call__``: kept once found)."""
+        key = (cls or "", name)
+        if key not in self._methods:
+            self._methods[key] = self._find_method(cls, name)
+        return self._methods[key]
+
+    def _find_method(self, cls: Optional[str], name: str) -> Optional[ModeFunction]:
         located = self.index.lookup(cls) if cls else None
         if located is None:
             return None

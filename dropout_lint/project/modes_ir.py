@@ -139,8 +139,13 @@ class EventBuilder:
         self._training_loops: set[int] = set()
         self._flows: list[LossFlow] = []  # per open training loop, innermost last
         self._reading: Optional[int] = None  # the small statement being read (its id)
-        self._shapes: frozenset[int] = frozenset()  # calls whose result is looked at only for its shape
-        self._optimised: Optional[frozenset[str]] = None  # the models the scope's optimizers step
+        # The scope being read, and what is learnt of it on the first use of a model that
+        # needs it (most functions run no model): the calls whose result is looked at only
+        # for its shape, and the models the scope's optimizers step (None: not known).
+        self._scope: Sequence[cst.CSTNode] = ()  # the function's body, or the module's statements
+        self._shapes: Optional[frozenset[int]] = None
+        self._optimised: Optional[frozenset[str]] = None
+        self._optimisers_read = False
         self._params: frozenset[str] = frozenset()  # the function's parameters
         self._phases: list[str] = []  # per open loop that a flag makes train or evaluate, the flag
         # "eval-function", "no_grad", and one of "loop:train", "loop:eval", "loop:plain" per loop.
@@ -154,10 +159,9 @@ class EventBuilder:
     def function(self, func: cst.FunctionDef, qualname: str, cls: Optional[str]) -> ModeFunction:
         stepping = self.stepping is None or id(func) in self.stepping
         self._training_loops = training_loops(func.body) if stepping else set()
-        self._optimised = optimised_models(func.body, self.qualify)
         self._flows = []
         self._reading = None
-        self._shapes = shape_only(func.body)
+        self._scope, self._shapes, self._optimisers_read = (func.body,), None, False
         self._params = frozenset(p.name.value for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params))
         self._phases = []
         self._context = []
@@ -177,8 +181,7 @@ class EventBuilder:
         self._training_loops = set()
         for stmt in body:
             self._training_loops |= training_loops(stmt)
-        self._optimised = optimised_models(cst.Module(body=body), self.qualify)
-        self._shapes = frozenset(call for stmt in body for call in shape_only(stmt))
+        self._scope, self._shapes, self._optimisers_read = body, None, False
         self._context = []
         self._metrics = []
         return ModeFunction(qualname, None, (), tuple(self._block(body)))
@@ -482,6 +485,8 @@ class EventBuilder:
     def _steps_parameters_of(self, path: str) -> bool:
         """Whether an optimizer of the scope steps the model called as ``path`` (or the
         scope's optimizers are not known)."""
+        if not self._optimisers_read:
+            self._optimised, self._optimisers_read = optimised_models(self._scope, self.qualify), True
         return self._optimised is None or any(_covers(model, path) for model in self._optimised)
 
     def _use(self, path: str, call: cst.Call) -> Event:
@@ -502,6 +507,8 @@ class EventBuilder:
         # or metrics only evaluates.
         step = self._flows[-1].use(self._reading) if innermost == "loop:train" else None
         training = step is StepUse.TRAINS and not no_grad_inside and self._steps_parameters_of(path)
+        if self._shapes is None:
+            self._shapes = frozenset(call for part in self._scope for call in shape_only(part))
         evaluating = id(call) not in self._shapes and (
             step is StepUse.EVALUATES
             or (
