@@ -355,12 +355,106 @@ def finetune(loader, optimizer, name):
         ("def test():\n    net = Net()\n    y = net(torch.randn(2, 8))\n    print(y.size())\n", []),
         ("def test():\n    net = Net()\n    print(net(torch.randn(2, 8)).shape)\n", []),
         # ... while a test that looks at the values does.
-        ("def test():\n    net = Net()\n    y = net(torch.randn(2, 8))\n    print(y.size(), y.argmax(1))\n", [(3, "DL301")]),
+        ("def test(x):\n    net = Net()\n    y = net(x)\n    print(y.size(), y.argmax(1))\n", [(3, "DL301")]),
     ],
     ids=["shape-of-assigned", "shape-of-call", "values"],
 )
 def test_a_shape_check_is_no_evaluation(tmp_path: Path, script: str, expected: list[tuple[int, str]]) -> None:
     assert check(tmp_path, script) == expected
+
+
+SMOKE = """\
+def test({params}):
+    net = Net()
+    {before}
+    x = torch.randn(1, 8){move}
+    y = net({given})
+    print(y)
+"""
+
+
+@pytest.mark.parametrize(
+    ("params", "before", "move", "given", "expected"),
+    [
+        # A model just built and run on made-up inputs: a smoke test, whatever its mode.
+        ("", "pass", "", "x", []),
+        ("", "pass", ".to('cuda')", "x", []),
+        ("", "pass", "", "torch.zeros(1, 8)", []),
+        # Run on data, or after its weights were loaded or trained, it evaluates.
+        ("data", "pass", "", "data", [(5, "DL301")]),
+        ("", "net.load_state_dict(torch.load('net.pt'))", "", "x", [(5, "DL301")]),
+        ("loader", "fit(net, loader)", "", "x", [(5, "DL301")]),
+        ("opt", "net(torch.randn(1, 8)).sum().backward(); opt.step()", "", "x", [(5, "DL301")]),
+    ],
+    ids=["noise", "noise-on-device", "zeros", "data", "loaded", "trained-by-helper", "stepped"],
+)
+def test_a_new_model_run_on_noise_is_a_smoke_test(
+    tmp_path: Path, params: str, before: str, move: str, given: str, expected: list[tuple[int, str]]
+) -> None:
+    helper = "\n\ndef fit(model, loader):\n    for x in loader:\n        model(x).sum().backward()\n"
+    assert check(tmp_path, SMOKE.format(params=params, before=before, move=move, given=given) + helper) == expected
+
+
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [
+        # A factory of the run that only builds the model gives one with its first weights.
+        ("def small():\n    return Net()\n", []),
+        # One that may load weights (it calls anything) gives a model that evaluates.
+        ("def small():\n    weights = torch.load('net.pt')\n    return Net(weights)\n", [(9, "DL301")]),
+    ],
+    ids=["builds", "may-load"],
+)
+def test_a_model_from_a_plain_factory_run_on_noise_is_a_smoke_test(
+    tmp_path: Path, factory: str, expected: list[tuple[int, str]]
+) -> None:
+    script = factory + "\n\ndef test():\n    net = small()\n    x = torch.randn(1, 8)\n    print(net(x))\n"
+    assert check(tmp_path, script) == expected
+
+
+PARTS = """\
+import torch
+from torch import nn
+
+
+class Decoder(nn.Module):
+    def __init__(self, path):
+        from lm_decoders import Scorer, Search
+
+        super().__init__()
+        self.scorer = Scorer(path)
+        self.search = Search(path)
+
+    def forward(self, x):
+        return self.search.decode(x, scorer=self.scorer)
+
+
+def run(x, path):
+    decoder = Decoder(path)
+    with torch.no_grad():
+        return decoder(x).argmax(-1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("forward", "expected"),
+    [
+        # Parts of a library the run cannot see, passed on or given their own methods:
+        # not layers (NeMo's beam-search decoders hold a scorer and a KenLM decoder).
+        ("return self.search.decode(x, scorer=self.scorer)", []),
+        # Called as a module, such a part may hold anything.
+        ("return self.search(x)", [(20, "DL301")]),
+        ("return self.search.forward(x)", [(20, "DL301")]),
+        ("self.scorer.eval()\n        return self.search.decode(x)", [(21, "DL301")]),
+    ],
+    ids=["passed-on", "called", "forward", "module-method"],
+)
+def test_parts_from_unseen_libraries_count_when_used_as_modules(
+    tmp_path: Path, forward: str, expected: list[tuple[int, str]]
+) -> None:
+    script = PARTS.replace("return self.search.decode(x, scorer=self.scorer)", forward)
+    found = [(d.span.line, d.code) for d in lint_source(script, "run.py", Config(select=MODES))]
+    assert found == expected
 
 
 OWNER = """\
@@ -592,3 +686,62 @@ def test_a_helper_calling_a_model_with_its_own_call_is_not_an_evaluation_of_its_
         "        return self.image_inference(x)\n"
     )
     assert check(tmp_path, script) == []
+
+
+TYPES_PACKAGE = {
+    "pkg/__init__.py": "from .types import *\nfrom .layers import *\n",
+    "pkg/types.py": "class Tag:\n    def __init__(self, name):\n        self.name = name\n",
+    "pkg/layers.py": """\
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+""",
+    "pkg/decoder.py": """\
+import torch.nn as nn
+
+from pkg import Tag
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 2)
+
+    @property
+    def output_types(self):
+        return {"y": Tag("logits")}
+
+    def forward(self, x):
+        return self.fc(x)
+""",
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        # A class re-exported by `from .types import *` in the package's __init__ is
+        # found: a plain class, it is no layer (NeMo's neural types).
+        ("from pkg.decoder import Decoder as Model", []),
+        # ... and a module class re-exported that way is read: its dropout is named.
+        ("from pkg import Block as Model", ["its dropout is active"]),
+    ],
+    ids=["plain-class", "module-class"],
+)
+def test_names_re_exported_by_star_imports_resolve(tmp_path: Path, model: str, expected: list[str]) -> None:
+    script = f"import torch\n{model}\n\n\ndef predict(x):\n    model = Model()\n    with torch.no_grad():\n        return model(x).argmax(1)\n"
+    files = {**TYPES_PACKAGE, "predict.py": script}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    found = lint_files([str(tmp_path / name) for name in files], Config(select=MODES), jobs=1)
+    messages = [d.message for result in found for d in result.diagnostics if d.code == "DL301"]
+    assert [next(part for part in expected if part in m) for m in messages] == expected

@@ -27,7 +27,7 @@ MODEL = [
     "    def forward(self, x):\n",
     "        return self.out(F.dropout(self.fc(x), 0.2))",
 ]
-RUN = ["!nvidia-smi\n", "model = Net()\n", "model.eval\n", "with torch.no_grad():\n", "    print(model(torch.randn(2, 8)).argmax(1))"]
+RUN = ["!nvidia-smi\n", "model = Net()\n", "model.eval\n", "with torch.no_grad():\n", "    print(model(x_test).argmax(1))"]
 
 
 def _cell(source: list[str], kind: str = "code", outputs: list[Any] | None = None) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def test_sarif_and_github_name_the_cell(tmp_path: Path) -> None:
 
 
 def test_the_mode_analysis_follows_the_model_across_cells(tmp_path: Path) -> None:
-    cells = [_cell(IMPORTS), _cell(MODEL), _cell(["model = Net()"]), _cell(["with torch.no_grad():\n", "    preds = model(torch.randn(2, 8)).argmax(1)"])]
+    cells = [_cell(IMPORTS), _cell(MODEL), _cell(["model = Net()"]), _cell(["with torch.no_grad():\n", "    preds = model(x_test).argmax(1)"])]
     path = _write(tmp_path / "nb.ipynb", _notebook(*cells))
     _, found = _concise(str(path), "--select", "DL301")
     assert found == [f"{path}:cell 4:2:13: DL301"]
@@ -223,7 +223,7 @@ def test_split_back_restores_magics_and_cells() -> None:
 
 def test_messages_name_other_places_by_cell(tmp_path: Path) -> None:
     train = ["model = Net()\n", "model.train()\n", "print(model)"]
-    evaluate = ["with torch.no_grad():\n", "    preds = model(torch.randn(2, 8)).argmax(1)"]
+    evaluate = ["with torch.no_grad():\n", "    preds = model(x_test).argmax(1)"]
     path = _write(tmp_path / "nb.ipynb", _notebook(_cell(IMPORTS), _cell(MODEL), _cell(train), _cell(evaluate)))
     rows = json.loads(CliRunner().invoke(main, ["check", "--format", "json", "--select", "DL301", str(path)]).stdout)
     assert [(r["cell"], r["line"]) for r in rows] == [(4, 2)]

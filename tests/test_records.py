@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from typing import Optional
 
-from dropout_lint.project.modes_ir import Event, ModeFunction, Source
+from dropout_lint.project.modes_ir import Bind, Branch, ModeFunction, Source, SourceKind, Switch, SwitchMode
 from dropout_lint.project.summary import Place
 from dropout_lint.records import record, share_strings
 
@@ -42,8 +42,8 @@ def test_share_strings_makes_equal_strings_one_object() -> None:
 
 def test_packed_mode_events_read_back_the_same() -> None:
     events = (
-        Event("bind", path=_fresh("model"), source=Source("new", "pkg.Net")),
-        Event("if", body=(Event("mode", path=_fresh("model"), mode="eval", place=Place("a.py", 7)),)),
+        Bind(_fresh("model"), Source(SourceKind.NEW, "pkg.Net")),
+        Branch((SwitchMode(_fresh("model"), Switch.EVAL, Place("a.py", 7), "model.eval()"),)),
     )
     function = ModeFunction("pkg.main", None, (), events)
     packed = function.pack()
@@ -51,7 +51,9 @@ def test_packed_mode_events_read_back_the_same() -> None:
     for packed_again in (packed, pickle.loads(pickle.dumps(packed))):
         body = packed_again.body()
         assert body[0] == events[0]
-        mode = body[1].body[0]
-        assert (mode.kind, mode.path, mode.mode) == ("mode", "model", "eval")
+        branch = body[1]
+        assert isinstance(branch, Branch)
+        mode = branch.body[0]
+        assert isinstance(mode, SwitchMode) and (mode.path, mode.mode) == ("model", Switch.EVAL)
         # Places compare by identity: the copy names the same node of the same file.
         assert mode.place is not None and (mode.place.path, mode.place.index) == ("a.py", 7)

@@ -29,8 +29,10 @@ from dropout_lint.analysis.syntax import (
     iter_nodes,
     iter_statements,
     push_children,
+    target_names,
 )
 from dropout_lint.analysis.vocabulary import (
+    DEVICE_MOVES,
     LOOP_METRIC_WORDS,
     MODE_SWITCHES,
     MODE_WORD,
@@ -39,6 +41,7 @@ from dropout_lint.analysis.vocabulary import (
     PHASE_STRING,
     PHASE_WORD,
     SHAPE_ATTRIBUTES,
+    SYNTHETIC_TENSORS,
     UNTRACKED_RESULTS,
 )
 from dropout_lint.records import record
@@ -500,6 +503,46 @@ def shape_only(body: cst.CSTNode) -> frozenset[int]:
         # Every read of the name but its assignments is a shape look-up.
         if 0 < reads.get(name, 0) - len(calls) <= shaped.get(name, 0):
             found.update(id(call) for call in calls)
+    return frozenset(found)
+
+
+def on_noise(body: cst.CSTNode, qualify: Callable[[cst.BaseExpression], Optional[str]]) -> frozenset[int]:
+    """The calls (ids) under ``body`` whose positional inputs are all made up: tensors of
+    random numbers or constants (``torch.randn(1, 3, 32, 32)``), given directly, through a
+    device move, or through a name bound only to such. A smoke test ``print(net(x))`` on
+    noise, a warm-up or a timing run: their outputs measure nothing about the data."""
+    bound: dict[str, list[cst.CSTNode]] = {}  # what each name is bound to
+    calls: list[cst.Call] = []
+    for node in iter_nodes(body):
+        if type(node) is cst.Call:
+            calls.append(node)
+        elif type(node) is cst.Assign and len(node.targets) == 1 and type(node.targets[0].target) is cst.Name:
+            bound.setdefault(node.targets[0].target.value, []).append(node.value)
+        elif isinstance(node, (cst.For, cst.AugAssign, cst.AnnAssign, cst.NamedExpr)):
+            for name in target_names(node.target):
+                bound.setdefault(name, []).append(node)  # (bound to something else)
+    made_up: dict[str, bool] = {}
+
+    def synthetic(expr: cst.BaseExpression) -> bool:
+        while type(expr) is cst.Call and type(expr.func) is cst.Attribute and expr.func.attr.value in DEVICE_MOVES:
+            expr = expr.func.value
+        if type(expr) is cst.Name:
+            name = expr.value
+            if name not in made_up:
+                made_up[name] = False  # (a name bound to itself is no noise)
+                values = bound.get(name, [])
+                made_up[name] = bool(values) and all(isinstance(v, cst.BaseExpression) and synthetic(v) for v in values)
+            return made_up[name]
+        if type(expr) is not cst.Call or not isinstance(expr.func, (cst.Name, cst.Attribute)):
+            return False
+        qualname = qualify(expr.func) or ""
+        return qualname.startswith("torch.") and qualname.rsplit(".", 1)[-1] in SYNTHETIC_TENSORS
+
+    found = set()
+    for call in calls:
+        inputs = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+        if inputs and all(synthetic(value) for value in inputs):
+            found.add(id(call))
     return frozenset(found)
 
 

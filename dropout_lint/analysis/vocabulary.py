@@ -20,6 +20,8 @@ MODEL_METHODS = frozenset(
         "share_memory", "type",
     }
 )  # fmt: skip
+# Methods of nn.Module that change its weights.
+WEIGHT_CHANGERS = frozenset({"load_state_dict", "apply", "zero_grad"})
 # The methods that switch the mode.
 MODE_SWITCHES = frozenset({"train", "eval"})
 # Methods that return the module itself.
@@ -45,6 +47,15 @@ LOOP_METRIC_WORDS = re.compile(r"argmax|topk|acc|correct|metric|score", re.IGNOR
 UNTRACKED_RESULTS = frozenset({"detach", "item", "cpu", "numpy", "tolist"})
 # Looking at these tells the shape of a result, which dropout does not change.
 SHAPE_ATTRIBUTES = frozenset({"shape", "size", "dim", "ndim", "ndimension", "dtype", "device", "numel"})
+# torch functions that make up a tensor (random numbers or constants), and the methods
+# that move one to a device or type: a model run on such inputs is a smoke test.
+SYNTHETIC_TENSORS = frozenset(
+    {
+        "randn", "rand", "randint", "zeros", "ones", "empty", "full", "randn_like", "rand_like",
+        "randint_like", "zeros_like", "ones_like", "empty_like", "full_like",
+    }
+)  # fmt: skip
+DEVICE_MOVES = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_"})
 # The receiver of `.step()` that takes a training step; the name of a model's parameters.
 OPTIMISER_NAME = re.compile(r"optim|(^|_)opt($|_)", re.IGNORECASE)
 PARAMETER_NAME = re.compile(r"param", re.IGNORECASE)

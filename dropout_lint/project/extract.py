@@ -21,6 +21,7 @@ from dropout_lint.analysis.calls import find_arg
 from dropout_lint.analysis.constants import Scope
 from dropout_lint.analysis.flow import FlowBuilder
 from dropout_lint.analysis.layers import module_layer
+from dropout_lint.analysis.module_use import module_used
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.syntax import (
@@ -114,6 +115,7 @@ class _ClassNotes:
     selu: bool = False
     alpha: list[cst.Call] = field(default_factory=list)
     references: set[str] = field(default_factory=set)
+    modules: set[str] = field(default_factory=set)  # self attributes used as modules
 
 
 class SummaryCollector:
@@ -168,6 +170,9 @@ class SummaryCollector:
         if cls is not None and method is not None:
             notes = self.classes.setdefault(id(cls.node), _ClassNotes())
             self._note_class_call(node, notes, method)
+            used = module_used(node)
+            if used is not None and used.startswith("self.") and used.count(".") == 1:
+                notes.modules.add(used[5:])
             if self.ctx.facts.module_status(cls) is not False:
                 self._note_flag(node, cls)
         if isinstance(func, (cst.Name, cst.Attribute)):
@@ -398,6 +403,7 @@ class _Summariser:
             forward=flow,
             methods=methods,
             references=frozenset(notes.references),
+            modules=frozenset(notes.modules),
             dynamic=notes.dynamic,
             selu=notes.selu,
             alpha=tuple(self.places.of(call) for call in notes.alpha),
@@ -584,11 +590,13 @@ class _Summariser:
             for local, target in self.facts.imports.aliases.items()
             if (absolute := self.absolute(target)) is not None
         )
+        stars = tuple(absolute for star in self.facts.imports.star_modules if (absolute := self.absolute(star)) is not None)
         return share_strings(
             FileSummary(
                 path=self.ctx.path,
                 module=self.module,
                 imports=imports,
+                stars=stars,
                 classes=tuple(classes),
                 functions=tuple(functions),
                 instantiations=tuple(instantiations),

@@ -1,8 +1,9 @@
 """The project index: every file's summary, joined. Built once per run, after all files
 are summarised, and shared by the cross-file rules.
 
-It resolves names through the run's own imports (absolute, relative, and the bare
-``from models import Net`` of scripts that sit next to ``models.py``), knows which
+It resolves names through the run's own imports (absolute, relative, the bare
+``from models import Net`` of scripts that sit next to ``models.py``, and the names a
+package re-exports with ``from .types import *`` in its ``__init__``), knows which
 classes are torch modules, what each registers, which classes are built as submodules
 of others and which are built at top level and trained, evaluated or saved: the root
 models.
@@ -201,6 +202,10 @@ class ProjectIndex:
                 defined = f"{file.module}.{'.'.join(parts[cut:])}"
                 if defined in self._classes or self._function_at(defined) is not None:
                     return defined
+                for star in file.stars:  # `from .neural_type import *` in a package's __init__
+                    found = self.resolve(".".join([star, *parts[cut:]]), depth + 1)
+                    if found is not None:
+                        return found
         return None
 
     def _files_named(self, module: str) -> Sequence[int]:

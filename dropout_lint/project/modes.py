@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Optional, Union
+from typing import NoReturn, Optional, Union
 
 from dropout_lint.analysis.layers import module_layer
 from dropout_lint.analysis.vocabulary import (
@@ -28,10 +28,34 @@ from dropout_lint.analysis.vocabulary import (
     MODE_FRAMEWORK_BASES,
     MODEL_LIBRARIES,
     READ_ONLY_FUNCTIONS,
+    WEIGHT_CHANGERS,
     WRAPPERS,
 )
 from dropout_lint.project.index import ProjectIndex, layerless_base
-from dropout_lint.project.modes_ir import Event, ModeFunction
+from dropout_lint.project.modes_ir import (
+    Bind,
+    Branch,
+    Call,
+    Event,
+    Export,
+    Leave,
+    Leaving,
+    Loop,
+    MethodCall,
+    ModeFunction,
+    Phased,
+    Restore,
+    Save,
+    Scoped,
+    SourceKind,
+    Step,
+    Switch,
+    SwitchMode,
+    Touch,
+    Try,
+    Use,
+    blocks,
+)
 from dropout_lint.project.summary import ClassSummary, Layer, Place
 from dropout_lint.records import record
 from dropout_lint.rule import LINE
@@ -39,6 +63,8 @@ from dropout_lint.rule import LINE
 _MAX_LOOP = 6
 _MAX_DEPTH = 12
 _CONTAINERS = frozenset({"sequential", "module_list", "module_dict"})
+# Sources that give a model of their own (a factory's, a loader's).
+_MADE = frozenset({SourceKind.TRAIN, SourceKind.EVAL, SourceKind.UNKNOWN})
 
 
 @record
@@ -49,6 +75,7 @@ class Obj:
     # The existing models it was built from (`Seq2seq(encoder, decoder)`,
     # `nn.Sequential(backbone, head)`): their layers are its layers.
     parts: frozenset[Obj] = frozenset()
+    built: bool = False  # built here from its class, with the weights it starts with
 
 
 class Mode(enum.Enum):
@@ -80,9 +107,16 @@ class State:
     env: dict[str, frozenset[Obj]] = field(default_factory=dict)
     facts: dict[Obj, frozenset[Fact]] = field(default_factory=dict)
     dead: bool = False
+    # The objects whose weights may have changed since they were built: trained, loaded,
+    # or given to code that may do either.
+    spoiled: set[Obj] = field(default_factory=set)
 
     def copy(self) -> State:
-        return State(dict(self.env), dict(self.facts), self.dead)
+        return State(dict(self.env), dict(self.facts), self.dead, set(self.spoiled))
+
+    def untrained(self, obj: Obj) -> bool:
+        """Whether ``obj`` still holds the weights it was built with on every path."""
+        return obj.built and obj not in self.spoiled
 
     def join(self, other: State) -> State:
         if self.dead:
@@ -95,10 +129,12 @@ class State:
         facts = dict(self.facts)
         for obj, found in other.facts.items():
             facts[obj] = facts.get(obj, frozenset()) | found
-        return State(env, facts)
+        return State(env, facts, spoiled=self.spoiled | other.spoiled)
 
     def same(self, other: State) -> bool:
-        return self.dead == other.dead and self.env == other.env and self.facts == other.facts
+        return (
+            self.dead == other.dead and self.env == other.env and self.facts == other.facts and self.spoiled == other.spoiled
+        )
 
 
 class ModeLayer(enum.Enum):
@@ -334,8 +370,15 @@ def _mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str]) -> set[
             continue
         if not builds or external is None or external.startswith(MODEL_LIBRARIES):
             found.add(ModeLayer.UNSEEN)
+    # A part of a class the run cannot resolve is a module only when the class uses it as
+    # one: NeMo's beam-search decoder holds a language-model scorer it passes on, and
+    # calls `self.decoder.decode(...)` of a non-torch decoder.
+    used = frozenset().union(*(current.modules for current in family))
+    unused = {(layer.place.path, layer.place.index) for current in family for attr, layer in current.layers if attr not in used}
     for current in family:
         for layer in (*(layer for _, layer in current.layers), *current.constructed):
+            if (layer.place.path, layer.place.index) in unused and _unresolved(index, layer):
+                continue
             found |= _layer_modes(index, layer, seen)
         if current.forward is not None:
             for op in current.forward.ops:
@@ -344,6 +387,12 @@ def _mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str]) -> set[
                 elif op.type is not None and op.type.kind == "batchnorm":
                     found.add(ModeLayer.BATCH_NORM)
     return found
+
+
+def _unresolved(index: ProjectIndex, layer: Layer) -> bool:
+    """A part built from a class of neither torch nor the run."""
+    target = layer.target
+    return layer.type is None and target is not None and not target.startswith(MODEL_LIBRARIES) and index.lookup(target) is None
 
 
 def _layer_modes(index: ProjectIndex, layer: Layer, seen: set[str]) -> set[ModeLayer]:
@@ -456,80 +505,96 @@ class _Interpreter:
         return state
 
     def event(self, event: Event, state: State) -> State:
-        kind = event.kind
-        if kind == "bind":
-            self.on_bind(event, state)
-        elif kind == "mode":
-            objs = self.lookup(state, event.path)
-            own = self._own_method(event, objs)
-            if own is not None:
-                self.apply(state, own, (event.path,), (), event)  # a trainer's own train()
-                return state
-            if event.mode is None:
-                self.set_facts(state, objs, frozenset({_UNKNOWN}))
-            else:
-                if not objs and event.path is not None and event.place is not None:
-                    # A model the run did not see built (`define_model(trial)` returning an
-                    # `nn.Sequential`, a class it cannot resolve): the switch says what it is.
-                    objs = frozenset({Obj(f"switched:{event.place.path}#{event.place.index}", None, event.path)})
-                    self.bind(state, event.path, objs)
-                why = f"`{event.text}` at line {LINE} put it in {'training' if event.mode == 'train' else 'eval'} mode"
-                mode = Mode.EVAL if event.mode == "eval" else Mode.TRAIN
-                self.set_facts(state, objs, frozenset({Fact(mode, why, _places(event))}))
-        elif kind == "touch":
-            self.lookup(state, event.path)
-        elif kind == "phased":
-            for obj in self.lookup(state, event.path):
-                if event.place is not None and _ENTRY in state.facts.get(obj, frozenset()) and obj.site.startswith("entry:"):
-                    self.summary.phased.append((obj.name, event.place, event.text))
-        elif kind == "save":
-            self.saved[event.text] = {obj: state.facts.get(obj, frozenset()) for obj in self.lookup(state, event.path)}
-        elif kind == "restore":
-            # `model.train(was_training)`: back to the mode saved in the flag, when known.
-            saved = self.saved.get(event.text, {})
-            for obj in self.lookup(state, event.path):
-                state.facts[obj] = saved.get(obj, frozenset({_UNKNOWN}))
-        elif kind == "use":
+        # (The commonest kinds first.)
+        if isinstance(event, Use):
             self.on_use(event, state)
-        elif kind == "method":
-            self.on_method(event, state)
-        elif kind == "call":
+        elif isinstance(event, Call):
             self.on_call(event, state)
-        elif kind == "export":
-            self.on_export(event, state)
-        elif kind == "if":
+        elif isinstance(event, Bind):
+            self.on_bind(event, state)
+        elif isinstance(event, MethodCall):
+            self.on_method(event, state)
+        elif isinstance(event, Branch):
             then = self.block(event.body, state.copy())
             orelse = self.block(event.orelse, state.copy())
             return then.join(orelse)
-        elif kind == "loop":
+        elif isinstance(event, Loop):
             return self.on_loop(event, state)
-        elif kind == "scoped":
-            held = [obj for path in event.args for obj in self.lookup(state, path)]
+        elif isinstance(event, SwitchMode):
+            self.on_switch(event, state)
+        elif isinstance(event, Touch):
+            objs = self.lookup(state, event.path)
+            if event.method in WEIGHT_CHANGERS:
+                state.spoiled |= objs
+        elif isinstance(event, Phased):
+            for obj in self.lookup(state, event.path):
+                if event.place is not None and _ENTRY in state.facts.get(obj, frozenset()) and obj.site.startswith("entry:"):
+                    self.summary.phased.append((obj.name, event.place, event.flag))
+        elif isinstance(event, Save):
+            self.saved[event.flag] = {obj: state.facts.get(obj, frozenset()) for obj in self.lookup(state, event.path)}
+        elif isinstance(event, Restore):
+            # `model.train(was_training)`: back to the mode saved in the flag, when known.
+            saved = self.saved.get(event.flag, {})
+            for obj in self.lookup(state, event.path):
+                state.facts[obj] = saved.get(obj, frozenset({_UNKNOWN}))
+        elif isinstance(event, Export):
+            self.on_export(event, state)
+        elif isinstance(event, Scoped):
+            held = [obj for path in event.held for obj in self.lookup(state, path)]
             saved = {obj: state.facts.get(obj, frozenset()) for obj in held}
             state = self.block(event.body, state)
             for obj, facts in saved.items():
                 state.facts[obj] = facts  # the context manager switches them back
             return state
-        elif kind == "try":
-            start = state.copy()
-            self.finals.append(event.final)
-            try:
-                out = self.block(event.orelse, self.block(event.body, state))
-                for handler in event.handlers:
-                    out = out.join(self.block(handler, start.copy()))
-            finally:
-                self.finals.pop()
-            return self.block(event.final, out) if not out.dead else out
-        elif kind == "return":
-            self.exits.append(self._leaving(state))
-            state.dead = True
-        elif kind == "break" and self.breaks:
-            self.breaks[-1].append(self._leaving(state))
-            state.dead = True
-        elif kind == "continue" and self.continues:
-            self.continues[-1].append(self._leaving(state))
-            state.dead = True
+        elif isinstance(event, Try):
+            return self.on_try(event, state)
+        elif isinstance(event, Leave):
+            self.on_leave(event, state)
+        elif isinstance(event, Step):
+            state.spoiled.update(state.facts)  # (which models it trains, the uses that feed its loss say)
+        else:
+            _unhandled(event)
         return state
+
+    def on_switch(self, event: SwitchMode, state: State) -> None:
+        objs = self.lookup(state, event.path)
+        own = self._own_method(event, objs)
+        if own is not None:
+            self.apply(state, own, (event.path,), (), event.place)  # a trainer's own train()
+            return
+        if event.mode is None:
+            self.set_facts(state, objs, frozenset({_UNKNOWN}))
+            return
+        if not objs and event.place is not None:
+            # A model the run did not see built (`define_model(trial)` returning an
+            # `nn.Sequential`, a class it cannot resolve): the switch says what it is.
+            objs = frozenset({Obj(f"switched:{event.place.path}#{event.place.index}", None, event.path)})
+            self.bind(state, event.path, objs)
+        why = f"`{event.text}` at line {LINE} put it in {event.mode.value} mode"
+        mode = Mode.EVAL if event.mode is Switch.EVAL else Mode.TRAIN
+        self.set_facts(state, objs, frozenset({Fact(mode, why, _places(event.place))}))
+
+    def on_leave(self, event: Leave, state: State) -> None:
+        if event.how is Leaving.RETURN:
+            self.exits.append(self._leaving(state))
+        elif event.how is Leaving.BREAK and self.breaks:
+            self.breaks[-1].append(self._leaving(state))
+        elif event.how is Leaving.CONTINUE and self.continues:
+            self.continues[-1].append(self._leaving(state))
+        else:
+            return  # (`break` outside any loop the analysis follows)
+        state.dead = True
+
+    def on_try(self, event: Try, state: State) -> State:
+        start = state.copy()
+        self.finals.append(event.final)
+        try:
+            out = self.block(event.orelse, self.block(event.body, state))
+            for handler in event.handlers:
+                out = out.join(self.block(handler, start.copy()))
+        finally:
+            self.finals.pop()
+        return self.block(event.final, out) if not out.dead else out
 
     def _leaving(self, state: State) -> State:
         """The state on a way out (return, break): enclosing `finally` blocks run first."""
@@ -542,7 +607,7 @@ class _Interpreter:
             self.finals = finals
         return out
 
-    def on_loop(self, event: Event, state: State) -> State:
+    def on_loop(self, event: Loop, state: State) -> State:
         head = state.copy()
         breaks: list[State] = []
         for _ in range(_MAX_LOOP):
@@ -561,43 +626,44 @@ class _Interpreter:
             out = out.join(broken)
         return out
 
-    def on_bind(self, event: Event, state: State) -> None:
+    def on_bind(self, event: Bind, state: State) -> None:
         source = event.source
         path = event.path
-        if source is None or path is None:
-            return
-        if source.kind == "alias":
+        if source.kind is SourceKind.ALIAS:
             self.bind(state, path, self.lookup(state, source.target))
             return
         place = event.place
         site = f"{place.path}#{place.index}" if place is not None else f"{self.function.qualname}:{path}"
-        if source.kind in ("train", "eval", "unknown") and self.index.function(source.target or "") is not None:
-            source = replace(source, kind="call")  # the run's own `from_pretrained`: what it returns
-        elif source.kind == "eval" and not self._loads_in_eval(source.target or ""):
-            source = replace(source, kind="unknown")
-        if source.kind in ("train", "eval", "unknown"):
+        if source.kind in _MADE and self.index.function(source.target or "") is not None:
+            source = replace(source, kind=SourceKind.CALL)  # the run's own `from_pretrained`: what it returns
+        elif source.kind is SourceKind.EVAL and not self._loads_in_eval(source.target or ""):
+            source = replace(source, kind=SourceKind.UNKNOWN)
+        if source.kind in _MADE:
             obj = Obj(site, source.target, path)
             self.bind(state, path, frozenset({obj}))
-            if source.kind == "train":
-                fact = Fact(Mode.TRAIN, f"`{path}` was built at line {LINE}, and a new model starts in training mode", _places(event))
-            elif source.kind == "eval":
-                fact = Fact(Mode.EVAL, f"`from_pretrained` at line {LINE} returns it in eval mode", _places(event))
+            if source.kind is SourceKind.TRAIN:
+                fact = Fact(Mode.TRAIN, f"`{path}` was built at line {LINE}, and a new model starts in training mode", _places(place))
+            elif source.kind is SourceKind.EVAL:
+                fact = Fact(Mode.EVAL, f"`from_pretrained` at line {LINE} returns it in eval mode", _places(place))
             else:
                 fact = _UNKNOWN
             state.facts[obj] = frozenset({fact})
             return
-        if source.kind == "new" and source.target is not None:
+        if source.kind is SourceKind.NEW and source.target is not None:
             self.on_new(state, path, site, source.target, source.args, event)
             return
-        if source.kind == "call" and source.target is not None:
+        if source.kind is SourceKind.CALL and source.target is not None:
             function = self.index.function(source.target)
             built = [self.index.lookup(name) for name in (function.returns if function else ())]
             models = [b for b in built if b is not None and self.index.is_module(b.cls)]
             if models:
-                obj = Obj(site, models[0].cls.qualname, path)
+                name = self.index.resolve(source.target)
+                factory = self.analysis.functions.get(name) if name is not None else None
+                untrained = factory is not None and not _may_load(factory.body())
+                obj = Obj(site, models[0].cls.qualname, path, built=untrained)
                 self.bind(state, path, frozenset({obj}))
                 why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
-                state.facts[obj] = frozenset({Fact(Mode.TRAIN, why, _places(event))})
+                state.facts[obj] = frozenset({Fact(Mode.TRAIN, why, _places(place))})
                 return
         # (What a call does to the models it is given, its own event has applied.)
         self.bind(state, path, frozenset())
@@ -614,7 +680,7 @@ class _Interpreter:
         )
 
     def on_new(
-        self, state: State, path: str, site: str, target: str, args: tuple[Optional[str], ...], event: Event
+        self, state: State, path: str, site: str, target: str, args: tuple[Optional[str], ...], event: Bind
     ) -> None:
         located = self.index.lookup(target)
         torch_layer = module_layer(target)
@@ -624,21 +690,21 @@ class _Interpreter:
             obj = Obj(site, target if DROPOUT_FREE_MODELS.match(target) else None, path)
             self.bind(state, path, frozenset({obj}))
             why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
-            state.facts[obj] = frozenset({Fact(Mode.TRAIN, why, _places(event))})
-            self.escape(state, [*args, *(event.source.keywords if event.source else ())])
+            state.facts[obj] = frozenset({Fact(Mode.TRAIN, why, _places(event.place))})
+            self.escape(state, [*args, *event.source.keywords])
             return
         if located is None and torch_layer is None:
             # An object from outside the run gets the model (transformers' Trainer, a
             # Lightning Trainer): anything may happen to its mode.
-            self.escape(state, [*args, *(event.source.keywords if event.source else ())])
+            self.escape(state, [*args, *event.source.keywords])
             self.bind(state, path, frozenset())
             return
         qualname = located.qualname if located is not None else target
-        given = [*args, *(event.source.keywords if event.source else ())]
+        given = [*args, *event.source.keywords]
         parts = frozenset(o for p in given for o in self.lookup(state, p, create=False) if o.cls is not None)
-        obj = Obj(site, qualname, path, parts)
+        obj = Obj(site, qualname, path, parts, built=not parts)
         why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
-        fresh = frozenset({Fact(Mode.TRAIN, why, _places(event))})
+        fresh = frozenset({Fact(Mode.TRAIN, why, _places(event.place))})
         if torch_layer is not None and torch_layer.kind in _CONTAINERS and parts:
             # `nn.Sequential(backbone, head)` of models that exist keeps their modes.
             kept = frozenset(f for o in parts if self.analysis.mode_layers(o) for f in state.facts.get(o, ()))
@@ -650,35 +716,44 @@ class _Interpreter:
         self.bind(state, path, frozenset({obj}))
         init = self.analysis.method(qualname, "__init__") if located is not None else None
         if init is not None:
-            self.apply(state, init, (path, *args), (), event)
+            self.apply(state, init, (path, *args), (), event.place)
 
     def escape(self, state: State, paths: Sequence[Optional[str]]) -> None:
         for path in paths:
             objs = self.lookup(state, path, create=False)
             if objs:
                 self.set_facts(state, objs, frozenset({_UNKNOWN}))
+                state.spoiled |= objs
 
-    def on_use(self, event: Event, state: State) -> None:
+    def spoil(self, state: State, paths: Sequence[Optional[str]]) -> None:
+        """The models given to code of the run that may train or load them."""
+        for path in paths:
+            state.spoiled |= self.lookup(state, path, create=False)
+
+    def on_use(self, event: Use, state: State) -> None:
         objs = self.lookup(state, event.path)
         for obj in objs:
             own_call = self.analysis.method(obj.cls, "__call__") if obj.cls else None
             if own_call is not None:
                 # Its class replaces `nn.Module.__call__` (ultralytics' `YOLO` predicts
                 # through a predictor that switches the mode): what that method does counts.
-                self.apply(state, own_call, (event.path,), (), event)
+                self.apply(state, own_call, (event.path,), (), event.place)
                 continue
             facts = state.facts.get(obj, frozenset())
             entry = event.place is not None and _ENTRY in facts and obj.site.startswith("entry:")
-            if event.evaluating:
+            if event.evaluating and not (event.noise and state.untrained(obj)):
+                # (A model just built, run on made-up inputs, is a smoke test: its output
+                # measures nothing, whatever its mode.)
                 self._check(event, obj, facts, Mode.TRAIN)
                 if entry:
                     self.summary.evaluates.append((obj.name, event.place))  # type: ignore[arg-type]
             if event.training:
+                state.spoiled.add(obj)
                 self._check(event, obj, facts, Mode.EVAL)
                 if entry:
                     self.summary.trains.append((obj.name, event.place))  # type: ignore[arg-type]
 
-    def _check(self, event: Event, obj: Obj, facts: frozenset[Fact], wrong: Mode, via: Optional[Via] = None) -> None:
+    def _check(self, event: Use, obj: Obj, facts: frozenset[Fact], wrong: Mode, via: Optional[Via] = None) -> None:
         """Report a use of ``obj`` at ``event`` if it may be in the ``wrong`` mode there
         and that mode changes what it computes."""
         found = sorted((f for f in facts if f.mode is wrong), key=_fact_order)
@@ -689,7 +764,7 @@ class _Interpreter:
         layers = self.analysis.mode_layers(obj)
         if not layers:
             return
-        path = event.path or obj.name
+        path = event.path
         violation: ModeViolation
         if wrong is Mode.TRAIN:
             violation = EvalInTrainMode(event.place, path, found[0], layers, via)
@@ -697,7 +772,7 @@ class _Interpreter:
             violation = TrainInEvalMode(event.place, path, found[0], layers, via)
         self.analysis.report(violation, self.function)
 
-    def _own_method(self, event: Event, objs: frozenset[Obj]) -> Optional[ModeFunction]:
+    def _own_method(self, event: SwitchMode, objs: frozenset[Obj]) -> Optional[ModeFunction]:
         """``runner.train()`` where the runner is no torch module but has its own method."""
         classes = {obj.cls for obj in objs if obj.cls}
         if event.path == "self" and self.function.cls:
@@ -706,43 +781,38 @@ class _Interpreter:
             located = self.index.lookup(cls)
             if located is None or self.index.is_module(located):
                 continue
-            method = self.analysis.method(cls, "train" if event.mode != "eval" else "eval")
+            method = self.analysis.method(cls, "eval" if event.mode is Switch.EVAL else "train")
             if method is not None:
                 return method
         return None
 
-    def on_method(self, event: Event, state: State) -> None:
-        receivers = self.lookup(state, event.path, create=event.path is not None and self._root(event.path) in self.params)
+    def on_method(self, event: MethodCall, state: State) -> None:
+        receivers = self.lookup(state, event.path, create=self._root(event.path) in self.params)
+        state.spoiled |= receivers
+        self.spoil(state, [*event.args, *(value for _, value in event.keywords)])
         classes = {obj.cls for obj in receivers if obj.cls}
-        if event.path is not None and self._root(event.path) == "self" and self.function.cls and event.path == "self":
+        if event.path == "self" and self.function.cls:
             classes.add(self.function.cls)
         for cls in classes:
-            method = self.analysis.method(cls, event.callee or "")
+            method = self.analysis.method(cls, event.method)
             if method is not None:
-                self.apply(state, method, (event.path, *event.args), event.keywords, event)
+                self.apply(state, method, (event.path, *event.args), event.keywords, event.place)
                 return
         if not any(obj.cls is None or module_layer(obj.cls) for obj in receivers):
             # A method of an object from outside the run (`trainer.fit(model)`) may do
             # anything to the models it gets.
             self.escape(state, [*event.args, *(value for _, value in event.keywords)])
-        if event.path is not None and (event.evaluating or event.training):
+        if event.evaluating or event.training:
             # No such method: `self.model(x)` calls a model held in an attribute.
-            held = Event(
-                "use",
-                path=f"{event.path}.{event.callee}",
-                place=event.place,
-                text=event.text,
-                evaluating=event.evaluating,
-                training=event.training,
-            )
-            self.on_use(held, state)
+            self.on_use(Use(f"{event.path}.{event.method}", event.place, event.evaluating, event.training), state)
 
-    def on_call(self, event: Event, state: State) -> None:
-        callee = event.callee or ""
+    def on_call(self, event: Call, state: State) -> None:
+        callee = event.callee
         name = self.index.resolve(callee)
         function = self.analysis.functions.get(name) if name is not None else None
         if function is not None:
-            self.apply(state, function, event.args, event.keywords, event)
+            self.spoil(state, [*event.args, *(value for _, value in event.keywords)])
+            self.apply(state, function, event.args, event.keywords, event.place)
             return
         if name is not None:
             return  # a function of the run that does nothing to any mode
@@ -756,7 +826,7 @@ class _Interpreter:
         function: ModeFunction,
         args: Sequence[Optional[str]],
         keywords: Sequence[tuple[str, Optional[str]]],
-        event: Event,
+        at: Optional[Place],
     ) -> None:
         """Apply a callee's summary at a call: map its parameters onto the arguments."""
         mapping: dict[str, str] = {}
@@ -788,27 +858,27 @@ class _Interpreter:
         for uses, wrong, passed in ((summary.evaluates, Mode.TRAIN, self.summary.evaluates), (summary.trains, Mode.EVAL, self.summary.trains)):
             for path, place in uses:
                 target = caller_path(path)
-                if target is None or event.place is None:
+                if target is None or at is None:
                     continue
                 for obj in self.lookup(state, target):
                     facts = state.facts.get(obj, frozenset())
-                    self._check(Event("use", path=target, place=event.place), obj, facts, wrong, Via(short, place))
+                    self._check(Use(target, at), obj, facts, wrong, Via(short, place))
                     if _ENTRY in facts and obj.site.startswith("entry:"):
-                        passed.append((obj.name, event.place))
+                        passed.append((obj.name, at))
         for path, place, flag in summary.phased:
             # `_run_epoch(test_loader, train=False)`: the flag the caller passes decides.
             value = dict(keywords).get(flag)
             if value is None and flag in function.params[: len(args)]:
                 value = args[function.params.index(flag)]
             target = caller_path(path)
-            if value not in ("True", "False") or target is None or event.place is None:
+            if value not in ("True", "False") or target is None or at is None:
                 continue
             wrong, passed = (Mode.EVAL, self.summary.trains) if value == "True" else (Mode.TRAIN, self.summary.evaluates)
             for obj in self.lookup(state, target):
                 facts = state.facts.get(obj, frozenset())
-                self._check(Event("use", path=target, place=event.place), obj, facts, wrong, Via(short, place))
+                self._check(Use(target, at), obj, facts, wrong, Via(short, place))
                 if _ENTRY in facts and obj.site.startswith("entry:"):
-                    passed.append((obj.name, event.place))
+                    passed.append((obj.name, at))
         for self_path, param_path in summary.stores.items():
             holder, stored = caller_path(self_path), caller_path(param_path)
             if holder is not None and stored is not None:
@@ -817,6 +887,7 @@ class _Interpreter:
             holder = caller_path(self_path)
             if holder is not None:
                 self.bind(state, holder, made)
+                state.spoiled |= made
                 for obj in made:
                     state.facts[obj] = summary.created[obj]
         for path, facts in summary.effects.items():
@@ -834,12 +905,12 @@ class _Interpreter:
                         after.add(fact)
                     else:
                         why = f"`{short}()` (line {LINE}) calls it: {fact.why}"
-                        after.add(Fact(fact.mode, why, (*_places(event), *fact.places)))
+                        after.add(Fact(fact.mode, why, (*_places(at), *fact.places)))
                 state.facts[obj] = frozenset(after)
 
-    def on_export(self, event: Event, state: State) -> None:
+    def on_export(self, event: Export, state: State) -> None:
         keywords = dict(event.keywords)
-        if event.callee == "torch.onnx.export":
+        if event.api == "torch.onnx.export":
             training = keywords.get("training")
             if training is not None and "TRAINING" not in training and "PRESERVE" not in training:
                 return  # the mode is chosen (`TrainingMode.EVAL`, or a variable: on purpose)
@@ -853,12 +924,28 @@ class _Interpreter:
                 continue
             layers = self.analysis.mode_layers(obj)
             if layers:
-                api = EXPORTS.get(event.callee or "", event.callee or "")
+                api = EXPORTS.get(event.api, event.api)
                 self.analysis.report(ExportInTrainMode(event.place, event.path, api, wrong[0], layers), self.function)
 
 
-def _places(event: Event) -> tuple[Place, ...]:
-    return (event.place,) if event.place is not None else ()
+def _places(place: Optional[Place]) -> tuple[Place, ...]:
+    return (place,) if place is not None else ()
+
+
+def _may_load(events: Sequence[Event]) -> bool:
+    """Whether a factory may give the model it builds other weights than those it starts
+    with: it calls anything (`torch.load`, `load_state_dict_from_url`) or any method."""
+    for event in events:
+        if isinstance(event, (Call, MethodCall)) or (isinstance(event, Touch) and event.method in WEIGHT_CHANGERS):
+            return True
+        if any(_may_load(block) for block in blocks(event)):
+            return True
+    return False
+
+
+def _unhandled(event: NoReturn) -> NoReturn:
+    """mypy reports a call here unless every kind of event is handled before it."""
+    raise AssertionError(f"no rule for the event {event!r}")
 
 
 def mode_violations(index: ProjectIndex) -> list[ModeViolation]:

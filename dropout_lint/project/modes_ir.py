@@ -11,11 +11,12 @@ is understood where another file calls it.
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 import pickle
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import replace
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import libcst as cst
 
@@ -34,6 +35,7 @@ from dropout_lint.analysis.training import (
     StepUse,
     is_training_step,
     loss_flow,
+    on_noise,
     optimised_models,
     phase_flag,
     shape_only,
@@ -58,33 +60,211 @@ from dropout_lint.records import record
 _NESTED_SCOPES = frozenset({cst.Lambda, cst.FunctionDef})  # their calls are not the function's
 
 
-@record
-class Source:
+class SourceKind(enum.Enum):
     """Where a bound value comes from."""
 
-    kind: str  # "new" (a class), "train" / "eval" (a factory's fresh model), "unknown", "alias", "call", "other"
+    NEW = "new"  # a class is built: `Net(...)`
+    TRAIN = "train"  # a factory's new model: `timm.create_model(...)`, `instantiate(cfg)`
+    EVAL = "eval"  # `X.from_pretrained(...)`: in eval mode when it is Hugging Face's
+    UNKNOWN = "unknown"  # `torch.load(...)`: a model in a mode not known
+    ALIAS = "alias"  # another name for an object: `net = model`, `model.to(device)`
+    CALL = "call"  # what a function returns
+    OTHER = "other"
+
+
+@record
+class Source:
+    kind: SourceKind
     target: Optional[str] = None  # the class or function called; the aliased path
     args: tuple[Optional[str], ...] = ()  # positional arguments (paths)
     keywords: tuple[Optional[str], ...] = ()  # keyword arguments' values (paths)
 
 
+_OTHER = Source(SourceKind.OTHER)
+
+
+class Switch(enum.Enum):
+    """The mode a `.train()`/`.eval()` call switches to."""
+
+    TRAIN = "training"
+    EVAL = "eval"
+
+
+Arguments = tuple[Optional[str], ...]  # positional arguments, as paths (None: not a name)
+Keywords = tuple[tuple[str, Optional[str]], ...]
+
+
+# The events. Each kind is a record class of its own; ``Event`` is their union, and the
+# analysis dispatches on the class (mypy checks that every kind is handled).
+
+
 @record
-class Event:
-    kind: str
-    path: Optional[str] = None  # the model (or receiver) the event is about
+class Bind:
+    """``path = <source>``."""
+
+    path: str
+    source: Source
     place: Optional[Place] = None
-    text: str = ""
-    mode: Optional[str] = None  # "train" / "eval" / None (not known) for kind "mode"
-    source: Optional[Source] = None  # for kind "bind"
-    callee: Optional[str] = None  # qualified callee, or the method name for kind "method"
-    args: tuple[Optional[str], ...] = ()
-    keywords: tuple[tuple[str, Optional[str]], ...] = ()
-    evaluating: bool = False  # a "use" that evaluates
-    training: bool = False  # a "use" inside a training loop
-    body: tuple[Event, ...] = ()
+
+
+@record
+class SwitchMode:
+    """``model.train()``/``model.eval()`` (or a context manager's switch for its block)."""
+
+    path: str
+    mode: Optional[Switch]  # None: `model.train(flag)` with a flag not known
+    place: Optional[Place]
+    text: str
+
+
+@record
+class Touch:
+    """An ``nn.Module`` method that keeps the mode (``model.to(device)``): a model."""
+
+    path: str
+    method: str
+    place: Optional[Place]
+
+
+@record
+class Save:
+    """``was_training = model.training``."""
+
+    path: str
+    flag: str
+
+
+@record
+class Restore:
+    """``model.train(was_training)``, or ``if was_training: model.train()``."""
+
+    path: str
+    flag: str
+    place: Optional[Place]
+
+
+@record
+class Use:
+    """A model called: a forward pass that evaluates, trains, or neither."""
+
+    path: str
+    place: Optional[Place]
+    evaluating: bool = False
+    training: bool = False
+    noise: bool = False  # its inputs are made up (`torch.randn(...)`)
+
+
+@record
+class Phased:
+    """A model called in a loop that a flag parameter makes train or evaluate."""
+
+    path: str
+    place: Optional[Place]
+    flag: str
+
+
+@record
+class MethodCall:
+    """``receiver.method(...)``: the receiver's own method, or a model held in an
+    attribute (``self.model(x)``); the analysis tells which once classes are known."""
+
+    path: str
+    method: str
+    args: Arguments
+    keywords: Keywords
+    place: Optional[Place]
+    evaluating: bool = False
+    training: bool = False
+
+
+@record
+class Call:
+    """A function called, with the names it is given."""
+
+    callee: str
+    args: Arguments
+    keywords: Keywords
+    place: Optional[Place]
+
+
+@record
+class Export:
+    """``torch.jit.trace(model, ...)``, ``torch.onnx.export(model, ...)``..."""
+
+    path: Optional[str]
+    api: str
+    keywords: Keywords
+    place: Optional[Place]
+
+
+@record
+class Step:
+    """A training step: ``loss.backward()``, ``optimizer.step()``."""
+
+    place: Optional[Place]
+
+
+@record
+class Branch:
+    """``if``/``else``: one of the two runs."""
+
+    body: tuple[Event, ...]
+    orelse: tuple[Event, ...] = ()
+
+
+@record
+class Loop:
+    body: tuple[Event, ...]
+    orelse: tuple[Event, ...] = ()
+
+
+@record
+class Scoped:
+    """A block after which the ``held`` models are switched back to their modes."""
+
+    body: tuple[Event, ...]
+    held: tuple[str, ...]
+
+
+@record
+class Try:
+    body: tuple[Event, ...]
     orelse: tuple[Event, ...] = ()
     handlers: tuple[tuple[Event, ...], ...] = ()
     final: tuple[Event, ...] = ()  # a `finally` block: it runs on every way out
+
+
+class Leaving(enum.Enum):
+    RETURN = "return"  # or `raise`: the function is left
+    BREAK = "break"
+    CONTINUE = "continue"
+
+
+@record
+class Leave:
+    """``return``, ``raise``, ``break`` or ``continue``."""
+
+    how: Leaving
+
+
+Event = Union[
+    Bind, SwitchMode, Touch, Save, Restore, Use, Phased, MethodCall, Call, Export, Step,
+    Branch, Loop, Scoped, Try, Leave,
+]  # fmt: skip
+
+
+_RETURN = Leave(Leaving.RETURN)
+
+
+def blocks(event: Event) -> tuple[tuple[Event, ...], ...]:
+    """The blocks of events nested in a compound event (none in a simple one)."""
+    if isinstance(event, (Branch, Loop)):
+        return (event.body, event.orelse)
+    if isinstance(event, Scoped):
+        return (event.body,)
+    if isinstance(event, Try):
+        return (event.body, event.orelse, event.final, *event.handlers)
+    return ()
 
 
 @record
@@ -141,9 +321,11 @@ class EventBuilder:
         self._reading: Optional[int] = None  # the small statement being read (its id)
         # The scope being read, and what is learnt of it on the first use of a model that
         # needs it (most functions run no model): the calls whose result is looked at only
-        # for its shape, and the models the scope's optimizers step (None: not known).
+        # for its shape, the calls on made-up inputs, and the models the scope's
+        # optimizers step (None: not known).
         self._scope: Sequence[cst.CSTNode] = ()  # the function's body, or the module's statements
         self._shapes: Optional[frozenset[int]] = None
+        self._noise: Optional[frozenset[int]] = None
         self._optimised: Optional[frozenset[str]] = None
         self._optimisers_read = False
         self._params: frozenset[str] = frozenset()  # the function's parameters
@@ -161,7 +343,7 @@ class EventBuilder:
         self._training_loops = training_loops(func.body) if stepping else set()
         self._flows = []
         self._reading = None
-        self._scope, self._shapes, self._optimisers_read = (func.body,), None, False
+        self._scope, self._shapes, self._noise, self._optimisers_read = (func.body,), None, None, False
         self._params = frozenset(p.name.value for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params))
         self._phases = []
         self._context = []
@@ -181,7 +363,7 @@ class EventBuilder:
         self._training_loops = set()
         for stmt in body:
             self._training_loops |= training_loops(stmt)
-        self._scope, self._shapes, self._optimisers_read = body, None, False
+        self._scope, self._shapes, self._noise, self._optimisers_read = body, None, None, False
         self._context = []
         self._metrics = []
         return ModeFunction(qualname, None, (), tuple(self._block(body)))
@@ -202,14 +384,14 @@ class EventBuilder:
             yield from self._expression(stmt.test)
             restore = _restore(stmt)
             if restore is not None:
-                yield Event("restore", path=restore[0], text=restore[1], place=self.places.of(stmt))
+                yield Restore(restore[0], restore[1], self.places.of(stmt))
                 return
             orelse: list[Event] = []
             if type(stmt.orelse) is cst.If:
                 orelse = list(self._statement(stmt.orelse))
             elif type(stmt.orelse) is cst.Else:
                 orelse = list(self._block(block_statements(stmt.orelse.body)))
-            yield Event("if", body=tuple(self._block(block_statements(stmt.body))), orelse=tuple(orelse))
+            yield Branch(tuple(self._block(block_statements(stmt.body))), tuple(orelse))
         elif isinstance(stmt, (cst.For, cst.While)):
             yield from self._loop(stmt)
         elif type(stmt) is cst.With:
@@ -219,11 +401,11 @@ class EventBuilder:
             body = tuple(self._block(block_statements(stmt.body)))
             after = tuple(self._block(block_statements(stmt.orelse.body))) if stmt.orelse else ()
             final = tuple(self._block(block_statements(stmt.finalbody.body))) if stmt.finalbody else ()
-            yield Event("try", body=body, orelse=after, handlers=handlers, final=final)
+            yield Try(body, after, handlers, final)
         elif type(stmt) is cst.Match:
             yield from self._expression(stmt.subject)
             cases = tuple(tuple(self._block(block_statements(case.body))) for case in stmt.cases)
-            yield Event("try", body=(), handlers=cases)  # one of the cases runs: a join of branches
+            yield Try((), handlers=cases)  # one of the cases runs: a join of branches
 
     def _loop(self, stmt: cst.For | cst.While) -> Iterator[Event]:
         evaluating_loader = False
@@ -250,12 +432,12 @@ class EventBuilder:
             self._phases.pop()
         orelse = tuple(self._block(block_statements(stmt.orelse.body))) if stmt.orelse is not None else ()
         for target in _bound_paths(stmt.target) if type(stmt) is cst.For else ():
-            body = (Event("bind", path=target, source=Source("other")), *body)
-        yield Event("loop", body=body, orelse=orelse)
+            body = (Bind(target, _OTHER), *body)
+        yield Loop(body, orelse)
 
     def _with(self, stmt: cst.With) -> Iterator[Event]:
         no_grad = False
-        switched: list[tuple[str, str]] = []  # `with eval_mode(model):` switches for the block
+        switched: list[tuple[str, Switch]] = []  # `with eval_mode(model):` switches for the block
         for item in stmt.items:
             if self._is_no_grad(item.item):
                 no_grad = True
@@ -276,8 +458,9 @@ class EventBuilder:
             yield from body
             return
         for path, mode in switched:
-            body = (Event("mode", path=path, mode=mode, place=self.places.of(stmt), text=f"with {mode}_mode"), *body)
-        yield Event("scoped", body=body, args=tuple(path for path, _ in switched))
+            text = f"with {'eval' if mode is Switch.EVAL else 'train'}_mode"
+            body = (SwitchMode(path, mode, self.places.of(stmt), text), *body)
+        yield Scoped(body, tuple(path for path, _ in switched))
 
     def _is_no_grad(self, expr: cst.BaseExpression) -> bool:
         func = expr.func if type(expr) is cst.Call else expr
@@ -298,30 +481,30 @@ class EventBuilder:
                 saved = dotted_name(value.value)
                 if type(targets[0]) is cst.Name and saved is not None:
                     # `was_training = model.training`: restored later with `model.train(was_training)`.
-                    yield Event("save", path=saved, text=targets[0].value)
+                    yield Save(saved, targets[0].value)
             source = self._source(value)
             for target in targets:
                 if isinstance(target, (cst.Tuple, cst.List)):
                     for bound in _bound_paths(target):
-                        yield Event("bind", path=bound, source=Source("other"))
+                        yield Bind(bound, _OTHER)
                     continue
                 path = dotted_name(target)
                 if path is not None:
-                    yield Event("bind", path=path, source=source, place=self.places.of(target))
+                    yield Bind(path, source, self.places.of(target))
         elif type(small) is cst.AugAssign:
             yield from self._expression(small.value)
         elif type(small) is cst.Return:
             if small.value is not None:
                 yield from self._expression(small.value)
-            yield Event("return")
+            yield _RETURN
         elif type(small) is cst.Raise:
             if small.exc is not None:
                 yield from self._expression(small.exc)
-            yield Event("return")
+            yield _RETURN
         elif type(small) is cst.Break:
-            yield Event("break")
+            yield Leave(Leaving.BREAK)
         elif type(small) is cst.Continue:
-            yield Event("continue")
+            yield Leave(Leaving.CONTINUE)
         elif type(small) is cst.Expr:
             yield from self._expression(small.value)
         elif type(small) is cst.Del:
@@ -334,44 +517,44 @@ class EventBuilder:
     def _source(self, value: cst.BaseExpression) -> Source:
         path = dotted_name(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
         if path is not None:
-            return Source("alias", path)
+            return Source(SourceKind.ALIAS, path)
         if type(value) is not cst.Call:
-            return Source("other")
+            return _OTHER
         func = value.func
         if type(func) is cst.Attribute and func.attr.value in RETURNS_SELF:
             # `Net().to(device).eval()` is the object built (and switched) inside.
             receiver = self._path(func.value)
             if receiver is not None:
-                return Source("alias", receiver)
+                return Source(SourceKind.ALIAS, receiver)
             return self._source(func.value)
         factory = _looked_up_factory(func, self.qualify)
         if factory is not None:
-            return Source("train", factory)  # `getattr(models, name)(...)`: a model the run cannot see
+            return Source(SourceKind.TRAIN, factory)  # `getattr(models, name)(...)`: a model the run cannot see
         if not isinstance(func, (cst.Name, cst.Attribute)):
-            return Source("other")
+            return _OTHER
         qualname = self.qualify(func)
         if qualname is not None:
             if TRAIN_FACTORIES.match(qualname):
-                return Source("train", qualname)
+                return Source(SourceKind.TRAIN, qualname)
             if PRETRAINED_LOADER.search(qualname):
-                return Source("eval", qualname)
+                return Source(SourceKind.EVAL, qualname)
             if qualname in ("torch.load", "torch.jit.load", "torch.hub.load"):
-                return Source("unknown", qualname)
+                return Source(SourceKind.UNKNOWN, qualname)
             if qualname in WRAPPERS:
                 # The wrapper shares the model's mode: `.eval()` on either switches both.
                 first = value.args[0].value if value.args else None
                 inner = self._path(first) if first is not None else None
-                return Source("alias", inner) if inner is not None else Source("other")
+                return Source(SourceKind.ALIAS, inner) if inner is not None else _OTHER
         args = tuple(self._path(a.value) if a.keyword is None and not a.star else None for a in value.args)
         passed = tuple(self._path(a.value) for a in value.args if a.keyword is not None)
         if qualname is None and type(func) is cst.Attribute:
-            return Source("other")
+            return _OTHER
         name = last_identifier(func) or ""
         if qualname is not None and name[:1].isupper():
-            return Source("new", qualname, args, passed)
+            return Source(SourceKind.NEW, qualname, args, passed)
         if qualname is not None:
-            return Source("call", qualname, args, passed)
-        return Source("other")
+            return Source(SourceKind.CALL, qualname, args, passed)
+        return _OTHER
 
     def _path(self, expr: cst.BaseExpression) -> Optional[str]:
         """The name or attribute chain of an expression, or the name given to an object
@@ -423,8 +606,8 @@ class EventBuilder:
                 return  # `model = Net()`: the assignment binds it
             temp = " ".join(self.text(call).split())
             self._temps[id(call)] = temp
-            source = Source("new", built, args, tuple(value for _, value in keywords))
-            yield Event("bind", path=temp, source=source, place=place)
+            source = Source(SourceKind.NEW, built, args, tuple(value for _, value in keywords))
+            yield Bind(temp, source, place)
             return
         if type(func) is cst.Attribute:
             receiver = self._path(func.value)
@@ -432,39 +615,32 @@ class EventBuilder:
             if receiver is not None and method in RETURNS_SELF:
                 self._temps[id(call)] = receiver  # `Net().to(d).eval()`: one object throughout
             if is_training_step(call):
-                yield Event("step", place=place)
+                yield Step(place)
                 return
             if receiver is not None and self.qualify(func.value) is None:
                 if method in ("train", "eval"):
                     flag = _flag_argument(call) if method == "train" else None
                     if flag is not None:
-                        yield Event("restore", path=receiver, text=flag, place=place)
+                        yield Restore(receiver, flag, place)
                         return
                     shown = f"{receiver}.{method}({'...' if call.args else ''})"
-                    yield Event("mode", path=receiver, place=place, text=shown, mode=_mode_of(call, method))
+                    yield SwitchMode(receiver, _mode_of(call, method), place, shown)
                 elif method in MODEL_METHODS:
-                    yield Event("touch", path=receiver, place=place)
+                    yield Touch(receiver, method, place)
                 elif method in RUN_METHODS:
                     yield self._use(receiver, call)
                 else:
                     # A method of the receiver, or a model stored in one of its attributes
                     # (`self.model(x)`): the analysis tells which once classes are known.
                     use = self._use(f"{receiver}.{method}", call)
-                    yield Event(
-                        "method",
-                        path=receiver,
-                        callee=method,
-                        args=args,
-                        keywords=keywords,
-                        place=place,
-                        evaluating=use.evaluating,
-                        training=use.training,
-                    )
-                    if use.kind == "phased":
+                    evaluating = isinstance(use, Use) and use.evaluating
+                    training = isinstance(use, Use) and use.training
+                    yield MethodCall(receiver, method, args, keywords, place, evaluating, training)
+                    if isinstance(use, Phased):
                         yield use  # a model held in the attribute, trained or evaluated by a flag
                 return
         if type(func) is cst.Name and func.value == "backward":
-            yield Event("step", place=place)
+            yield Step(place)
             return
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return
@@ -475,12 +651,12 @@ class EventBuilder:
                 yield self._use(path, call)
             return
         if qualname in EXPORTS:
-            yield Event("export", path=args[0] if args else None, callee=qualname, keywords=keywords, place=place)
+            yield Export(args[0] if args else None, qualname, keywords, place)
             return
         if qualname.rsplit(".", 1)[-1] == "backward":  # accelerator.backward(loss) resolves to nothing useful
-            yield Event("step", place=place)
+            yield Step(place)
             return
-        yield Event("call", callee=qualname, args=args, keywords=keywords, place=place)
+        yield Call(qualname, args, keywords, place)
 
     def _steps_parameters_of(self, path: str) -> bool:
         """Whether an optimizer of the scope steps the model called as ``path`` (or the
@@ -489,7 +665,7 @@ class EventBuilder:
             self._optimised, self._optimisers_read = optimised_models(self._scope, self.qualify), True
         return self._optimised is None or any(_covers(model, path) for model in self._optimised)
 
-    def _use(self, path: str, call: cst.Call) -> Event:
+    def _use(self, path: str, call: cst.Call) -> Use | Phased:
         """A call of ``path``. It trains when the innermost loop takes training steps and
         no ``no_grad`` is open inside that loop; it evaluates in an evaluation function,
         in a loop over a validation/test loader, or under ``no_grad`` where predictions or
@@ -501,7 +677,7 @@ class EventBuilder:
         if innermost == "loop:phase" and not no_grad_inside:
             # `for x, y in loader: ...; if train: loss.backward()`: it trains or evaluates
             # as the caller's flag says.
-            return Event("phased", path=path, place=self.places.of(call), text=self._phases[-1])
+            return Phased(path, self.places.of(call), self._phases[-1])
         # Inside a training loop only a forward pass whose loss is back-propagated trains,
         # and not under no_grad (a teacher's targets, an EMA); one that feeds predictions
         # or metrics only evaluates.
@@ -520,16 +696,18 @@ class EventBuilder:
                 )
             )
         )
-        return Event("use", path=path, place=self.places.of(call), evaluating=evaluating, training=training)
+        if evaluating and self._noise is None:
+            self._noise = frozenset(call for part in self._scope for call in on_noise(part, self.qualify))
+        return Use(path, self.places.of(call), evaluating, training, evaluating and id(call) in (self._noise or ()))
 
 
-def _mode_context(expr: cst.BaseExpression) -> Optional[list[tuple[str, str]]]:
+def _mode_context(expr: cst.BaseExpression) -> Optional[list[tuple[str, Switch]]]:
     """``eval_mode(model)`` / ``train_mode(model)``: context managers (MONAI's and home-made
     ones) that switch the models they get for the block and switch them back after."""
     if type(expr) is not cst.Call or not isinstance(expr.func, (cst.Name, cst.Attribute)):
         return None
     name = (last_identifier(expr.func) or "").lower()
-    mode = "eval" if "eval" in name else "train" if "train" in name else None
+    mode = Switch.EVAL if "eval" in name else Switch.TRAIN if "train" in name else None
     if mode is None:
         return None
     paths = [dotted_name(arg.value) for arg in expr.args if arg.keyword is None]
@@ -579,14 +757,14 @@ def _restore(stmt: cst.If) -> Optional[tuple[str, str]]:
     return (model, stmt.test.value) if model is not None else None
 
 
-def _mode_of(call: cst.Call, method: str) -> Optional[str]:
+def _mode_of(call: cst.Call, method: str) -> Optional[Switch]:
     if method == "eval":
-        return "eval"
+        return Switch.EVAL
     if not call.args:
-        return "train"
+        return Switch.TRAIN
     value = call.args[0].value
     if type(value) is cst.Name and value.value in ("True", "False"):
-        return "train" if value.value == "True" else "eval"
+        return Switch.TRAIN if value.value == "True" else Switch.EVAL
     return None
 
 
@@ -610,53 +788,56 @@ def _bound_paths(target: cst.BaseExpression) -> Iterator[str]:
             yield path
 
 
-_ACTIVE = frozenset({"mode", "touch", "step", "export", "scoped", "use", "method", "call", "save", "restore", "phased"})
-
-
 def prune(events: tuple[Event, ...], layers: frozenset[str]) -> tuple[Event, ...]:
     """A method's events without the layer calls of its own module: ``self.drop(x)`` in
     ``forward`` applies a part, which no mode analysis needs (unless it evaluates or
     trains: then it is a use of the model held there)."""
-    out = []
+    out: list[Event] = []
     for event in events:
-        if event.kind == "method" and event.path == "self" and event.callee in layers:
+        if isinstance(event, MethodCall) and event.path == "self" and event.method in layers:
             if event.evaluating or event.training:
-                out.append(replace(event, kind="use", path=f"self.{event.callee}"))
+                out.append(Use(f"self.{event.method}", event.place, event.evaluating, event.training))
             continue
-        if event.kind == "use" and not (event.evaluating or event.training):
+        if isinstance(event, Use) and not (event.evaluating or event.training):
             continue
-        if event.body or event.orelse or event.handlers or event.final:
-            event = replace(
-                event,
-                body=prune(event.body, layers),
-                orelse=prune(event.orelse, layers),
-                handlers=tuple(prune(h, layers) for h in event.handlers),
-                final=prune(event.final, layers),
+        if isinstance(event, (Branch, Loop)):
+            event = replace(event, body=prune(event.body, layers), orelse=prune(event.orelse, layers))
+        elif isinstance(event, Scoped):
+            event = replace(event, body=prune(event.body, layers))
+        elif isinstance(event, Try):
+            event = Try(
+                prune(event.body, layers),
+                prune(event.orelse, layers),
+                tuple(prune(h, layers) for h in event.handlers),
+                prune(event.final, layers),
             )
         out.append(event)
     return tuple(out)
 
 
+_ACTIVE = (SwitchMode, Touch, Step, Export, Scoped, Use, MethodCall, Save, Restore, Phased)
+
+
 def active(events: tuple[Event, ...]) -> bool:
     """Whether a function does anything the mode analysis follows."""
     for event in events:
-        if event.kind in _ACTIVE and not (event.kind == "call" and _inert_call(event)):
+        if isinstance(event, _ACTIVE):
             return True
-        if event.kind == "use" and (event.evaluating or event.training):
+        if isinstance(event, Call) and not _inert_call(event):
             return True
-        if event.kind == "bind" and event.source is not None:
-            if event.source.kind in ("new", "train", "eval"):
+        if isinstance(event, Bind):
+            if event.source.kind in (SourceKind.NEW, SourceKind.TRAIN, SourceKind.EVAL):
                 return True
-            if event.source.kind == "alias" and (event.path or "").startswith("self."):
+            if event.source.kind is SourceKind.ALIAS and event.path.startswith("self."):
                 return True  # `self.model = model`: an object that holds a model
-        if any(active(block) for block in (event.body, event.orelse, event.final, *event.handlers)):
+        if any(active(block) for block in blocks(event)):
             return True
     return False
 
 
-def _inert_call(event: Event) -> bool:
+def _inert_call(event: Call) -> bool:
     """A torch or builtin function given no names: nothing to follow."""
-    callee = event.callee or ""
+    callee = event.callee
     return (callee.startswith("torch.") or "." not in callee) and not any(event.args) and not any(
         value for _, value in event.keywords
     )

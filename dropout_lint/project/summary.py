@@ -180,6 +180,7 @@ class ClassSummary:
     selu: bool
     alpha: tuple[Place, ...]  # alpha dropout applied in methods (functional)
     constructed: tuple[Layer, ...] = ()  # every layer its methods build, registered or not
+    modules: frozenset[str] = frozenset()  # self attributes its methods call or give nn.Module methods
 
 
 @record
@@ -228,6 +229,7 @@ class FileSummary:
     modes: tuple[ModeFunction, ...] = ()
     flag_uses: tuple[FlagUse, ...] = ()
     switched: frozenset[str] = frozenset()  # attributes set outside __init__, globals reassigned
+    stars: tuple[str, ...] = ()  # the modules it imports `*` from
 
     def pack(self) -> PackedSummary:
         """The summary as the project index keeps it (see ``PackedSummary``)."""
@@ -247,6 +249,7 @@ class FileSummary:
             Blob.of(self.functions),
             Blob.of(self.instantiations),
             Blob.of(self.modes),
+            stars=self.stars,
         )
 
 
@@ -341,6 +344,7 @@ class PackedSummary:
     # cross-file rules ran, and cached with the summary, so that the next run need not
     # parse the file again to place them (see engine._place).
     spans: dict[int, Span] = field(default_factory=dict, compare=False, hash=False)
+    stars: tuple[str, ...] = ()  # the modules it imports `*` from: a package re-exports their names
 
     def blobs(self) -> Iterator[Blob]:
         yield from (cls.data for cls in self.classes)
