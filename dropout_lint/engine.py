@@ -29,6 +29,7 @@ from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
 from dropout_lint.positions import locate
 from dropout_lint.registry import (
+    ALWAYS_REPORTED,
     CHECKS,
     INTERNAL_ERROR,
     PARSE_ERROR,
@@ -521,6 +522,8 @@ def _apply_noqa(diagnostics: Iterable[Diagnostic], noqa: dict[int, Noqa]) -> tup
     used: set[tuple[int, str]] = set()
     for diagnostic in diagnostics:
         directive = noqa.get(diagnostic.span.line) if diagnostic.cell is None else None
+        if diagnostic.code in ALWAYS_REPORTED:
+            directive = None
         if directive is not None and directive.suppresses(diagnostic.code):
             used.add((directive.line, diagnostic.code))
             continue

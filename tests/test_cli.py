@@ -195,6 +195,24 @@ def test_select_and_ignore(project: Path, args: tuple[str, ...], expected: list[
     assert result.exit_code == 1
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("--select", "DL4"), ("--ignore", "DL900"), ("--select", "DL304", "--ignore", "DL9"), ("--ignore", "ALL")],
+)
+def test_a_file_that_does_not_parse_is_always_reported(project: Path, args: tuple[str, ...]) -> None:
+    (project / "broken.py").write_text("def forward(self, x)\n    return x\n", encoding="utf-8")
+    result = invoke("check", "broken.py", "good.py", "--format", "concise", *args)
+    assert codes_in(result.stdout) == ["DL900"]
+    assert "No problems found" not in result.stdout
+    assert result.exit_code == 1
+
+
+def test_a_file_that_parses_is_clean_under_the_same_selection(project: Path) -> None:
+    result = invoke("check", "good.py", "--ignore", "DL900")
+    assert result.exit_code == 0
+    assert result.stdout == "No problems found in 1 file.\n"
+
+
 def test_info_rules_are_off_until_selected(project: Path) -> None:
     assert codes_in(invoke("check", "forced.py").stdout) == []
     assert codes_in(invoke("check", "forced.py", "--select", "ALL").stdout) == ["DL404"]
