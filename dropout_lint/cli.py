@@ -152,7 +152,7 @@ def _trace(request: TraceRequest) -> TraceOutcome:
         raise _fail(f"the trace of {request.target} failed ({failure.stage}): {failure}") from None
 
 
-def _emit(text: str, output: Optional[str], color: bool) -> None:
+def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> None:
     if output is not None:
         try:
             Path(output).write_text(text, encoding="utf-8")
@@ -160,7 +160,7 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
             raise _fail(f"cannot write {output}: {exc.strerror}") from None
     else:
         # click strips ANSI codes when stdout is not a terminal; FORCE_COLOR asked for them.
-        click.echo(text, nl=False, color=color)
+        click.echo(text, nl=False, color=color, err=err)
 
 
 @main.command()
@@ -211,6 +211,11 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--trace", "trace_target", metavar="TARGET", help="Also trace path/to/file.py:model and mark findings confirmed or not.")
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="Read the source from stdin (the path `-`) as if it were the file PATH: its configuration, per-file ignores and name.",
+)
 @_trace_options
 def check(
     paths: tuple[str, ...],
@@ -237,15 +242,21 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     trace_target: Optional[str],
+    stdin_filename: Optional[str],
     **trace_options: Any,
 ) -> None:
-    """Lint files and folders (default: the current folder)."""
+    """Lint files and folders (default: the current folder); `-` reads stdin."""
     with _linter_imports():
         from dropout_lint.config import Config, ConfigError, find_config_file, load_config
         from dropout_lint.discovery import discover
         from dropout_lint.reporters import make_report, render
 
-    targets = list(paths) or ["."]
+    stdin = paths == ("-",) or (not paths and stdin_filename is not None)
+    if "-" in paths and not stdin:
+        raise _fail("`-` (read stdin) cannot be combined with other paths")
+    if stdin_filename is not None and not stdin:
+        raise _fail("--stdin-filename names the source read from stdin: give `-` as the only path")
+    targets = [stdin_filename or "."] if stdin else list(paths) or ["."]
     try:
         if max_rate is not None and not 0 < max_rate <= 1:
             raise ConfigError(f"--max-rate must be in (0, 1], got {max_rate}")
@@ -270,28 +281,37 @@ def check(
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
-    found = discover(targets, config)
-    for missing in found.missing:
-        click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
+    if stdin:
+        from dropout_lint.discovery import Discovery
 
-    cache = None
-    if not no_cache:
-        from dropout_lint.cache import Cache, default_directory
+        shown = os.path.normpath(stdin_filename) if stdin_filename else "-"
+        found = Discovery([shown])
+        results = _check_stdin(shown, config, fix=fix, diff=diff, unsafe=unsafe_fixes, output=output, quiet=quiet, exit_zero=exit_zero)
+    else:
+        found = discover(targets, config)
+        for missing in found.missing:
+            click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
 
-        cache = Cache(Path(cache_dir) if cache_dir else default_directory(config), config)
-    results = _run(found.files, config, jobs, output_format == "text" and not quiet, cache)
-    if diff:
-        changed = _show_diff(results, config, unsafe_fixes, output, quiet)
-        sys.exit(EXIT_ERROR if found.missing else EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
-    if fix:
-        if _apply_fixes(results, config, unsafe_fixes, quiet):
-            results = _run(found.files, config, jobs, False, cache)
+        cache = None
+        if not no_cache:
+            from dropout_lint.cache import Cache, default_directory
+
+            cache = Cache(Path(cache_dir) if cache_dir else default_directory(config), config)
+        results = _run(found.files, config, jobs, output_format == "text" and not quiet, cache)
+        if diff:
+            changed = _show_diff(results, config, unsafe_fixes, output, quiet)
+            sys.exit(EXIT_ERROR if found.missing else EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
+        if fix:
+            if _apply_fixes(results, config, unsafe_fixes, quiet):
+                results = _run(found.files, config, jobs, False, cache)
     if trace_target is not None:
         from dropout_lint.tracer.process import join
 
         results = join(results, _trace(_request(trace_target, trace_options)))
     report = make_report(results, len(found.files))
-    color = output is None and output_format == "text" and _stdout_has_color()
+    # With --fix, stdout carries the fixed source read from stdin: the report goes to stderr.
+    to_stderr = stdin and fix and output is None
+    color = output is None and output_format == "text" and (_stderr_has_color() if to_stderr else _stdout_has_color())
     text = render(
         output_format,
         report,
@@ -301,13 +321,40 @@ def check(
         color=color,
         unsafe_fixes=unsafe_fixes,
     )
-    _emit(text, output, color)
+    _emit(text, output, color, err=to_stderr)
 
     if found.missing:
         sys.exit(EXIT_ERROR)
     if report.diagnostics and not exit_zero:
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _check_stdin(
+    path: str, config: Config, *, fix: bool, diff: bool, unsafe: bool, output: Optional[str], quiet: bool, exit_zero: bool
+) -> list[FileResult]:
+    """Lint the source on stdin as the file ``path``, as an editor asks for it. ``--fix``
+    prints the fixed source to stdout (all of it, changed or not); ``--diff`` prints
+    the change and exits."""
+    from dropout_lint.engine import lint_data
+    from dropout_lint.fixer import fix_data, unified_diff
+
+    data = sys.stdin.buffer.read()
+    if diff or fix:
+        outcome, written = fix_data(data, path, config, unsafe=unsafe)
+        _fix_errors([outcome])
+        if diff:
+            _emit(unified_diff(outcome) if outcome.changed else "", output, False)
+            if not quiet:
+                click.echo(_fix_summary("Would fix", outcome.applied, 1), err=True)
+            sys.exit(EXIT_FINDINGS if outcome.changed and not exit_zero else EXIT_CLEAN)
+        data = written if written is not None else data
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        if not quiet and written is not None:
+            click.echo(_fix_summary("Fixed", outcome.applied, 1), err=True)
+    return [lint_data(data, path, config)]
 
 
 def _fixable(results: list[FileResult], unsafe: bool) -> list[str]:
@@ -365,11 +412,19 @@ def _cli_codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
 
 
 def _stdout_has_color() -> bool:
+    return _has_color(sys.stdout)
+
+
+def _stderr_has_color() -> bool:
+    return _has_color(sys.stderr)
+
+
+def _has_color(stream: Any) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
 
 
 def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: bool, cache: Optional[Cache]) -> list[FileResult]:

@@ -94,6 +94,12 @@ def lint_file(path: str, config: Config, display_path: Optional[str] = None) -> 
     return finish([analyse_file(path, config, display_path)], config)[0]
 
 
+def lint_data(data: bytes, path: str, config: Config) -> FileResult:
+    """Lint a file's bytes that come from elsewhere than ``path`` (stdin): ``path`` gives
+    the per-file settings, whether it is a notebook, and the name in the findings."""
+    return finish([analyse_data(data, path, config)], config)[0]
+
+
 def analyse_file(path: str, config: Config, display_path: Optional[str] = None) -> FileAnalysis:
     shown = display_path or path
     enabled = config.enabled_for(path)
@@ -109,13 +115,30 @@ def analyse_file(path: str, config: Config, display_path: Optional[str] = None) 
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return _unreadable(shown, enabled, f"cannot read file: {reason}", 1, 0)
+    return analyse_data(data, shown, config, enabled, real_path=path)
+
+
+def analyse_data(
+    data: bytes,
+    path: str,
+    config: Config,
+    enabled: Optional[frozenset[str]] = None,
+    *,
+    real_path: Optional[str] = None,
+) -> FileAnalysis:
+    """The first phase for a file's bytes (read from disk, or from stdin with no
+    ``real_path``): a notebook when ``path`` ends in ``.ipynb``, else Python source."""
+    if enabled is None:
+        enabled = config.enabled_for(path)
+    if len(data) > config.max_file_size * 1e6:
+        return _unreadable(path, enabled, _too_large(len(data), config), 1, 0)
     if path.endswith(".ipynb"):
-        return _analyse_notebook(data, shown, config, enabled)
+        return _analyse_notebook(data, path, config, enabled)
     text, error = decode_source(data)
     if text is None:
         assert error is not None
-        return _unreadable(shown, enabled, error.message, error.line, error.column)
-    return analyse_text(text, shown, config, enabled, real_path=path)
+        return _unreadable(path, enabled, error.message, error.line, error.column)
+    return analyse_text(text, path, config, enabled, real_path=real_path, keep_lines=real_path is None)
 
 
 def _analyse_notebook(data: bytes, path: str, config: Config, enabled: frozenset[str]) -> FileAnalysis:

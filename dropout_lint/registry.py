@@ -133,7 +133,7 @@ RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 RETIRED: frozenset[str] = frozenset()
 
 # A file that cannot be parsed, or a check that crashed on it, was not linted: no
-# selection, per-file ignore or ``# noqa`` hides that, or a run that checked nothing
+# selection, per-file ignore or noqa comment hides that, or a run that checked nothing
 # would pass as clean (ruff always shows syntax errors too).
 ALWAYS_REPORTED: frozenset[str] = frozenset({PARSE_ERROR.code, INTERNAL_ERROR.code})
 
