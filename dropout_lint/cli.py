@@ -21,10 +21,12 @@ from dropout_lint import __version__
 if TYPE_CHECKING:
     from dropout_lint.cache import Cache
     from dropout_lint.config import Config
+    from dropout_lint.diagnostics import Diagnostic
     from dropout_lint.engine import FileResult
     from dropout_lint.tracer.process import TraceOutcome, TraceRequest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 _PROGRESS_MIN_FILES = 50
 
 
@@ -171,6 +173,7 @@ def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> N
 @click.option("--max-rate", type=float, help="Highest dropout rate DL202 accepts (default 0.5).")
 @click.option(
     "--format",
+    "--output-format",
     "output_format",
     type=click.Choice(["text", "concise", "json", "sarif", "github"]),
     default="text",
@@ -193,6 +196,13 @@ def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> N
     help="Megabytes above which a file is skipped with a DL900 (default 2).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default="info",
+    show_default=True,
+    help="Exit 1 only for a finding of this severity or a higher one (info: any finding).",
+)
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
 @click.option("--show-source/--no-show-source", default=True, help="Show the source line of each finding.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no progress.")
@@ -232,6 +242,7 @@ def check(
     file_timeout: Optional[float],
     max_file_size: Optional[float],
     exit_zero: bool,
+    fail_on: str,
     statistics: bool,
     show_source: bool,
     quiet: bool,
@@ -325,9 +336,14 @@ def check(
 
     if found.missing:
         sys.exit(EXIT_ERROR)
-    if report.diagnostics and not exit_zero:
+    if not exit_zero and _fails(report.diagnostics, fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _fails(diagnostics: list[Diagnostic], fail_on: str) -> bool:
+    """Whether a finding is of severity ``fail_on`` or above (``--fail-on``)."""
+    return any(_SEVERITY_RANK[d.severity.value] >= _SEVERITY_RANK[fail_on] for d in diagnostics)
 
 
 def _check_stdin(
@@ -452,6 +468,7 @@ def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: b
 @_trace_options
 @click.option(
     "--format",
+    "--output-format",
     "output_format",
     type=click.Choice(["text", "json", "sarif", "github"]),
     default="text",

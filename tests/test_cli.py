@@ -290,6 +290,49 @@ def test_exit_zero_does_not_hide_a_missing_path(project: Path) -> None:
     assert invoke("check", "bad.py", "nope.py", "--exit-zero").exit_code == 2
 
 
+# bad.py: two errors and a warning; with --select DL202 a warning only; forced.py with
+# --select ALL: an info finding only.
+@pytest.mark.parametrize(
+    ("args", "exit_code"),
+    [
+        (("bad.py",), 1),
+        (("bad.py", "--fail-on", "error"), 1),
+        (("bad.py", "--select", "DL202"), 1),
+        (("bad.py", "--select", "DL202", "--fail-on", "warning"), 1),
+        (("bad.py", "--select", "DL202", "--fail-on", "error"), 0),
+        (("forced.py", "--select", "ALL"), 1),  # the default: any finding fails, as before
+        (("forced.py", "--select", "ALL", "--fail-on", "info"), 1),
+        (("forced.py", "--select", "ALL", "--fail-on", "warning"), 0),
+        (("bad.py", "--fail-on", "error", "--exit-zero"), 0),
+        (("good.py", "--fail-on", "info"), 0),
+    ],
+)
+def test_fail_on_sets_the_severity_that_fails(project: Path, args: tuple[str, ...], exit_code: int) -> None:
+    result = invoke("check", "--format", "concise", *args)
+    assert result.exit_code == exit_code
+    if "good.py" not in args:
+        assert codes_in(result.stdout)  # below the threshold is still reported
+
+
+def test_fail_on_does_not_hide_a_missing_path_or_a_bad_value(project: Path) -> None:
+    assert invoke("check", "good.py", "nope.py", "--fail-on", "error").exit_code == 2
+    wrong = invoke("check", "good.py", "--fail-on", "fatal")
+    assert wrong.exit_code == 2 and "fatal" in wrong.stderr
+
+
+def test_fail_on_error_still_fails_on_a_file_that_does_not_parse(project: Path) -> None:
+    (project / "broken.py").write_text("def f(:\n", encoding="utf-8")
+    assert invoke("check", "broken.py", "--fail-on", "error").exit_code == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "concise", "sarif"])
+def test_output_format_is_another_name_of_format(project: Path, fmt: str) -> None:
+    long = invoke("check", "bad.py", "--output-format", fmt)
+    short = invoke("check", "bad.py", "--format", fmt)
+    assert long.exit_code == short.exit_code == 1
+    assert long.stdout == short.stdout
+
+
 def test_max_rate(project: Path) -> None:
     assert codes_in(invoke("check", "bad.py", "--max-rate", "0.9").stdout) == ["DL401", "DL304"]
     lowered = invoke("check", "bad.py", "--max-rate", "0.7", "--format", "json")

@@ -11,6 +11,7 @@ import importlib.resources
 import json
 import re
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -21,7 +22,7 @@ from jsonschema import Draft4Validator
 
 import dropout_lint.rulebook
 from dropout_lint.cli import main
-from dropout_lint.diagnostics import Diagnostic, Severity, Span
+from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety, Severity, Span
 from dropout_lint.engine import FileResult
 from dropout_lint.registry import RULES, RULES_BY_CODE
 from dropout_lint.reporters import make_report, render
@@ -452,12 +453,12 @@ def test_text_layout_and_summary() -> None:
         report_of(FileResult("b.py", (second,), lines_b), FileResult("a.py", (first,), lines_a), files_checked=5),
     )
     assert text == (
-        "a.py:12:1: DL304 not called\n"
+        "a.py:12:1: DL304 [error] not called\n"
         "   |\n"
         "12 | model.eval\n"
         "   | ^^^^^^^^^^\n"
         "\n"
-        "b.py:3:16: DL202 too high\n"
+        "b.py:3:16: DL202 [warning] too high\n"
         "  |\n"
         "3 | d = nn.Dropout(0.8)\n"
         "  |                ^^^\n"
@@ -494,6 +495,37 @@ def test_concise_is_one_line_per_finding(project: Path) -> None:
     full = invoke("check", "src").stdout
     for line in lines:
         assert line in full.splitlines()  # the same header lines as the full text format
+
+
+@pytest.mark.parametrize("fmt", ["text", "concise"])
+@pytest.mark.parametrize("color", [False, True])
+def test_the_severity_is_shown_in_words(fmt: str, color: bool) -> None:
+    found = (
+        diagnostic("DL401", "t.py", Span(1, 0, 1, 1), "on in eval"),
+        diagnostic("DL202", "t.py", Span(2, 0, 2, 1), "too high"),
+        diagnostic("DL404", "t.py", Span(3, 0, 3, 1), "forced on"),
+    )
+    text = ANSI.sub("", render(fmt, report_of(FileResult("t.py", found, ("x", "y", "z"))), color=color))
+    headers = [line for line in text.splitlines() if line.startswith("t.py:")]
+    assert headers == [
+        "t.py:1:1: DL401 [error] on in eval",
+        "t.py:2:1: DL202 [warning] too high",
+        "t.py:3:1: DL404 [info] forced on",
+    ]
+
+
+def test_the_severity_word_comes_before_the_fix_marker() -> None:
+    d = diagnostic("DL304", "t.py", Span(1, 0, 1, 10), "not called")
+    fixed = replace(d, fix=Fix("model.eval()", FixSafety.SAFE, "call it", d.span))
+    text = render("concise", report_of(FileResult("t.py", (fixed,), ("model.eval",))))
+    assert text == "t.py:1:1: DL304 [error] [*] not called\n"
+
+
+def test_machine_formats_keep_the_severity_out_of_the_message() -> None:
+    d = diagnostic("DL401", "t.py", Span(1, 0, 1, 1), "on in eval")
+    report = report_of(FileResult("t.py", (d,), ("x",)))
+    assert json.loads(render("json", report))[0]["message"] == "on in eval"
+    assert "[error]" not in render("github", report) + render("sarif", report)
 
 
 def test_concise_of_a_clean_run_says_so(project: Path) -> None:
