@@ -184,6 +184,11 @@ def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> N
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), help="pyproject.toml to read.")
 @click.option("--extend-exclude", multiple=True, help="Path patterns to skip, on top of the configured ones.")
 @click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip files ignored by .gitignore.")
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply the configured excludes to paths named on the command line (and --stdin-filename) too.",
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: available cores).")
 @click.option(
     "--file-timeout",
@@ -238,6 +243,7 @@ def check(
     config_path: Optional[str],
     extend_exclude: tuple[str, ...],
     respect_gitignore: Optional[bool],
+    force_exclude: bool,
     jobs: Optional[int],
     file_timeout: Optional[float],
     max_file_size: Optional[float],
@@ -295,11 +301,16 @@ def check(
     if stdin:
         from dropout_lint.discovery import Discovery
 
+        from dropout_lint.discovery import is_excluded
+
         shown = os.path.normpath(stdin_filename) if stdin_filename else "-"
-        found = Discovery([shown])
-        results = _check_stdin(shown, config, fix=fix, diff=diff, unsafe=unsafe_fixes, output=output, quiet=quiet, exit_zero=exit_zero)
+        skipped = force_exclude and stdin_filename is not None and is_excluded(stdin_filename, config)
+        found = Discovery([] if skipped else [shown])
+        results = _check_stdin(
+            shown, config, fix=fix, diff=diff, unsafe=unsafe_fixes, output=output, quiet=quiet, exit_zero=exit_zero, skipped=skipped
+        )
     else:
-        found = discover(targets, config)
+        found = discover(targets, config, force_exclude)
         for missing in found.missing:
             click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
 
@@ -347,15 +358,31 @@ def _fails(diagnostics: list[Diagnostic], fail_on: str) -> bool:
 
 
 def _check_stdin(
-    path: str, config: Config, *, fix: bool, diff: bool, unsafe: bool, output: Optional[str], quiet: bool, exit_zero: bool
+    path: str,
+    config: Config,
+    *,
+    fix: bool,
+    diff: bool,
+    unsafe: bool,
+    output: Optional[str],
+    quiet: bool,
+    exit_zero: bool,
+    skipped: bool,
 ) -> list[FileResult]:
     """Lint the source on stdin as the file ``path``, as an editor asks for it. ``--fix``
     prints the fixed source to stdout (all of it, changed or not); ``--diff`` prints
-    the change and exits."""
+    the change and exits. A ``skipped`` (excluded) source is not linted: ``--fix``
+    gives it back as it came."""
     from dropout_lint.engine import lint_data
     from dropout_lint.fixer import fix_data, unified_diff
 
     data = sys.stdin.buffer.read()
+    if skipped:
+        if fix:
+            _write_stdout(data)
+        if diff:
+            sys.exit(EXIT_CLEAN)
+        return []
     if diff or fix:
         outcome, written = fix_data(data, path, config, unsafe=unsafe)
         _fix_errors([outcome])
@@ -365,12 +392,16 @@ def _check_stdin(
                 click.echo(_fix_summary("Would fix", outcome.applied, 1), err=True)
             sys.exit(EXIT_FINDINGS if outcome.changed and not exit_zero else EXIT_CLEAN)
         data = written if written is not None else data
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        _write_stdout(data)
         if not quiet and written is not None:
             click.echo(_fix_summary("Fixed", outcome.applied, 1), err=True)
     return [lint_data(data, path, config)]
+
+
+def _write_stdout(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def _fixable(results: list[FileResult], unsafe: bool) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -94,8 +95,10 @@ def _ignores_above(folder: Path, project_root: Path) -> _Ignores:
     return ignores
 
 
-def discover(paths: Sequence[str], config: Config) -> Discovery:
-    """Files to lint, in a stable order. A file named explicitly is always linted."""
+def discover(paths: Sequence[str], config: Config, force_exclude: bool = False) -> Discovery:
+    """Files to lint, in a stable order. A file named explicitly is always linted, unless
+    ``force_exclude`` applies the configured excludes to it too (ruff's ``--force-exclude``:
+    a pre-commit hook names every staged file, vendored code included)."""
     result = Discovery()
     excluded: Optional[pathspec.GitIgnoreSpec] = None
     seen: set[str] = set()
@@ -104,9 +107,11 @@ def discover(paths: Sequence[str], config: Config) -> Discovery:
         if not path.exists() and not path.is_symlink():
             result.missing.append(raw)
             continue
+        if force_exclude and is_excluded(raw, config):
+            continue
         if path.is_dir():
             if excluded is None:
-                excluded = _spec([*config.exclude, *config.extend_exclude])
+                excluded = _excludes(config)
             found = _walk(path, config, excluded)
         else:
             found = iter([os.path.normpath(raw)])
@@ -116,6 +121,29 @@ def discover(paths: Sequence[str], config: Config) -> Discovery:
                 seen.add(key)
                 result.files.append(file)
     return result
+
+
+def is_excluded(raw: str, config: Config) -> bool:
+    """Whether a path named explicitly matches the configured excludes (relative to the
+    configuration's folder), as it would when a folder above it is walked."""
+    path = Path(os.path.abspath(raw))
+    # The folders resolved as a walk resolves them, the name kept as given (a symlinked
+    # file is excluded by its own name, not its target's).
+    located = path.parent.resolve() / path.name if path.name else path.resolve()
+    try:
+        is_dir = located.is_dir()
+    except OSError:
+        is_dir = False
+    return _excluded(located, config.root.resolve(), is_dir, _excludes(config))
+
+
+def _excludes(config: Config) -> pathspec.GitIgnoreSpec:
+    return _patterns_spec((*config.exclude, *config.extend_exclude))
+
+
+@lru_cache(maxsize=8)
+def _patterns_spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return _spec(patterns)
 
 
 def _walk(top: Path, config: Config, excluded: pathspec.GitIgnoreSpec) -> Iterator[str]:

@@ -148,10 +148,10 @@ def test_hook_manifest() -> None:
     assert hook["id"] == "dropout-lint"
     assert hook["name"]
     assert hook["description"]
-    assert hook["entry"] == "dropout-lint check"
+    assert hook["entry"] == "dropout-lint check --force-exclude"
     assert hook["language"] == "python"
     assert hook["types_or"] == ["python", "jupyter"]
-    assert hook["require_serial"] is False
+    assert hook["require_serial"] is True
     assert hook["pass_filenames"] is True
 
 
