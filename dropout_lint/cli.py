@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from dropout_lint.config import Config
     from dropout_lint.diagnostics import Diagnostic
     from dropout_lint.engine import FileResult
-    from dropout_lint.tracer.process import TraceOutcome, TraceRequest
+    from dropout_lint.tracer.process import TraceFailed, TraceOutcome, TraceRequest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -151,7 +151,15 @@ def _trace(request: TraceRequest) -> TraceOutcome:
     try:
         return run_trace(request)
     except TraceFailed as failure:
-        raise _fail(f"the trace of {request.target} failed ({failure.stage}): {failure}") from None
+        raise _fail(_trace_failure(request, failure)) from None
+
+
+def _trace_failure(request: TraceRequest, failure: TraceFailed) -> str:
+    from dropout_lint.tracer.process import TracerMissing
+
+    if isinstance(failure, TracerMissing):
+        return str(failure)
+    return f"the trace of {request.target} failed ({failure.stage}): {failure}"
 
 
 def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> None:
@@ -326,10 +334,19 @@ def check(
         if fix:
             if _apply_fixes(results, config, unsafe_fixes, quiet):
                 results = _run(found.files, config, jobs, False, cache)
+    trace_failed = False
     if trace_target is not None:
-        from dropout_lint.tracer.process import join
+        from dropout_lint.tracer.process import TraceFailed, join, run_trace
 
-        results = join(results, _trace(_request(trace_target, trace_options)))
+        request = _request(trace_target, trace_options)
+        try:
+            results = join(results, run_trace(request))
+        except TraceFailed as failure:
+            # The static findings stand on their own: report them, and the trace's error.
+            click.echo(f"dropout-lint: error: {_trace_failure(request, failure)}", err=True)
+            trace_failed = True
+    if found.missing and not found.files and output_format in ("text", "concise"):
+        sys.exit(EXIT_ERROR)  # nothing was linted: no summary that reads as a clean run
     report = make_report(results, len(found.files))
     # With --fix, stdout carries the fixed source read from stdin: the report goes to stderr.
     to_stderr = stdin and fix and output is None
@@ -345,7 +362,7 @@ def check(
     )
     _emit(text, output, color, err=to_stderr)
 
-    if found.missing:
+    if found.missing or trace_failed:
         sys.exit(EXIT_ERROR)
     if not exit_zero and _fails(report.diagnostics, fail_on):
         sys.exit(EXIT_FINDINGS)

@@ -290,6 +290,60 @@ def test_exit_zero_does_not_hide_a_missing_path(project: Path) -> None:
     assert invoke("check", "bad.py", "nope.py", "--exit-zero").exit_code == 2
 
 
+@pytest.mark.parametrize("fmt", ["text", "concise"])
+def test_only_missing_paths_print_no_summary(project: Path, fmt: str) -> None:
+    result = invoke("check", "nope.py", "gone/", "--format", fmt)
+    assert result.exit_code == 2
+    assert result.stdout == ""  # not "No problems found in 0 files."
+    assert result.stderr.splitlines() == [
+        "dropout-lint: error: no such file or directory: nope.py",
+        "dropout-lint: error: no such file or directory: gone/",
+    ]
+
+
+def test_only_missing_paths_still_give_machine_formats_their_document(project: Path) -> None:
+    result = invoke("check", "nope.py", "--format", "json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == []
+
+
+def test_a_missing_path_beside_a_clean_file_counts_only_the_file(project: Path) -> None:
+    result = invoke("check", "nope.py", "good.py")
+    assert result.exit_code == 2
+    assert result.stdout == "No problems found in 1 file.\n"
+
+
+# -- the tracer without torch ------------------------------------------------------------
+
+
+def test_trace_without_torch_says_to_install_the_extra(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # what an install without the extra finds
+    result = invoke("trace", "bad.py:Net", "--input-shape", "2,10")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "dropout-lint: error: the tracer needs PyTorch: install the `trace` extra (pip install 'dropout-lint[trace]')\n"
+    )
+
+
+def test_check_with_a_trace_that_cannot_run_keeps_the_static_findings(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    result = invoke("check", "bad.py", "--trace", "bad.py:Net", "--input-shape", "2,10", "--format", "concise")
+    assert codes_in(result.stdout) == ["DL202", "DL401", "DL304"]
+    assert "install the `trace` extra" in result.stderr
+    assert result.exit_code == 2
+
+
+def test_trace_without_torch_in_a_fresh_process(project: Path) -> None:
+    code = "import sys; sys.modules['torch'] = None; from dropout_lint.cli import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "trace", "bad.py:Net"], capture_output=True, text=True, timeout=120, env=_clean_env()
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "`trace` extra" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 # bad.py: two errors and a warning; with --select DL202 a warning only; forced.py with
 # --select ALL: an info finding only.
 @pytest.mark.parametrize(
