@@ -25,7 +25,7 @@ from dropout_lint.cli import main
 from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety, Severity, Span
 from dropout_lint.engine import FileResult
 from dropout_lint.registry import RULES, RULES_BY_CODE
-from dropout_lint.reporters import make_report, render
+from dropout_lint.reporters import make_report, render, sarif
 
 BAD = """\
 import torch.nn as nn
@@ -201,6 +201,62 @@ def test_sarif_describes_every_rule(project: Path) -> None:
         expected_level = {"error": "error", "warning": "warning", "info": "note"}[rule.severity.value]
         assert descriptor["defaultConfiguration"]["level"] == expected_level
         assert descriptor["defaultConfiguration"]["enabled"] is rule.default_enabled
+
+
+REPOSITORY = "https://example.org/team/dropout-lint"
+
+
+def test_sarif_links_the_tool_and_each_rule_page(
+    project: Path, monkeypatch: pytest.MonkeyPatch, sarif_validator: Draft4Validator
+) -> None:
+    monkeypatch.setattr(sarif, "repository", lambda: REPOSITORY)
+    log = sarif_of("src")
+    assert schema_errors(sarif_validator, log) == []
+    driver = log["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == REPOSITORY
+    pages = Path(dropout_lint.rulebook.__file__).resolve().parent.parent / "rules"
+    for descriptor in driver["rules"]:
+        uri = descriptor["helpUri"]
+        prefix = f"{REPOSITORY}/blob/main/rules/"
+        assert uri.startswith(prefix)
+        page = uri[len(prefix) :]
+        assert page == f"{descriptor['id']}-{descriptor['name']}.md"
+        assert (pages / page).is_file(), page
+
+
+def test_sarif_makes_up_no_links_without_a_repository(
+    project: Path, monkeypatch: pytest.MonkeyPatch, sarif_validator: Draft4Validator
+) -> None:
+    monkeypatch.setattr(sarif, "repository", lambda: None)
+    log = sarif_of("src")
+    assert schema_errors(sarif_validator, log) == []
+    driver = log["runs"][0]["tool"]["driver"]
+    assert "informationUri" not in driver
+    assert not [r for r in driver["rules"] if "helpUri" in r]
+    assert all(r["help"]["markdown"] for r in driver["rules"])  # the page itself is still there
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([], None),
+        (["Documentation, https://docs.example.org"], None),
+        (["Homepage, https://home.example.org/", "Repository, https://git.example.org/dl/"], "https://git.example.org/dl"),
+        (["Source, https://src.example.org"], "https://src.example.org"),
+        (["homepage ,  https://home.example.org "], "https://home.example.org"),
+    ],
+)
+def test_the_repository_comes_from_the_project_urls(
+    monkeypatch: pytest.MonkeyPatch, entries: list[str], expected: str | None
+) -> None:
+    from email.message import Message
+    from importlib import metadata
+
+    fake = Message()
+    for entry in entries:
+        fake["Project-URL"] = entry
+    monkeypatch.setattr(metadata, "metadata", lambda name: fake)
+    assert sarif.repository() == expected
 
 
 def test_sarif_results_and_relative_locations(project: Path) -> None:

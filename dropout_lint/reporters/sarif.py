@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import quote
 
 from dropout_lint import __version__
@@ -19,13 +19,35 @@ SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sar
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def _rule_descriptor(rule: Rule) -> dict[str, Any]:
+def repository() -> Optional[str]:
+    """The project's repository, from the ``[project.urls]`` of its metadata (``Repository``,
+    ``Source`` or ``Homepage``); None while it names none. No address is made up: without
+    one the log carries no links, and every rule's page is still in its ``help``."""
+    from importlib import metadata
+
+    try:
+        entries = metadata.metadata("dropout-lint").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    urls = {}
+    for entry in entries:
+        label, _, url = entry.partition(",")
+        urls[label.strip().lower()] = url.strip().rstrip("/")
+    return next((urls[label] for label in ("repository", "source", "homepage") if urls.get(label)), None)
+
+
+def help_uri(rule: Rule, base: str) -> str:
+    """Where a rule's page is read online: ``{repository}/blob/main/rules/DL401-....md``."""
+    return f"{base}/blob/main/rules/{rule.code}-{rule.name}.md"
+
+
+def _rule_descriptor(rule: Rule, base: Optional[str]) -> dict[str, Any]:
     page = page_text(rule) or ""
     full = first_paragraph(page) or rule.summary
     # Without its page (an install that lacks it) a rule still gets help: code scanning
     # shows it beside every result.
     help_text = page or f"{rule.code} {rule.name}: {rule.summary}\n\nSee `dropout-lint explain {rule.code}`.\n"
-    return {
+    descriptor: dict[str, Any] = {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
@@ -34,6 +56,9 @@ def _rule_descriptor(rule: Rule) -> dict[str, Any]:
         "defaultConfiguration": {"level": _LEVEL[rule.severity], "enabled": rule.default_enabled},
         "properties": {"severity": rule.severity.value},
     }
+    if base is not None:
+        descriptor["helpUri"] = help_uri(rule, base)
+    return descriptor
 
 
 def _artifact(path: str) -> dict[str, str]:
@@ -106,19 +131,21 @@ def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
 
 def render_sarif(report: Report) -> str:
     index = {rule.code: i for i, rule in enumerate(RULES)}
+    base = repository()
+    driver: dict[str, Any] = {
+        "name": "dropout-lint",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "rules": [_rule_descriptor(rule, base) for rule in RULES],
+    }
+    if base is not None:
+        driver["informationUri"] = base
     log = {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "dropout-lint",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "rules": [_rule_descriptor(rule) for rule in RULES],
-                    }
-                },
+                "tool": {"driver": driver},
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri() + "/"}},
                 "columnKind": "unicodeCodePoints",
                 "results": [_result(d, index) for d in report.diagnostics],
