@@ -149,6 +149,10 @@ def _analyse_notebook(data: bytes, path: str, config: Config, enabled: frozenset
         source = notebook.to_source(notebook.load(data))
     except notebook.NotebookError as error:
         return _unreadable(path, enabled, str(error), error.line, error.column)
+    from dropout_lint.notebook_raw import cell_lines
+
+    wanted = {number for number, _ in source.cells} | {problem.cell for problem in source.problems}
+    source = replace(source, raw=cell_lines(data, wanted))
     analysis = analyse_text(source.text, path, config, enabled, keep_lines=True)
     problems = tuple(
         replace(
@@ -178,6 +182,19 @@ def _in_cell(diagnostic: Diagnostic, source: NotebookSource) -> Diagnostic:
         cell=cell,
         fix=replace(fix, span=moved(fix.span)) if fix is not None else None,
     )
+
+
+def _in_file(diagnostic: Diagnostic, source: NotebookSource) -> Diagnostic:
+    """A notebook finding with its place in the notebook's JSON text too, for the formats
+    that point into the raw file (SARIF, GitHub annotations)."""
+    span = diagnostic.span
+    if diagnostic.cell is None or diagnostic.file_span is not None:
+        return diagnostic
+    start = source.file_position(diagnostic.cell, span.line, span.column)
+    if start is None:
+        return diagnostic
+    end = source.file_position(diagnostic.cell, span.end_line, span.end_column) or (start[0], start[1] + 1)
+    return replace(diagnostic, file_span=Span(*start, *end))
 
 
 def _too_large(size: int, config: Config) -> str:
@@ -412,7 +429,7 @@ def finish(analyses: Sequence[FileAnalysis], config: Config) -> list[FileResult]
             kept.extend(_unused_noqa(noqa, used, analysis.enabled, analysis.path))
         source = analysis.notebook
         if source is not None:
-            kept = [_in_cell(d, source) for d in kept]
+            kept = [_in_file(_in_cell(d, source), source) for d in kept]
         diagnostics = tuple(sorted(set(kept), key=lambda d: d.sort_key))
         if source is not None:
             results.append(FileResult(analysis.path, diagnostics, (), source.cells if diagnostics else ()))

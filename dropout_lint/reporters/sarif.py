@@ -9,7 +9,7 @@ from typing import Any, Optional
 from urllib.parse import quote
 
 from dropout_lint import __version__
-from dropout_lint.diagnostics import Diagnostic, Severity
+from dropout_lint.diagnostics import Diagnostic, Severity, Span
 from dropout_lint.registry import RULES
 from dropout_lint.reporters import Report
 from dropout_lint.rule import Rule
@@ -75,29 +75,36 @@ def _artifact(path: str) -> dict[str, str]:
     return {"uri": quote(relative.as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
+def _region(span: Span) -> dict[str, int]:
+    return {
+        "startLine": span.line,
+        "startColumn": span.column + 1,
+        "endLine": span.end_line,
+        "endColumn": span.end_column + 1,
+    }
+
+
 def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
-    span = diagnostic.span
+    message = diagnostic.message
+    physical: dict[str, Any] = {"artifactLocation": _artifact(diagnostic.path)}
+    if diagnostic.cell is None:
+        physical["region"] = _region(diagnostic.span)
+    else:
+        # The region is in the notebook's own text, its JSON: the line of the string
+        # that holds the code. The cell and the line in it go in the message.
+        message = f"cell {diagnostic.cell}, line {diagnostic.span.line}: {message}"
+        if diagnostic.file_span is not None:
+            physical["region"] = _region(diagnostic.file_span)
     result: dict[str, Any] = {
         "ruleId": diagnostic.code,
         "ruleIndex": index[diagnostic.code],
         "level": _LEVEL[diagnostic.severity],
-        "message": {"text": diagnostic.message},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": _artifact(diagnostic.path),
-                    "region": {
-                        "startLine": span.line,
-                        "startColumn": span.column + 1,
-                        "endLine": span.end_line,
-                        "endColumn": span.end_column + 1,
-                    },
-                }
-            }
-        ],
+        "message": {"text": message},
+        "locations": [{"physicalLocation": physical}],
     }
     fix = diagnostic.fix
-    if fix is not None:
+    # A fix edits the code of a cell, not the JSON text that holds it: none for a notebook.
+    if fix is not None and diagnostic.cell is None:
         result["fixes"] = [
             {
                 "description": {"text": f"{fix.description} ({fix.safety.value} fix)"},
@@ -106,12 +113,7 @@ def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
                         "artifactLocation": _artifact(diagnostic.path),
                         "replacements": [
                             {
-                                "deletedRegion": {
-                                    "startLine": fix.span.line,
-                                    "startColumn": fix.span.column + 1,
-                                    "endLine": fix.span.end_line,
-                                    "endColumn": fix.span.end_column + 1,
-                                },
+                                "deletedRegion": _region(fix.span),
                                 "insertedContent": {"text": fix.replacement},
                             }
                         ],
@@ -123,7 +125,7 @@ def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
     if diagnostic.runtime is not None:
         properties["runtime"] = diagnostic.runtime
     if diagnostic.cell is not None:
-        properties["cell"] = diagnostic.cell  # a notebook: the region's lines are the cell's
+        properties["cell"] = diagnostic.cell
     if properties:
         result["properties"] = properties
     return result
