@@ -19,21 +19,10 @@ SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sar
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def repository() -> Optional[str]:
-    """The project's repository, from the ``[project.urls]`` of its metadata (``Repository``,
-    ``Source`` or ``Homepage``); None while it names none. No address is made up: without
-    one the log carries no links, and every rule's page is still in its ``help``."""
-    from importlib import metadata
-
-    try:
-        entries = metadata.metadata("dropout-lint").get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        return None
-    urls = {}
-    for entry in entries:
-        label, _, url = entry.partition(",")
-        urls[label.strip().lower()] = url.strip().rstrip("/")
-    return next((urls[label] for label in ("repository", "source", "homepage") if urls.get(label)), None)
+# The project's repository, as pyproject.toml's [project.urls] names it (a test keeps the
+# two in step); None while its address is not settled. No address is made up: without
+# one the log carries no links, and every rule's page is still in its ``help``.
+REPOSITORY: Optional[str] = None
 
 
 def help_uri(rule: Rule, base: str) -> str:
@@ -133,7 +122,7 @@ def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
 
 def render_sarif(report: Report) -> str:
     index = {rule.code: i for i, rule in enumerate(RULES)}
-    base = repository()
+    base = REPOSITORY
     driver: dict[str, Any] = {
         "name": "dropout-lint",
         "version": __version__,
