@@ -235,6 +235,14 @@ def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> N
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--trace", "trace_target", metavar="TARGET", help="Also trace path/to/file.py:model and mark findings confirmed or not.")
 @click.option(
+    "--baseline",
+    "baseline_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Report only the findings that the baseline FILE does not record.",
+)
+@click.option("--write-baseline", is_flag=True, help="With --baseline: record this run's findings in FILE first.")
+@click.option(
     "--stdin-filename",
     metavar="PATH",
     help="Read the source from stdin (the path `-`) as if it were the file PATH: its configuration, per-file ignores and name.",
@@ -267,6 +275,8 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     trace_target: Optional[str],
+    baseline_path: Optional[str],
+    write_baseline: bool,
     stdin_filename: Optional[str],
     **trace_options: Any,
 ) -> None:
@@ -281,6 +291,8 @@ def check(
         raise _fail("`-` (read stdin) cannot be combined with other paths")
     if stdin_filename is not None and not stdin:
         raise _fail("--stdin-filename names the source read from stdin: give `-` as the only path")
+    if write_baseline and baseline_path is None:
+        raise _fail("--write-baseline needs --baseline FILE: the file to write")
     targets = [stdin_filename or "."] if stdin else list(paths) or ["."]
     try:
         if max_rate is not None and not 0 < max_rate <= 1:
@@ -345,6 +357,8 @@ def check(
             # The static findings stand on their own: report them, and the trace's error.
             click.echo(f"dropout-lint: error: {_trace_failure(request, failure)}", err=True)
             trace_failed = True
+    if baseline_path is not None:
+        results = _baselined(baseline_path, results, write_baseline, quiet)
     if found.missing and not found.files and output_format in ("text", "concise"):
         sys.exit(EXIT_ERROR)  # nothing was linted: no summary that reads as a clean run
     report = make_report(results, len(found.files))
@@ -367,6 +381,27 @@ def check(
     if not exit_zero and _fails(report.diagnostics, fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _baselined(path: str, results: list[FileResult], write: bool, quiet: bool) -> list[FileResult]:
+    """The results without the findings the baseline records (written first with
+    ``--write-baseline``)."""
+    from dropout_lint import baseline
+
+    try:
+        if write:
+            count = baseline.write(path, results)
+            if not quiet:
+                click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {path}.", err=True)
+        filtered = baseline.apply(path, results)
+    except baseline.BaselineError as error:
+        raise _fail(str(error)) from None
+    if not quiet and not write and (filtered.matched or filtered.stale):
+        note = f"{filtered.matched} finding{'s' if filtered.matched != 1 else ''} in the baseline not shown"
+        if filtered.stale:
+            note += f"; {filtered.stale} it records no longer occur (record the rest with --write-baseline)"
+        click.echo(f"dropout-lint: {note}.", err=True)
+    return filtered.results
 
 
 def _fails(diagnostics: list[Diagnostic], fail_on: str) -> bool:
