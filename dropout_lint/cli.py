@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -318,34 +319,25 @@ def check(
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
+    fixing = _Fixing(fix, diff, unsafe_fixes, output, quiet, exit_zero)
     if stdin:
-        from dropout_lint.discovery import Discovery
-
-        from dropout_lint.discovery import is_excluded
+        from dropout_lint.discovery import Discovery, is_excluded
 
         shown = os.path.normpath(stdin_filename) if stdin_filename else "-"
         skipped = force_exclude and stdin_filename is not None and is_excluded(stdin_filename, config)
         found = Discovery([] if skipped else [shown])
-        results = _check_stdin(
-            shown, config, fix=fix, diff=diff, unsafe=unsafe_fixes, output=output, quiet=quiet, exit_zero=exit_zero, skipped=skipped
-        )
+        results = _check_stdin(shown, config, fixing, skipped=skipped)
     else:
         found = discover(targets, config, force_exclude)
         for missing in found.missing:
             click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
-
         cache = None
         if not no_cache:
             from dropout_lint.cache import Cache, default_directory
 
             cache = Cache(Path(cache_dir) if cache_dir else default_directory(config), config)
-        results = _run(found.files, config, jobs, output_format == "text" and not quiet, cache)
-        if diff:
-            changed = _show_diff(results, config, unsafe_fixes, output, quiet)
-            sys.exit(EXIT_ERROR if found.missing else EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
-        if fix:
-            if _apply_fixes(results, config, unsafe_fixes, quiet):
-                results = _run(found.files, config, jobs, False, cache)
+        progress = output_format == "text" and not quiet
+        results = _check_files(found.files, config, jobs, cache, progress, fixing, missing=bool(found.missing))
     trace_failed = False
     if trace_target is not None:
         from dropout_lint.tracer.process import TraceFailed, join, run_trace
@@ -409,18 +401,40 @@ def _fails(diagnostics: list[Diagnostic], fail_on: str) -> bool:
     return any(_SEVERITY_RANK[d.severity.value] >= _SEVERITY_RANK[fail_on] for d in diagnostics)
 
 
-def _check_stdin(
-    path: str,
+@dataclass(frozen=True)
+class _Fixing:
+    """The options of ``check`` that say what to do with fixes."""
+
+    fix: bool
+    diff: bool
+    unsafe: bool
+    output: Optional[str]
+    quiet: bool
+    exit_zero: bool
+
+
+def _check_files(
+    files: list[str],
     config: Config,
+    jobs: Optional[int],
+    cache: Optional[Cache],
+    progress: bool,
+    fixing: _Fixing,
     *,
-    fix: bool,
-    diff: bool,
-    unsafe: bool,
-    output: Optional[str],
-    quiet: bool,
-    exit_zero: bool,
-    skipped: bool,
+    missing: bool,
 ) -> list[FileResult]:
+    """Lint the files; ``--fix`` fixes them and lints them again, ``--diff`` prints the
+    change and exits."""
+    results = _run(files, config, jobs, progress, cache)
+    if fixing.diff:
+        changed = _show_diff(results, config, fixing.unsafe, fixing.output, fixing.quiet)
+        sys.exit(EXIT_ERROR if missing else EXIT_FINDINGS if changed and not fixing.exit_zero else EXIT_CLEAN)
+    if fixing.fix and _apply_fixes(results, config, fixing.unsafe, fixing.quiet):
+        results = _run(files, config, jobs, False, cache)
+    return results
+
+
+def _check_stdin(path: str, config: Config, fixing: _Fixing, *, skipped: bool) -> list[FileResult]:
     """Lint the source on stdin as the file ``path``, as an editor asks for it. ``--fix``
     prints the fixed source to stdout (all of it, changed or not); ``--diff`` prints
     the change and exits. A ``skipped`` (excluded) source is not linted: ``--fix``
@@ -430,22 +444,22 @@ def _check_stdin(
 
     data = sys.stdin.buffer.read()
     if skipped:
-        if fix:
+        if fixing.fix:
             _write_stdout(data)
-        if diff:
+        if fixing.diff:
             sys.exit(EXIT_CLEAN)
         return []
-    if diff or fix:
-        outcome, written = fix_data(data, path, config, unsafe=unsafe)
+    if fixing.diff or fixing.fix:
+        outcome, written = fix_data(data, path, config, unsafe=fixing.unsafe)
         _fix_errors([outcome])
-        if diff:
-            _emit(unified_diff(outcome) if outcome.changed else "", output, False)
-            if not quiet:
+        if fixing.diff:
+            _emit(unified_diff(outcome) if outcome.changed else "", fixing.output, False)
+            if not fixing.quiet:
                 click.echo(_fix_summary("Would fix", outcome.applied, 1), err=True)
-            sys.exit(EXIT_FINDINGS if outcome.changed and not exit_zero else EXIT_CLEAN)
+            sys.exit(EXIT_FINDINGS if outcome.changed and not fixing.exit_zero else EXIT_CLEAN)
         data = written if written is not None else data
         _write_stdout(data)
-        if not quiet and written is not None:
+        if not fixing.quiet and written is not None:
             click.echo(_fix_summary("Fixed", outcome.applied, 1), err=True)
     return [lint_data(data, path, config)]
 
