@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -111,7 +110,7 @@ def discover(paths: Sequence[str], config: Config, force_exclude: bool = False) 
             continue
         if path.is_dir():
             if excluded is None:
-                excluded = _excludes(config)
+                excluded = _spec([*config.exclude, *config.extend_exclude])
             found = _walk(path, config, excluded)
         else:
             found = iter([os.path.normpath(raw)])
@@ -126,6 +125,8 @@ def discover(paths: Sequence[str], config: Config, force_exclude: bool = False) 
 def is_excluded(raw: str, config: Config) -> bool:
     """Whether a path named explicitly matches the configured excludes (relative to the
     configuration's folder), as it would when a folder above it is walked."""
+    from dropout_lint.excludes import matches
+
     path = Path(os.path.abspath(raw))
     # The folders resolved as a walk resolves them, the name kept as given (a symlinked
     # file is excluded by its own name, not its target's).
@@ -134,16 +135,11 @@ def is_excluded(raw: str, config: Config) -> bool:
         is_dir = located.is_dir()
     except OSError:
         is_dir = False
-    return _excluded(located, config.root.resolve(), is_dir, _excludes(config))
-
-
-def _excludes(config: Config) -> pathspec.GitIgnoreSpec:
-    return _patterns_spec((*config.exclude, *config.extend_exclude))
-
-
-@lru_cache(maxsize=8)
-def _patterns_spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    return _spec(patterns)
+    try:
+        relative = located.relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        relative = located.name
+    return matches(relative, is_dir, (*config.exclude, *config.extend_exclude))
 
 
 def _walk(top: Path, config: Config, excluded: pathspec.GitIgnoreSpec) -> Iterator[str]:

@@ -544,6 +544,18 @@ def test_naming_files_does_not_import_the_ignore_matcher(project: Path) -> None:
     assert "pathspec" in heavy.split(",")
 
 
+def test_force_exclude_matches_plain_patterns_without_the_ignore_matcher(project: Path) -> None:
+    # The hook's --force-exclude: the default excludes and plain names are matched by hand.
+    (project / "pyproject.toml").write_text('[tool.dropout-lint]\nextend-exclude = ["third_party/"]\n', encoding="utf-8")
+    code, heavy, _ = _probe(["check", "--force-exclude", "good.py"], project)
+    assert code == "0"
+    assert "pathspec" not in heavy.split(",")
+    (project / "pyproject.toml").write_text('[tool.dropout-lint]\nextend-exclude = ["*_pb2.py"]\n', encoding="utf-8")
+    code, heavy, _ = _probe(["check", "--force-exclude", "good.py"], project)
+    assert code == "0"
+    assert "pathspec" in heavy.split(",")
+
+
 def test_a_pre_commit_run_imports_only_what_it_uses(project: Path) -> None:
     code, heavy, stdout = _probe(["check", "--no-cache", "-q", "-j", "1", "good.py"], project)
     assert code == "0"
