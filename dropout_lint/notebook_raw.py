@@ -16,7 +16,6 @@ from collections.abc import Collection, Iterator
 
 RawLine = tuple[int, int, str]  # a cell line's raw line (1-based), column (0-based) and JSON text
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _STRUCTURE = re.compile(r'["\[\]{}]')
 _SPACE = re.compile(r"[ \t\r\n]*")
 _SCALAR_END = re.compile(r"[\s,\]}]")
@@ -78,12 +77,21 @@ def _lines(text: str, tokens: list[int], starts: list[int]) -> tuple[RawLine, ..
         close = _string_end(text, token) - 1
         index = token + 1
         while index < close:
-            char, width = _decode_one(text, index)
-            decoded.append(char)
-            offsets.append(index)
-            widths.append(width)
-            closes.append(close)
-            index += width
+            # Up to the next escape, each character is written as it reads.
+            escape = text.find("\\", index, close)
+            stop = close if escape < 0 else escape
+            decoded.extend(text[index:stop])
+            offsets.extend(range(index, stop))
+            widths.extend([1] * (stop - index))
+            closes.extend([close] * (stop - index))
+            index = stop
+            if index < close:
+                char, width = _decode_one(text, index)
+                decoded.append(char)
+                offsets.append(index)
+                widths.append(width)
+                closes.append(close)
+                index += width
     out = []
     position = 0
     for line in "".join(decoded).splitlines(keepends=True):
@@ -120,10 +128,21 @@ def _space(text: str, index: int) -> int:
 
 
 def _string_end(text: str, index: int) -> int:
-    match = _STRING.match(text, index)
-    if match is None:
+    """The end of the JSON string that opens at ``index`` (found with ``str.find``, fast
+    over the large strings of a notebook's outputs)."""
+    if text[index] != '"':
         raise _Malformed
-    return match.end()
+    position = index + 1
+    while True:
+        quote = text.find('"', position)
+        if quote < 0:
+            raise _Malformed
+        before = quote
+        while text[before - 1] == "\\":
+            before -= 1
+        if (quote - before) % 2 == 0:  # not escaped
+            return quote + 1
+        position = quote + 1
 
 
 def _value_end(text: str, index: int) -> int:

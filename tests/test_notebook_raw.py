@@ -16,7 +16,7 @@ TRICKY = [
     "\tx = 1  # a tab\n",
     "name = 'ドロップアウト'  # wide characters\n",
     "emoji = '🎲'; y = F.dropout(x)  # a surrogate pair under ensure_ascii\n",
-    "last = 'no newline'",
+    "last = 'no newline'  # ends in a backslash, escaped before the closing quote \\",
 ]
 
 
