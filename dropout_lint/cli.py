@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -21,10 +22,12 @@ from dropout_lint import __version__
 if TYPE_CHECKING:
     from dropout_lint.cache import Cache
     from dropout_lint.config import Config
+    from dropout_lint.diagnostics import Diagnostic
     from dropout_lint.engine import FileResult
-    from dropout_lint.tracer.process import TraceOutcome, TraceRequest
+    from dropout_lint.tracer.process import TraceFailed, TraceOutcome, TraceRequest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 _PROGRESS_MIN_FILES = 50
 
 
@@ -149,10 +152,18 @@ def _trace(request: TraceRequest) -> TraceOutcome:
     try:
         return run_trace(request)
     except TraceFailed as failure:
-        raise _fail(f"the trace of {request.target} failed ({failure.stage}): {failure}") from None
+        raise _fail(_trace_failure(request, failure)) from None
 
 
-def _emit(text: str, output: Optional[str], color: bool) -> None:
+def _trace_failure(request: TraceRequest, failure: TraceFailed) -> str:
+    from dropout_lint.tracer.process import TracerMissing
+
+    if isinstance(failure, TracerMissing):
+        return str(failure)
+    return f"the trace of {request.target} failed ({failure.stage}): {failure}"
+
+
+def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> None:
     if output is not None:
         try:
             Path(output).write_text(text, encoding="utf-8")
@@ -160,7 +171,7 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
             raise _fail(f"cannot write {output}: {exc.strerror}") from None
     else:
         # click strips ANSI codes when stdout is not a terminal; FORCE_COLOR asked for them.
-        click.echo(text, nl=False, color=color)
+        click.echo(text, nl=False, color=color, err=err)
 
 
 @main.command()
@@ -171,6 +182,7 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
 @click.option("--max-rate", type=float, help="Highest dropout rate DL202 accepts (default 0.5).")
 @click.option(
     "--format",
+    "--output-format",
     "output_format",
     type=click.Choice(["text", "concise", "json", "sarif", "github"]),
     default="text",
@@ -181,6 +193,11 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), help="pyproject.toml to read.")
 @click.option("--extend-exclude", multiple=True, help="Path patterns to skip, on top of the configured ones.")
 @click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip files ignored by .gitignore.")
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply the configured excludes to paths named on the command line (and --stdin-filename) too.",
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: available cores).")
 @click.option(
     "--file-timeout",
@@ -193,6 +210,13 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
     help="Megabytes above which a file is skipped with a DL900 (default 2).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default="info",
+    show_default=True,
+    help="Exit 1 only for a finding of this severity or a higher one (info: any finding).",
+)
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
 @click.option("--show-source/--no-show-source", default=True, help="Show the source line of each finding.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no progress.")
@@ -211,6 +235,19 @@ def _emit(text: str, output: Optional[str], color: bool) -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--trace", "trace_target", metavar="TARGET", help="Also trace path/to/file.py:model and mark findings confirmed or not.")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Report only the findings that the baseline FILE does not record.",
+)
+@click.option("--write-baseline", is_flag=True, help="With --baseline: record this run's findings in FILE first.")
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="Read the source from stdin (the path `-`) as if it were the file PATH: its configuration, per-file ignores and name.",
+)
 @_trace_options
 def check(
     paths: tuple[str, ...],
@@ -223,10 +260,12 @@ def check(
     config_path: Optional[str],
     extend_exclude: tuple[str, ...],
     respect_gitignore: Optional[bool],
+    force_exclude: bool,
     jobs: Optional[int],
     file_timeout: Optional[float],
     max_file_size: Optional[float],
     exit_zero: bool,
+    fail_on: str,
     statistics: bool,
     show_source: bool,
     quiet: bool,
@@ -237,15 +276,25 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     trace_target: Optional[str],
+    baseline_path: Optional[str],
+    write_baseline: bool,
+    stdin_filename: Optional[str],
     **trace_options: Any,
 ) -> None:
-    """Lint files and folders (default: the current folder)."""
+    """Lint files and folders (default: the current folder); `-` reads stdin."""
     with _linter_imports():
         from dropout_lint.config import Config, ConfigError, find_config_file, load_config
         from dropout_lint.discovery import discover
         from dropout_lint.reporters import make_report, render
 
-    targets = list(paths) or ["."]
+    stdin = paths == ("-",) or (not paths and stdin_filename is not None)
+    if "-" in paths and not stdin:
+        raise _fail("`-` (read stdin) cannot be combined with other paths")
+    if stdin_filename is not None and not stdin:
+        raise _fail("--stdin-filename names the source read from stdin: give `-` as the only path")
+    if write_baseline and baseline_path is None:
+        raise _fail("--write-baseline needs --baseline FILE: the file to write")
+    targets = [stdin_filename or "."] if stdin else list(paths) or ["."]
     try:
         if max_rate is not None and not 0 < max_rate <= 1:
             raise ConfigError(f"--max-rate must be in (0, 1], got {max_rate}")
@@ -270,28 +319,44 @@ def check(
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
-    found = discover(targets, config)
-    for missing in found.missing:
-        click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
+    fixing = _Fixing(fix, diff, unsafe_fixes, output, quiet, exit_zero)
+    if stdin:
+        from dropout_lint.discovery import Discovery, is_excluded
 
-    cache = None
-    if not no_cache:
-        from dropout_lint.cache import Cache, default_directory
+        shown = os.path.normpath(stdin_filename) if stdin_filename else "-"
+        skipped = force_exclude and stdin_filename is not None and is_excluded(stdin_filename, config)
+        found = Discovery([] if skipped else [shown])
+        results = _check_stdin(shown, config, fixing, skipped=skipped)
+    else:
+        found = discover(targets, config, force_exclude)
+        for missing in found.missing:
+            click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
+        cache = None
+        if not no_cache:
+            from dropout_lint.cache import Cache, default_directory
 
-        cache = Cache(Path(cache_dir) if cache_dir else default_directory(config), config)
-    results = _run(found.files, config, jobs, output_format == "text" and not quiet, cache)
-    if diff:
-        changed = _show_diff(results, config, unsafe_fixes, output, quiet)
-        sys.exit(EXIT_ERROR if found.missing else EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
-    if fix:
-        if _apply_fixes(results, config, unsafe_fixes, quiet):
-            results = _run(found.files, config, jobs, False, cache)
+            cache = Cache(Path(cache_dir) if cache_dir else default_directory(config), config)
+        progress = output_format == "text" and not quiet
+        results = _check_files(found.files, config, jobs, cache, progress, fixing, missing=bool(found.missing))
+    trace_failed = False
     if trace_target is not None:
-        from dropout_lint.tracer.process import join
+        from dropout_lint.tracer.process import TraceFailed, join, run_trace
 
-        results = join(results, _trace(_request(trace_target, trace_options)))
+        request = _request(trace_target, trace_options)
+        try:
+            results = join(results, run_trace(request))
+        except TraceFailed as failure:
+            # The static findings stand on their own: report them, and the trace's error.
+            click.echo(f"dropout-lint: error: {_trace_failure(request, failure)}", err=True)
+            trace_failed = True
+    if baseline_path is not None:
+        results = _baselined(baseline_path, results, write_baseline, quiet)
+    if found.missing and not found.files and output_format in ("text", "concise"):
+        sys.exit(EXIT_ERROR)  # nothing was linted: no summary that reads as a clean run
     report = make_report(results, len(found.files))
-    color = output is None and output_format == "text" and _stdout_has_color()
+    # With --fix, stdout carries the fixed source read from stdin: the report goes to stderr.
+    to_stderr = stdin and fix and output is None
+    color = output is None and output_format == "text" and (_stderr_has_color() if to_stderr else _stdout_has_color())
     text = render(
         output_format,
         report,
@@ -301,13 +366,108 @@ def check(
         color=color,
         unsafe_fixes=unsafe_fixes,
     )
-    _emit(text, output, color)
+    _emit(text, output, color, err=to_stderr)
 
-    if found.missing:
+    if found.missing or trace_failed:
         sys.exit(EXIT_ERROR)
-    if report.diagnostics and not exit_zero:
+    if not exit_zero and _fails(report.diagnostics, fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _baselined(path: str, results: list[FileResult], write: bool, quiet: bool) -> list[FileResult]:
+    """The results without the findings the baseline records (written first with
+    ``--write-baseline``)."""
+    from dropout_lint import baseline
+
+    try:
+        if write:
+            count = baseline.write(path, results)
+            if not quiet:
+                click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {path}.", err=True)
+        filtered = baseline.apply(path, results)
+    except baseline.BaselineError as error:
+        raise _fail(str(error)) from None
+    if not quiet and not write and (filtered.matched or filtered.stale):
+        note = f"{filtered.matched} finding{'s' if filtered.matched != 1 else ''} in the baseline not shown"
+        if filtered.stale:
+            note += f"; {filtered.stale} it records no longer occur (record the rest with --write-baseline)"
+        click.echo(f"dropout-lint: {note}.", err=True)
+    return filtered.results
+
+
+def _fails(diagnostics: list[Diagnostic], fail_on: str) -> bool:
+    """Whether a finding is of severity ``fail_on`` or above (``--fail-on``)."""
+    return any(_SEVERITY_RANK[d.severity.value] >= _SEVERITY_RANK[fail_on] for d in diagnostics)
+
+
+@dataclass(frozen=True)
+class _Fixing:
+    """The options of ``check`` that say what to do with fixes."""
+
+    fix: bool
+    diff: bool
+    unsafe: bool
+    output: Optional[str]
+    quiet: bool
+    exit_zero: bool
+
+
+def _check_files(
+    files: list[str],
+    config: Config,
+    jobs: Optional[int],
+    cache: Optional[Cache],
+    progress: bool,
+    fixing: _Fixing,
+    *,
+    missing: bool,
+) -> list[FileResult]:
+    """Lint the files; ``--fix`` fixes them and lints them again, ``--diff`` prints the
+    change and exits."""
+    results = _run(files, config, jobs, progress, cache)
+    if fixing.diff:
+        changed = _show_diff(results, config, fixing.unsafe, fixing.output, fixing.quiet)
+        sys.exit(EXIT_ERROR if missing else EXIT_FINDINGS if changed and not fixing.exit_zero else EXIT_CLEAN)
+    if fixing.fix and _apply_fixes(results, config, fixing.unsafe, fixing.quiet):
+        results = _run(files, config, jobs, False, cache)
+    return results
+
+
+def _check_stdin(path: str, config: Config, fixing: _Fixing, *, skipped: bool) -> list[FileResult]:
+    """Lint the source on stdin as the file ``path``, as an editor asks for it. ``--fix``
+    prints the fixed source to stdout (all of it, changed or not); ``--diff`` prints
+    the change and exits. A ``skipped`` (excluded) source is not linted: ``--fix``
+    gives it back as it came."""
+    from dropout_lint.engine import lint_data
+    from dropout_lint.fixer import fix_data, unified_diff
+
+    data = sys.stdin.buffer.read()
+    if skipped:
+        if fixing.fix:
+            _write_stdout(data)
+        if fixing.diff:
+            sys.exit(EXIT_CLEAN)
+        return []
+    if fixing.diff or fixing.fix:
+        outcome, written = fix_data(data, path, config, unsafe=fixing.unsafe)
+        _fix_errors([outcome])
+        if fixing.diff:
+            _emit(unified_diff(outcome) if outcome.changed else "", fixing.output, False)
+            if not fixing.quiet:
+                click.echo(_fix_summary("Would fix", outcome.applied, 1), err=True)
+            sys.exit(EXIT_FINDINGS if outcome.changed and not fixing.exit_zero else EXIT_CLEAN)
+        data = written if written is not None else data
+        _write_stdout(data)
+        if not fixing.quiet and written is not None:
+            click.echo(_fix_summary("Fixed", outcome.applied, 1), err=True)
+    return [lint_data(data, path, config)]
+
+
+def _write_stdout(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def _fixable(results: list[FileResult], unsafe: bool) -> list[str]:
@@ -365,11 +525,19 @@ def _cli_codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
 
 
 def _stdout_has_color() -> bool:
+    return _has_color(sys.stdout)
+
+
+def _stderr_has_color() -> bool:
+    return _has_color(sys.stderr)
+
+
+def _has_color(stream: Any) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
 
 
 def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: bool, cache: Optional[Cache]) -> list[FileResult]:
@@ -397,6 +565,7 @@ def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: b
 @_trace_options
 @click.option(
     "--format",
+    "--output-format",
     "output_format",
     type=click.Choice(["text", "json", "sarif", "github"]),
     default="text",

@@ -132,14 +132,17 @@ class Config:
         )
 
     def enabled_for(self, path: str) -> frozenset[str]:
-        """The codes enabled for one file, after per-file ignores."""
+        """The codes enabled for one file, after per-file ignores (which leave the
+        always-reported codes on, see ``registry.ALWAYS_REPORTED``)."""
         if not self.per_file_ignores:
             return self.enabled
+        from dropout_lint.registry import ALWAYS_REPORTED
+
         relative = _relative_posix(path, self.root)
         enabled = set(self.enabled)
         for spec, codes in self._per_file_specs:
             if relative is not None and spec.match_file(relative):
-                enabled -= codes
+                enabled -= codes - ALWAYS_REPORTED
         return frozenset(enabled)
 
     def merged(self, **overrides: Any) -> Config:

@@ -56,6 +56,7 @@ class Diagnostic:
     fix: Optional[Fix] = None
     runtime: Optional[str] = None  # what the tracer made of it: "confirmed", "not reproduced: ..."
     cell: Optional[int] = None  # in a notebook: the cell (1-based), and ``span`` is relative to it
+    file_span: Optional[Span] = None  # in a notebook: the span in the file's own text, its JSON
 
     @property
     def sort_key(self) -> tuple[str, int, int, int, str, str]:

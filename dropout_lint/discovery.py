@@ -94,8 +94,10 @@ def _ignores_above(folder: Path, project_root: Path) -> _Ignores:
     return ignores
 
 
-def discover(paths: Sequence[str], config: Config) -> Discovery:
-    """Files to lint, in a stable order. A file named explicitly is always linted."""
+def discover(paths: Sequence[str], config: Config, force_exclude: bool = False) -> Discovery:
+    """Files to lint, in a stable order. A file named explicitly is always linted, unless
+    ``force_exclude`` applies the configured excludes to it too (ruff's ``--force-exclude``:
+    a pre-commit hook names every staged file, vendored code included)."""
     result = Discovery()
     excluded: Optional[pathspec.GitIgnoreSpec] = None
     seen: set[str] = set()
@@ -103,6 +105,8 @@ def discover(paths: Sequence[str], config: Config) -> Discovery:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
             result.missing.append(raw)
+            continue
+        if force_exclude and is_excluded(raw, config):
             continue
         if path.is_dir():
             if excluded is None:
@@ -116,6 +120,26 @@ def discover(paths: Sequence[str], config: Config) -> Discovery:
                 seen.add(key)
                 result.files.append(file)
     return result
+
+
+def is_excluded(raw: str, config: Config) -> bool:
+    """Whether a path named explicitly matches the configured excludes (relative to the
+    configuration's folder), as it would when a folder above it is walked."""
+    from dropout_lint.excludes import matches
+
+    path = Path(os.path.abspath(raw))
+    # The folders resolved as a walk resolves them, the name kept as given (a symlinked
+    # file is excluded by its own name, not its target's).
+    located = path.parent.resolve() / path.name if path.name else path.resolve()
+    try:
+        is_dir = located.is_dir()
+    except OSError:
+        is_dir = False
+    try:
+        relative = located.relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        relative = located.name
+    return matches(relative, is_dir, (*config.exclude, *config.extend_exclude))
 
 
 def _walk(top: Path, config: Config, excluded: pathspec.GitIgnoreSpec) -> Iterator[str]:

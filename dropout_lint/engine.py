@@ -29,6 +29,7 @@ from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
 from dropout_lint.positions import locate
 from dropout_lint.registry import (
+    ALWAYS_REPORTED,
     CHECKS,
     INTERNAL_ERROR,
     PARSE_ERROR,
@@ -93,6 +94,12 @@ def lint_file(path: str, config: Config, display_path: Optional[str] = None) -> 
     return finish([analyse_file(path, config, display_path)], config)[0]
 
 
+def lint_data(data: bytes, path: str, config: Config) -> FileResult:
+    """Lint a file's bytes that come from elsewhere than ``path`` (stdin): ``path`` gives
+    the per-file settings, whether it is a notebook, and the name in the findings."""
+    return finish([analyse_data(data, path, config)], config)[0]
+
+
 def analyse_file(path: str, config: Config, display_path: Optional[str] = None) -> FileAnalysis:
     shown = display_path or path
     enabled = config.enabled_for(path)
@@ -108,13 +115,30 @@ def analyse_file(path: str, config: Config, display_path: Optional[str] = None) 
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return _unreadable(shown, enabled, f"cannot read file: {reason}", 1, 0)
+    return analyse_data(data, shown, config, enabled, real_path=path)
+
+
+def analyse_data(
+    data: bytes,
+    path: str,
+    config: Config,
+    enabled: Optional[frozenset[str]] = None,
+    *,
+    real_path: Optional[str] = None,
+) -> FileAnalysis:
+    """The first phase for a file's bytes (read from disk, or from stdin with no
+    ``real_path``): a notebook when ``path`` ends in ``.ipynb``, else Python source."""
+    if enabled is None:
+        enabled = config.enabled_for(path)
+    if len(data) > config.max_file_size * 1e6:
+        return _unreadable(path, enabled, _too_large(len(data), config), 1, 0)
     if path.endswith(".ipynb"):
-        return _analyse_notebook(data, shown, config, enabled)
+        return _analyse_notebook(data, path, config, enabled)
     text, error = decode_source(data)
     if text is None:
         assert error is not None
-        return _unreadable(shown, enabled, error.message, error.line, error.column)
-    return analyse_text(text, shown, config, enabled, real_path=path)
+        return _unreadable(path, enabled, error.message, error.line, error.column)
+    return analyse_text(text, path, config, enabled, real_path=real_path, keep_lines=real_path is None)
 
 
 def _analyse_notebook(data: bytes, path: str, config: Config, enabled: frozenset[str]) -> FileAnalysis:
@@ -125,6 +149,10 @@ def _analyse_notebook(data: bytes, path: str, config: Config, enabled: frozenset
         source = notebook.to_source(notebook.load(data))
     except notebook.NotebookError as error:
         return _unreadable(path, enabled, str(error), error.line, error.column)
+    from dropout_lint.notebook_raw import cell_lines
+
+    wanted = {number for number, _ in source.cells} | {problem.cell for problem in source.problems}
+    source = replace(source, raw=cell_lines(data, wanted))
     analysis = analyse_text(source.text, path, config, enabled, keep_lines=True)
     problems = tuple(
         replace(
@@ -154,6 +182,19 @@ def _in_cell(diagnostic: Diagnostic, source: NotebookSource) -> Diagnostic:
         cell=cell,
         fix=replace(fix, span=moved(fix.span)) if fix is not None else None,
     )
+
+
+def _in_file(diagnostic: Diagnostic, source: NotebookSource) -> Diagnostic:
+    """A notebook finding with its place in the notebook's JSON text too, for the formats
+    that point into the raw file (SARIF, GitHub annotations)."""
+    span = diagnostic.span
+    if diagnostic.cell is None or diagnostic.file_span is not None:
+        return diagnostic
+    start = source.file_position(diagnostic.cell, span.line, span.column)
+    if start is None:
+        return diagnostic
+    end = source.file_position(diagnostic.cell, span.end_line, span.end_column) or (start[0], start[1] + 1)
+    return replace(diagnostic, file_span=Span(*start, *end))
 
 
 def _too_large(size: int, config: Config) -> str:
@@ -388,7 +429,7 @@ def finish(analyses: Sequence[FileAnalysis], config: Config) -> list[FileResult]
             kept.extend(_unused_noqa(noqa, used, analysis.enabled, analysis.path))
         source = analysis.notebook
         if source is not None:
-            kept = [_in_cell(d, source) for d in kept]
+            kept = [_in_file(_in_cell(d, source), source) for d in kept]
         diagnostics = tuple(sorted(set(kept), key=lambda d: d.sort_key))
         if source is not None:
             results.append(FileResult(analysis.path, diagnostics, (), source.cells if diagnostics else ()))
@@ -521,6 +562,8 @@ def _apply_noqa(diagnostics: Iterable[Diagnostic], noqa: dict[int, Noqa]) -> tup
     used: set[tuple[int, str]] = set()
     for diagnostic in diagnostics:
         directive = noqa.get(diagnostic.span.line) if diagnostic.cell is None else None
+        if diagnostic.code in ALWAYS_REPORTED:
+            directive = None
         if directive is not None and directive.suppresses(diagnostic.code):
             used.add((directive.line, diagnostic.code))
             continue

@@ -130,23 +130,35 @@ def fix_file(path: str, config: Config, *, unsafe: bool = False, write: bool = T
             data = handle.read()
     except OSError as error:
         return FixOutcome(path, "", "", 0, f"cannot read file: {error.strerror or error}")
-    if path.endswith(".ipynb"):
-        return _fix_notebook(path, data, config, unsafe, write)
-    text, problem = decode_source(data)
-    if text is None:
-        assert problem is not None
-        return FixOutcome(path, "", "", 0, problem.message)
-    outcome = fix_text(text, path, config, unsafe=unsafe)
-    if write and outcome.changed:
+    outcome, written = fix_data(data, path, config, unsafe=unsafe)
+    if write and written is not None:
         try:
-            write_atomic(path, outcome.fixed.encode(encoding_of(data)))
-        except (OSError, UnicodeEncodeError) as error:
-            reason = getattr(error, "strerror", None) or str(error)
-            return FixOutcome(path, text, text, 0, f"cannot write the fixed file: {reason}")
+            write_atomic(path, written)
+        except OSError as error:
+            reason = f"cannot write the fixed file: {error.strerror or error}"
+            return FixOutcome(path, outcome.original, outcome.original, 0, reason)
     return outcome
 
 
-def _fix_notebook(path: str, data: bytes, config: Config, unsafe: bool, write: bool) -> FixOutcome:
+def fix_data(data: bytes, path: str, config: Config, *, unsafe: bool = False) -> tuple[FixOutcome, Optional[bytes]]:
+    """What fixing a file's bytes does (``path`` decides the per-file settings and whether
+    it is a notebook), and the bytes to write: None when nothing changed."""
+    if path.endswith(".ipynb"):
+        return _fix_notebook(path, data, config, unsafe)
+    text, problem = decode_source(data)
+    if text is None:
+        assert problem is not None
+        return FixOutcome(path, "", "", 0, problem.message), None
+    outcome = fix_text(text, path, config, unsafe=unsafe)
+    if not outcome.changed:
+        return outcome, None
+    try:
+        return outcome, outcome.fixed.encode(encoding_of(data))
+    except UnicodeEncodeError as error:
+        return FixOutcome(path, text, text, 0, f"cannot write the fixed file: {error}"), None
+
+
+def _fix_notebook(path: str, data: bytes, config: Config, unsafe: bool) -> tuple[FixOutcome, Optional[bytes]]:
     """Fix a notebook's code cells; only the sources of changed cells are written, in
     the notebook's own JSON layout (outputs and metadata untouched)."""
     from dropout_lint import notebook
@@ -154,7 +166,7 @@ def _fix_notebook(path: str, data: bytes, config: Config, unsafe: bool, write: b
     try:
         loaded = notebook.load(data)
     except notebook.NotebookError as error:
-        return FixOutcome(path, "", "", 0, str(error))
+        return FixOutcome(path, "", "", 0, str(error)), None
     source = notebook.to_source(loaded)
     outcome = fix_text(source.text, path, config, unsafe=unsafe)
     before = notebook.split_back(source, source.text)
@@ -166,17 +178,12 @@ def _fix_notebook(path: str, data: bytes, config: Config, unsafe: bool, write: b
         if old is not new
     )
     if not cells:
-        return FixOutcome(path, source.text, source.text, 0, outcome.error)
+        return FixOutcome(path, source.text, source.text, 0, outcome.error), None
     written = notebook.dumps_like(fixed, data)
     if written is None:
         reason = "its JSON layout cannot be reproduced, so writing it would reformat the whole file; fix it by hand"
-        return FixOutcome(path, source.text, source.text, 0, f"not fixed: {reason}")
-    if write:
-        try:
-            write_atomic(path, written)
-        except OSError as error:
-            return FixOutcome(path, source.text, source.text, 0, f"cannot write the fixed file: {error.strerror or error}")
-    return FixOutcome(path, source.text, outcome.fixed, outcome.applied, outcome.error, cells)
+        return FixOutcome(path, source.text, source.text, 0, f"not fixed: {reason}"), None
+    return FixOutcome(path, source.text, outcome.fixed, outcome.applied, outcome.error, cells), written
 
 
 def unified_diff(outcome: FixOutcome) -> str:

@@ -30,8 +30,9 @@ on its own with :func:`dropout_lint.engine.lint_source`, on the exact text flake
   adds nothing (a DL900 there would only repeat the E999). The plugin yields DL900 only
   where Python's parser accepts the file but libcst's does not (newer syntax than the
   installed libcst knows, or code nested too deeply): dropout-lint could not lint the file,
-  and without DL900 that would pass silently. DL900 is an error-severity rule that is on by
-  default; ``ignore = ["DL900"]`` in the table or flake8's ``--extend-ignore DL900`` hide it.
+  and without DL900 that would pass silently. DL900 is an error-severity rule that the
+  table cannot turn off (as under ``dropout-lint check``); flake8's ``--extend-ignore DL900``
+  hides it.
 * An invalid ``[tool.dropout-lint]`` table stops flake8 (its "failed during execution"
   error, naming the file and the problem), as it stops ``dropout-lint check`` with exit 2.
 

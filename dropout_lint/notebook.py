@@ -25,6 +25,8 @@ from typing import Any, Optional
 
 import libcst as cst
 
+from dropout_lint import notebook_raw
+from dropout_lint.notebook_raw import RawLine
 from dropout_lint.source import parse_error, parse_module, python_check
 
 _SEPARATOR = "# dropout-lint: cell {number}"
@@ -55,6 +57,8 @@ class NotebookSource:
     cells: tuple[tuple[int, tuple[str, ...]], ...]  # (cell number, its source lines) of the linted cells
     problems: tuple[CellProblem, ...]
     ipython: tuple[str, ...]  # the original lines the placeholders stand for, by number
+    # Per cell: where each of its lines stands in the notebook's JSON text (notebook_raw).
+    raw: tuple[tuple[int, tuple[RawLine, ...]], ...] = ()
 
     def where(self, line: int) -> tuple[int, int]:
         """The cell and cell-relative line of a 1-based line of ``text``."""
@@ -63,6 +67,15 @@ class NotebookSource:
             if cell:
                 return cell, inner
         return (self.cells[0][0] if self.cells else 1), 1
+
+    def file_position(self, cell: int, line: int, column: int) -> Optional[tuple[int, int]]:
+        """The line (1-based) and column (0-based) in the notebook's JSON text of a place
+        in a cell; None where the raw text was not scanned."""
+        lines = next((found for number, found in self.raw if number == cell), ())
+        if not 1 <= line <= len(lines):
+            return None
+        raw = lines[line - 1]
+        return raw[0], notebook_raw.column(raw, column)
 
 
 class NotebookError(Exception):

@@ -132,6 +132,11 @@ RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 # Codes that were used once and retired: never reuse them.
 RETIRED: frozenset[str] = frozenset()
 
+# A file that cannot be parsed, or a check that crashed on it, was not linted: no
+# selection, per-file ignore or noqa comment hides that, or a run that checked nothing
+# would pass as clean (ruff always shows syntax errors too).
+ALWAYS_REPORTED: frozenset[str] = frozenset({PARSE_ERROR.code, INTERNAL_ERROR.code})
+
 
 def _matches(selector: str, code: str) -> bool:
     return selector == "ALL" or code.startswith(selector)
@@ -157,11 +162,12 @@ def resolve_selection(
     select: Optional[Sequence[str]], extend_select: Sequence[str], ignore: Sequence[str]
 ) -> frozenset[str]:
     """The enabled codes: ``select`` (or every rule that is on by default), plus
-    ``extend_select``, minus ``ignore``. Info rules are on only when selected."""
+    ``extend_select``, minus ``ignore``, and always ``ALWAYS_REPORTED``. Info rules are
+    on only when selected."""
     if select is None:
         base = {rule.code for rule in RULES if rule.default_enabled}
     else:
         base = set(expand_selectors(select))
     base |= expand_selectors(extend_select)
     base -= expand_selectors(ignore)
-    return frozenset(base)
+    return frozenset(base | ALWAYS_REPORTED)

@@ -195,6 +195,24 @@ def test_select_and_ignore(project: Path, args: tuple[str, ...], expected: list[
     assert result.exit_code == 1
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("--select", "DL4"), ("--ignore", "DL900"), ("--select", "DL304", "--ignore", "DL9"), ("--ignore", "ALL")],
+)
+def test_a_file_that_does_not_parse_is_always_reported(project: Path, args: tuple[str, ...]) -> None:
+    (project / "broken.py").write_text("def forward(self, x)\n    return x\n", encoding="utf-8")
+    result = invoke("check", "broken.py", "good.py", "--format", "concise", *args)
+    assert codes_in(result.stdout) == ["DL900"]
+    assert "No problems found" not in result.stdout
+    assert result.exit_code == 1
+
+
+def test_a_file_that_parses_is_clean_under_the_same_selection(project: Path) -> None:
+    result = invoke("check", "good.py", "--ignore", "DL900")
+    assert result.exit_code == 0
+    assert result.stdout == "No problems found in 1 file.\n"
+
+
 def test_info_rules_are_off_until_selected(project: Path) -> None:
     assert codes_in(invoke("check", "forced.py").stdout) == []
     assert codes_in(invoke("check", "forced.py", "--select", "ALL").stdout) == ["DL404"]
@@ -270,6 +288,103 @@ def test_exit_zero_reports_but_succeeds(project: Path) -> None:
 
 def test_exit_zero_does_not_hide_a_missing_path(project: Path) -> None:
     assert invoke("check", "bad.py", "nope.py", "--exit-zero").exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["text", "concise"])
+def test_only_missing_paths_print_no_summary(project: Path, fmt: str) -> None:
+    result = invoke("check", "nope.py", "gone/", "--format", fmt)
+    assert result.exit_code == 2
+    assert result.stdout == ""  # not "No problems found in 0 files."
+    assert result.stderr.splitlines() == [
+        "dropout-lint: error: no such file or directory: nope.py",
+        "dropout-lint: error: no such file or directory: gone/",
+    ]
+
+
+def test_only_missing_paths_still_give_machine_formats_their_document(project: Path) -> None:
+    result = invoke("check", "nope.py", "--format", "json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == []
+
+
+def test_a_missing_path_beside_a_clean_file_counts_only_the_file(project: Path) -> None:
+    result = invoke("check", "nope.py", "good.py")
+    assert result.exit_code == 2
+    assert result.stdout == "No problems found in 1 file.\n"
+
+
+# -- the tracer without torch ------------------------------------------------------------
+
+
+def test_trace_without_torch_says_to_install_the_extra(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # what an install without the extra finds
+    result = invoke("trace", "bad.py:Net", "--input-shape", "2,10")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "dropout-lint: error: the tracer needs PyTorch: install the `trace` extra (pip install 'dropout-lint[trace]')\n"
+    )
+
+
+def test_check_with_a_trace_that_cannot_run_keeps_the_static_findings(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    result = invoke("check", "bad.py", "--trace", "bad.py:Net", "--input-shape", "2,10", "--format", "concise")
+    assert codes_in(result.stdout) == ["DL202", "DL401", "DL304"]
+    assert "install the `trace` extra" in result.stderr
+    assert result.exit_code == 2
+
+
+def test_trace_without_torch_in_a_fresh_process(project: Path) -> None:
+    code = "import sys; sys.modules['torch'] = None; from dropout_lint.cli import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "trace", "bad.py:Net"], capture_output=True, text=True, timeout=120, env=_clean_env()
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "`trace` extra" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# bad.py: two errors and a warning; with --select DL202 a warning only; forced.py with
+# --select ALL: an info finding only.
+@pytest.mark.parametrize(
+    ("args", "exit_code"),
+    [
+        (("bad.py",), 1),
+        (("bad.py", "--fail-on", "error"), 1),
+        (("bad.py", "--select", "DL202"), 1),
+        (("bad.py", "--select", "DL202", "--fail-on", "warning"), 1),
+        (("bad.py", "--select", "DL202", "--fail-on", "error"), 0),
+        (("forced.py", "--select", "ALL"), 1),  # the default: any finding fails, as before
+        (("forced.py", "--select", "ALL", "--fail-on", "info"), 1),
+        (("forced.py", "--select", "ALL", "--fail-on", "warning"), 0),
+        (("bad.py", "--fail-on", "error", "--exit-zero"), 0),
+        (("good.py", "--fail-on", "info"), 0),
+    ],
+)
+def test_fail_on_sets_the_severity_that_fails(project: Path, args: tuple[str, ...], exit_code: int) -> None:
+    result = invoke("check", "--format", "concise", *args)
+    assert result.exit_code == exit_code
+    if "good.py" not in args:
+        assert codes_in(result.stdout)  # below the threshold is still reported
+
+
+def test_fail_on_does_not_hide_a_missing_path_or_a_bad_value(project: Path) -> None:
+    assert invoke("check", "good.py", "nope.py", "--fail-on", "error").exit_code == 2
+    wrong = invoke("check", "good.py", "--fail-on", "fatal")
+    assert wrong.exit_code == 2 and "fatal" in wrong.stderr
+
+
+def test_fail_on_error_still_fails_on_a_file_that_does_not_parse(project: Path) -> None:
+    (project / "broken.py").write_text("def f(:\n", encoding="utf-8")
+    assert invoke("check", "broken.py", "--fail-on", "error").exit_code == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "concise", "sarif"])
+def test_output_format_is_another_name_of_format(project: Path, fmt: str) -> None:
+    long = invoke("check", "bad.py", "--output-format", fmt)
+    short = invoke("check", "bad.py", "--format", fmt)
+    assert long.exit_code == short.exit_code == 1
+    assert long.stdout == short.stdout
 
 
 def test_max_rate(project: Path) -> None:
@@ -426,6 +541,18 @@ def test_naming_files_does_not_import_the_ignore_matcher(project: Path) -> None:
     assert code == "0"
     assert "pathspec" not in heavy.split(",")
     code, heavy, _ = _probe(["check", "."], project)
+    assert "pathspec" in heavy.split(",")
+
+
+def test_force_exclude_matches_plain_patterns_without_the_ignore_matcher(project: Path) -> None:
+    # The hook's --force-exclude: the default excludes and plain names are matched by hand.
+    (project / "pyproject.toml").write_text('[tool.dropout-lint]\nextend-exclude = ["third_party/"]\n', encoding="utf-8")
+    code, heavy, _ = _probe(["check", "--force-exclude", "good.py"], project)
+    assert code == "0"
+    assert "pathspec" not in heavy.split(",")
+    (project / "pyproject.toml").write_text('[tool.dropout-lint]\nextend-exclude = ["*_pb2.py"]\n', encoding="utf-8")
+    code, heavy, _ = _probe(["check", "--force-exclude", "good.py"], project)
+    assert code == "0"
     assert "pathspec" in heavy.split(",")
 
 

@@ -179,6 +179,56 @@ def test_a_file_named_explicitly_is_always_linted(tree: Path) -> None:
     assert linted(*named) == sorted(named)
 
 
+def _configured(root: Path) -> None:
+    (root / "pyproject.toml").write_text(
+        '[tool.dropout-lint]\nextend-exclude = ["third_party/", "*_gen.py"]\n', encoding="utf-8"
+    )
+    make(root, "src/model.py", "src/model_gen.py", "third_party/lib/vendored.py", "build/out.py")
+
+
+def test_force_exclude_applies_the_excludes_to_named_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _configured(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    named = ["src/model.py", "src/model_gen.py", "third_party/lib/vendored.py", "build/out.py"]
+    assert linted(*named) == sorted(named)  # named files are linted, as before
+    assert linted("--force-exclude", *named) == ["src/model.py"]
+    # A named folder that is excluded is skipped whole; one that is not is walked as usual.
+    assert linted("--force-exclude", "third_party", "src") == ["src/model.py"]
+    assert linted("--force-exclude", "third_party/lib/vendored.py") == []
+
+
+def test_force_exclude_matches_from_the_configurations_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _configured(tmp_path)
+    monkeypatch.chdir(tmp_path / "third_party")
+    assert linted("--force-exclude", "lib/vendored.py") == []
+    assert linted("lib/vendored.py") == ["lib/vendored.py"]
+    monkeypatch.chdir(tmp_path / "src")
+    assert linted("--force-exclude", "model.py", "model_gen.py", "../build/out.py") == ["model.py"]
+
+
+def test_force_exclude_with_nothing_left_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _configured(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", "--force-exclude", "third_party/lib/vendored.py")
+    assert result.exit_code == 0
+    assert result.stdout == "No problems found in 0 files.\n"
+
+
+def test_force_exclude_applies_to_the_stdin_filename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _configured(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    args = ["check", "-", "--stdin-filename", "third_party/lib/vendored.py", "--format", "json"]
+    assert json.loads(runner.invoke(main, args, input=BAD).stdout) != []
+    skipped = runner.invoke(main, [*args, "--force-exclude"], input=BAD)
+    assert skipped.exit_code == 0 and json.loads(skipped.stdout) == []
+    # --fix gives the excluded source back unchanged, as the editor expects the whole text.
+    fixed = runner.invoke(main, [*args[:4], "--force-exclude", "--fix", "-q"], input=BAD)
+    assert fixed.stdout.startswith(BAD)
+    kept = runner.invoke(main, ["check", "-", "--stdin-filename", "src/model.py", "--force-exclude", "--format", "json"], input=BAD)
+    assert kept.exit_code == 1 and json.loads(kept.stdout) != []
+
+
 def test_missing_path(tree: Path) -> None:
     found = discover(["nope.py", "top.py", "no/such/dir"], Config())
     assert found.missing == ["nope.py", "no/such/dir"]

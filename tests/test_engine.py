@@ -76,8 +76,25 @@ def test_parse_error_has_the_parser_position(source: str, line: int, column: int
     assert text in diagnostic.message
 
 
-def test_parse_error_can_be_ignored() -> None:
-    assert lint_source("def f(:\n", config=Config(ignore=("DL900",))) == []
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(ignore=("DL900",)),
+        Config(ignore=("DL9",)),
+        Config(select=("DL4",)),
+        Config(select=("DL304",), ignore=("ALL",)),
+        Config(per_file_ignores=(("*.py", ("ALL",)),)),
+    ],
+)
+def test_a_parse_error_is_reported_whatever_the_selection(config: Config) -> None:
+    # A file that was not linted must not pass as clean (ruff shows syntax errors always).
+    assert [d.code for d in lint_source("def f(:\n", "bad.py", config)] == ["DL900"]
+    assert [d.code for d in lint_source("def f(:  # noqa\n", "bad.py", config)] == ["DL900"]
+
+
+def test_only_the_file_level_codes_survive_an_ignore() -> None:
+    assert lint_source(BUGGY, "m.py", Config(select=("DL4",), ignore=("DL4",))) == []
+    assert Config(ignore=("ALL",)).enabled == {"DL900", "DL901"}
 
 
 class _Crashing(Check):
@@ -95,6 +112,13 @@ def test_a_crashing_check_is_reported_and_the_others_go_on(monkeypatch: pytest.M
     crash = diagnostics[0]
     assert "DL401" in crash.message and "ValueError: boom" in crash.message
     assert crash.span.line == 6  # the first call the check saw
+
+
+def test_a_crash_is_reported_even_when_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    replaced = tuple(_Crashing if c.rule.code == "DL401" else c for c in CHECKS)
+    monkeypatch.setattr(engine, "CHECKS", replaced)
+    diagnostics = lint_source(BUGGY, "m.py", Config(select=("DL401",), ignore=("DL901",)))
+    assert [d.code for d in diagnostics] == ["DL901"]
 
 
 @pytest.mark.parametrize(

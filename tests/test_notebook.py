@@ -83,18 +83,67 @@ def test_the_text_format_shows_the_cells_line(tmp_path: Path) -> None:
     assert "3 | model.eval\n" in result.stdout
 
 
-def test_sarif_and_github_name_the_cell(tmp_path: Path) -> None:
+def _raw_at(path: Path, line: int, column: int) -> str:
+    """The notebook's JSON text from a 1-based line and column on."""
+    return path.read_text(encoding="utf-8").splitlines()[line - 1][column - 1 :]
+
+
+def test_sarif_points_into_the_notebooks_json_and_names_the_cell(tmp_path: Path) -> None:
     path = _standard(tmp_path)
     sarif = json.loads(CliRunner().invoke(main, ["check", "--format", "sarif", str(path)]).stdout)
     results = sarif["runs"][0]["results"]
-    assert [(r["properties"]["cell"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
-        (3, 8),
-        (4, 3),
-        (4, 5),
-    ]
+    assert [(r["ruleId"], r["properties"]["cell"]) for r in results] == [("DL401", 3), ("DL304", 4), ("DL301", 4)]
+    messages = [r["message"]["text"] for r in results]
+    assert [m.split(": ", 1)[0] for m in messages] == ["cell 3, line 8", "cell 4, line 3", "cell 4, line 5"]
+    regions = [r["locations"][0]["physicalLocation"]["region"] for r in results]
+    # Each region starts on the line of the JSON string that holds the code, at the code.
+    assert _raw_at(path, regions[0]["startLine"], regions[0]["startColumn"]).startswith("F.dropout(self.fc(x), 0.2))")
+    assert _raw_at(path, regions[1]["startLine"], regions[1]["startColumn"]).startswith('model.eval\\n",')
+    assert _raw_at(path, regions[2]["startLine"], regions[2]["startColumn"]).startswith("model(torch.randn(2, 8))")
+    first = regions[0]
+    assert first["endLine"] == first["startLine"]
+    assert first["endColumn"] - first["startColumn"] == len("F.dropout(self.fc(x), 0.2)")
+    # A fix edits a cell's code, not the JSON: none is offered against the raw file.
+    assert all("fixes" not in r for r in results)
+
+
+def test_github_annotations_point_into_the_notebooks_json(tmp_path: Path) -> None:
+    path = _standard(tmp_path)
     github = CliRunner().invoke(main, ["check", "--format", "github", str(path)]).stdout
-    assert "::error file=" in github and "::DL304 cell 4, line 3: `model.eval`" in github
-    assert "line=" not in github  # a notebook's lines are not lines of its JSON
+    line = next(row for row in github.splitlines() if "DL304" in row)
+    assert "::DL304 cell 4, line 3: `model.eval`" in line
+    place = dict(part.split("=", 1) for part in line.split(" ", 1)[1].split("::")[0].split(",") if "=" in part)
+    assert _raw_at(path, int(place["line"]), int(place["col"])).startswith("model.eval")
+    assert int(place["endColumn"]) - int(place["col"]) == len("model.eval")
+
+
+def test_a_source_written_as_one_string_maps_to_its_line(tmp_path: Path) -> None:
+    # A tab and quotes before the finding are written as escapes (\\t, \\") in the JSON.
+    code = (
+        "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Net(nn.Module):\n"
+        '    def forward(self, x):\n        tag = "a\tb"; return F.dropout(x, 0.5)\n'
+    )
+    notebook = _notebook(_cell(["# The model"], "markdown"), {**_cell([]), "source": code})
+    path = _write(tmp_path / "one.ipynb", notebook, indent=2)
+    sarif = json.loads(CliRunner().invoke(main, ["check", "--format", "sarif", "--select", "DL401", str(path)]).stdout)
+    (result,) = sarif["runs"][0]["results"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert result["message"]["text"].startswith("cell 2, line 7: ")
+    raw = path.read_text(encoding="utf-8").splitlines()[region["startLine"] - 1]
+    assert '"source": "import torch.nn as nn\\n' in raw  # the one line that holds the whole cell
+    assert raw[region["startColumn"] - 1 :].startswith("F.dropout(x, 0.5)\\n\"")
+    assert raw[: region["startColumn"] - 1].endswith('tag = \\"a\\tb\\"; return ')
+    assert region["endColumn"] - region["startColumn"] == len("F.dropout(x, 0.5)")
+
+
+def test_notebook_sarif_validates(tmp_path: Path) -> None:
+    from jsonschema import Draft4Validator
+
+    pytest.importorskip("sarif_kit")
+    from sarif_kit.validate import validation_errors
+
+    log = json.loads(CliRunner().invoke(main, ["check", "--format", "sarif", str(_standard(tmp_path))]).stdout)
+    assert Draft4Validator is not None and validation_errors(log) == []
 
 
 def test_the_mode_analysis_follows_the_model_across_cells(tmp_path: Path) -> None:

@@ -148,10 +148,10 @@ def test_hook_manifest() -> None:
     assert hook["id"] == "dropout-lint"
     assert hook["name"]
     assert hook["description"]
-    assert hook["entry"] == "dropout-lint check"
+    assert hook["entry"] == "dropout-lint check --force-exclude"
     assert hook["language"] == "python"
     assert hook["types_or"] == ["python", "jupyter"]
-    assert hook["require_serial"] is False
+    assert hook["require_serial"] is True
     assert hook["pass_filenames"] is True
 
 
@@ -180,8 +180,13 @@ def test_pre_commit_try_repo_fails_then_passes(tmp_path: Path) -> None:
     assert "notes.txt:" not in output  # types_or kept it away from the linter
 
     (target / "bad.py").write_text(FIXED, encoding="utf-8")
-    _git_run(["add", "bad.py"], target, env)
-    passed = _try_repo(hook_repo, target, env, "bad.py", "notes.txt")
+    # Staged vendored code that the configuration excludes does not block the commit
+    # (the hook runs with --force-exclude).
+    (target / "pyproject.toml").write_text('[tool.dropout-lint]\nextend-exclude = ["third_party/"]\n', encoding="utf-8")
+    (target / "third_party").mkdir()
+    (target / "third_party" / "vendored.py").write_text(BAD, encoding="utf-8")
+    _git_run(["add", "bad.py", "pyproject.toml", "third_party/vendored.py"], target, env)
+    passed = _try_repo(hook_repo, target, env, "bad.py", "notes.txt", "third_party/vendored.py")
     output = passed.stdout + passed.stderr
     assert passed.returncode == 0, output
     assert "Passed" in output

@@ -37,3 +37,17 @@ def test_readme_lists_every_rule() -> None:
     for rule in RULES:
         row = f"| {rule.code} | {rule.name} | {rule.severity.value} | {'on' if rule.default_enabled else 'off'} |"
         assert row in README
+
+
+def test_readme_documents_every_option_of_check() -> None:
+    from click import Option
+
+    from dropout_lint.cli import check, trace
+
+    section = README.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    # The options that say how to build and feed a traced model are the trace command's,
+    # documented with the tracer.
+    traced = {name for param in trace.params for name in param.opts}
+    names = [param.opts[-1] for param in check.params if isinstance(param, Option)]
+    missing = [name for name in names if name not in traced and f"`{name}" not in section and f" {name}" not in section]
+    assert missing == []

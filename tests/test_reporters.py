@@ -10,7 +10,9 @@ import copy
 import importlib.resources
 import json
 import re
+import sys
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -21,10 +23,10 @@ from jsonschema import Draft4Validator
 
 import dropout_lint.rulebook
 from dropout_lint.cli import main
-from dropout_lint.diagnostics import Diagnostic, Severity, Span
+from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety, Severity, Span
 from dropout_lint.engine import FileResult
 from dropout_lint.registry import RULES, RULES_BY_CODE
-from dropout_lint.reporters import make_report, render
+from dropout_lint.reporters import make_report, render, sarif
 
 BAD = """\
 import torch.nn as nn
@@ -200,6 +202,52 @@ def test_sarif_describes_every_rule(project: Path) -> None:
         expected_level = {"error": "error", "warning": "warning", "info": "note"}[rule.severity.value]
         assert descriptor["defaultConfiguration"]["level"] == expected_level
         assert descriptor["defaultConfiguration"]["enabled"] is rule.default_enabled
+
+
+REPOSITORY = "https://example.org/team/dropout-lint"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_sarif_links_the_tool_and_each_rule_page(
+    project: Path, monkeypatch: pytest.MonkeyPatch, sarif_validator: Draft4Validator
+) -> None:
+    monkeypatch.setattr(sarif, "REPOSITORY", REPOSITORY)
+    log = sarif_of("src")
+    assert schema_errors(sarif_validator, log) == []
+    driver = log["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == REPOSITORY
+    pages = Path(dropout_lint.rulebook.__file__).resolve().parent.parent / "rules"
+    for descriptor in driver["rules"]:
+        uri = descriptor["helpUri"]
+        prefix = f"{REPOSITORY}/blob/main/rules/"
+        assert uri.startswith(prefix)
+        page = uri[len(prefix) :]
+        assert page == f"{descriptor['id']}-{descriptor['name']}.md"
+        assert (pages / page).is_file(), page
+
+
+def test_sarif_makes_up_no_links_without_a_repository(
+    project: Path, monkeypatch: pytest.MonkeyPatch, sarif_validator: Draft4Validator
+) -> None:
+    monkeypatch.setattr(sarif, "REPOSITORY", None)
+    log = sarif_of("src")
+    assert schema_errors(sarif_validator, log) == []
+    driver = log["runs"][0]["tool"]["driver"]
+    assert "informationUri" not in driver
+    assert not [r for r in driver["rules"] if "helpUri" in r]
+    assert all(r["help"]["markdown"] for r in driver["rules"])  # the page itself is still there
+
+
+def test_the_repository_is_the_one_pyproject_names() -> None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    urls = {label.lower(): url.rstrip("/") for label, url in project.get("urls", {}).items()}
+    named = next((urls[label] for label in ("repository", "source", "homepage") if label in urls), None)
+    assert sarif.REPOSITORY == named
 
 
 def test_sarif_results_and_relative_locations(project: Path) -> None:
@@ -452,12 +500,12 @@ def test_text_layout_and_summary() -> None:
         report_of(FileResult("b.py", (second,), lines_b), FileResult("a.py", (first,), lines_a), files_checked=5),
     )
     assert text == (
-        "a.py:12:1: DL304 not called\n"
+        "a.py:12:1: DL304 [error] not called\n"
         "   |\n"
         "12 | model.eval\n"
         "   | ^^^^^^^^^^\n"
         "\n"
-        "b.py:3:16: DL202 too high\n"
+        "b.py:3:16: DL202 [warning] too high\n"
         "  |\n"
         "3 | d = nn.Dropout(0.8)\n"
         "  |                ^^^\n"
@@ -494,6 +542,37 @@ def test_concise_is_one_line_per_finding(project: Path) -> None:
     full = invoke("check", "src").stdout
     for line in lines:
         assert line in full.splitlines()  # the same header lines as the full text format
+
+
+@pytest.mark.parametrize("fmt", ["text", "concise"])
+@pytest.mark.parametrize("color", [False, True])
+def test_the_severity_is_shown_in_words(fmt: str, color: bool) -> None:
+    found = (
+        diagnostic("DL401", "t.py", Span(1, 0, 1, 1), "on in eval"),
+        diagnostic("DL202", "t.py", Span(2, 0, 2, 1), "too high"),
+        diagnostic("DL404", "t.py", Span(3, 0, 3, 1), "forced on"),
+    )
+    text = ANSI.sub("", render(fmt, report_of(FileResult("t.py", found, ("x", "y", "z"))), color=color))
+    headers = [line for line in text.splitlines() if line.startswith("t.py:")]
+    assert headers == [
+        "t.py:1:1: DL401 [error] on in eval",
+        "t.py:2:1: DL202 [warning] too high",
+        "t.py:3:1: DL404 [info] forced on",
+    ]
+
+
+def test_the_severity_word_comes_before_the_fix_marker() -> None:
+    d = diagnostic("DL304", "t.py", Span(1, 0, 1, 10), "not called")
+    fixed = replace(d, fix=Fix("model.eval()", FixSafety.SAFE, "call it", d.span))
+    text = render("concise", report_of(FileResult("t.py", (fixed,), ("model.eval",))))
+    assert text == "t.py:1:1: DL304 [error] [*] not called\n"
+
+
+def test_machine_formats_keep_the_severity_out_of_the_message() -> None:
+    d = diagnostic("DL401", "t.py", Span(1, 0, 1, 1), "on in eval")
+    report = report_of(FileResult("t.py", (d,), ("x",)))
+    assert json.loads(render("json", report))[0]["message"] == "on in eval"
+    assert "[error]" not in render("github", report) + render("sarif", report)
 
 
 def test_concise_of_a_clean_run_says_so(project: Path) -> None:

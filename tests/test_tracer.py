@@ -297,6 +297,15 @@ def test_check_with_trace_marks_static_findings() -> None:
     assert found[("DL502", _line("x = F.dropout(F.relu"))] is None  # found by the trace alone
 
 
+def test_check_with_a_failing_trace_keeps_the_static_findings() -> None:
+    done = _cli("check", "models.py", "--trace", "models.py:Missing", "--format", "json", "--select", "DL401")
+    assert done.returncode == 2
+    assert "(target)" in done.stderr and "has no 'Missing'" in done.stderr
+    found = json.loads(done.stdout)
+    assert [f["code"] for f in found] and {f["code"] for f in found} == {"DL401"}
+    assert all(f["runtime"] is None for f in found)  # nothing was traced
+
+
 # On a GPU (skipped where there is none).
 
 

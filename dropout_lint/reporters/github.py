@@ -20,10 +20,12 @@ def render_github(report: Report) -> str:
     lines = []
     for d in report.diagnostics:
         span = d.span
+        # A notebook's lines are not lines of its JSON file: the annotation points at the
+        # line of the JSON string that holds the code, and the message names the cell.
+        where = d.span if d.cell is None else d.file_span
         place = [f"file={_escape_property(d.path)}"]
-        if d.cell is None:
-            place += [f"line={span.line}", f"col={span.column + 1}", f"endLine={span.end_line}", f"endColumn={span.end_column + 1}"]
-        # (A notebook's lines are not lines of its JSON file: the cell goes in the message.)
+        if where is not None:
+            place += [f"line={where.line}", f"col={where.column + 1}", f"endLine={where.end_line}", f"endColumn={where.end_column + 1}"]
         properties = ",".join([*place, f"title={_escape_property(f'{d.code} {d.name}')}"])
         message = d.message if d.runtime is None else f"{d.message} [runtime: {d.runtime}]"
         if d.cell is not None:

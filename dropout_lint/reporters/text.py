@@ -1,5 +1,5 @@
-"""Output for people: ``path:line:col: CODE message``, the source line with a marker,
-and a summary. Colour comes from rich, and rich is loaded only when colour is on."""
+"""Output for people: ``path:line:col: CODE [severity] message``, the source line with a
+marker, and a summary. Colour comes from rich, and rich is loaded only when colour is on."""
 
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ def _source_excerpt(diagnostic: Diagnostic, raw: Optional[str]) -> list[tuple[st
 
 def _expand(text: str) -> str:
     return text.expandtabs(4)
+
+
+def _severity(d: Diagnostic) -> str:
+    """The severity in words, so that it shows without colour too: ``[error]``."""
+    return f"[{d.severity.value}]"
 
 
 def _message(d: Diagnostic, unsafe_fixes: bool = False) -> str:
@@ -120,7 +125,7 @@ def render_text(
     else:
         for result in report.results:
             for d in result.diagnostics:
-                out.append(f"{d.location}: {d.code} {_message(d, unsafe_fixes)}")
+                out.append(f"{d.location}: {d.code} {_severity(d)} {_message(d, unsafe_fixes)}")
                 if not concise and show_source:
                     excerpt = _source_excerpt(d, result.source_line(d))
                     if excerpt:
@@ -175,6 +180,8 @@ def _print_rich(
         (f"{d.location}:", "bold"),
         " ",
         (d.code, _STYLE[d.severity]),
+        " ",
+        (_severity(d), _STYLE[d.severity]),
         " ",
         _message(d, unsafe_fixes),
     )

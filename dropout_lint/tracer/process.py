@@ -51,6 +51,13 @@ class TraceFailed(Exception):
         self.stage = stage
 
 
+class TracerMissing(TraceFailed):
+    """PyTorch is not installed: the static linter does not need it, the tracer does."""
+
+    def __init__(self) -> None:
+        super().__init__("setup", "the tracer needs PyTorch: install the `trace` extra (pip install 'dropout-lint[trace]')")
+
+
 @dataclass
 class TraceOutcome:
     model: str
@@ -63,6 +70,12 @@ class TraceOutcome:
 
 def run_trace(request: TraceRequest) -> TraceOutcome:
     """Trace in a child process; raise TraceFailed with a clear message on any failure."""
+    import importlib.util
+
+    # Found, not imported: the child imports it (a missing torch would only show there
+    # as a traceback's last lines).
+    if importlib.util.find_spec("torch") is None:
+        raise TracerMissing
     payload = {k: v for k, v in request.__dict__.items() if k != "timeout"}
     payload["inputs"], payload["shapes"] = list(request.inputs), list(request.shapes)
     with tempfile.TemporaryDirectory(prefix="dropout-lint-trace-") as folder:
