@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from dropout_lint.project.modes_ir import ModeFunction
 
 _MAX_DEPTH = 8
+_MAX_NAMES = 256  # the names one lookup may try
 _KEEP = 64  # the parts of this many files stay unpickled at a time (classes: eight times as many)
 # Torch bases whose own forward is user code: a dropout they hold is only applied by it.
 PLAIN_BASES = frozenset(
@@ -177,33 +178,39 @@ class ProjectIndex:
 
     # Names.
 
-    def resolve(self, qualname: Optional[str], depth: int = 0) -> Optional[str]:
+    def resolve(self, qualname: Optional[str]) -> Optional[str]:
         """The qualified name under which a class or function of the run is defined."""
-        if qualname is None or depth > _MAX_DEPTH:
+        if qualname is None:
             return None
         if qualname in self._classes or self._function_at(qualname) is not None:
             return qualname
-        if depth == 0:
-            if qualname not in self._resolved:
-                self._resolved[qualname] = self._resolve(qualname, depth)
-            return self._resolved[qualname]
-        return self._resolve(qualname, depth)
+        if qualname not in self._resolved:
+            self._resolved[qualname] = self._resolve(qualname, set())
+        return self._resolved[qualname]
 
-    def _resolve(self, qualname: str, depth: int) -> Optional[str]:
+    def _resolve(self, qualname: str, seen: set[str]) -> Optional[str]:
+        """``resolve``, through imports, aliases and star imports. ``seen`` holds the
+        names this lookup has tried: one tried again is in progress further up (a cycle of
+        imports) or has failed, since a success ends the lookup."""
+        if qualname in self._classes or self._function_at(qualname) is not None:
+            return qualname
+        if qualname in seen or len(seen) > _MAX_NAMES:
+            return None
+        seen.add(qualname)
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             for number in self._files_named(".".join(parts[:cut])):
                 file = self.files[number]
                 alias = file.imports.get(parts[cut])
                 if alias is not None:
-                    found = self.resolve(".".join([alias, *parts[cut + 1 :]]), depth + 1)
+                    found = self._resolve(".".join([alias, *parts[cut + 1 :]]), seen)
                     if found is not None:
                         return found
                 defined = f"{file.module}.{'.'.join(parts[cut:])}"
                 if defined in self._classes or self._function_at(defined) is not None:
                     return defined
                 for star in file.stars:  # `from .neural_type import *` in a package's __init__
-                    found = self.resolve(".".join([star, *parts[cut:]]), depth + 1)
+                    found = self._resolve(".".join([star, *parts[cut:]]), seen)
                     if found is not None:
                         return found
         return None
