@@ -501,8 +501,25 @@ def test_an_owner_class_builds_trains_and_evaluates_its_model(tmp_path: Path, sw
     [
         (
             "from hydra.utils import instantiate\n\n\ndef predict(cfg, batch):\n    model = instantiate(cfg.model)\n"
+            "    model.to('cuda')\n    with torch.no_grad():\n        return model(batch).argmax(1)\n",
+            [(8, "DL301")],
+        ),
+        # `instantiate` builds whatever the configuration names: without code that uses it
+        # as a model, it may be a tokenizer.
+        (
+            "from hydra.utils import instantiate\n\n\ndef predict(cfg, texts):\n    tokenizer = instantiate(cfg.tokenizer)\n"
+            "    with torch.no_grad():\n        return tokenizer(texts).argmax(1)\n",
+            [],
+        ),
+        (
+            "import zoo\n\n\ndef predict(name, batch):\n    model = getattr(zoo, name)()\n"
             "    with torch.no_grad():\n        return model(batch).argmax(1)\n",
-            [(7, "DL301")],
+            [],
+        ),
+        (
+            "import zoo\n\n\ndef predict(name, batch, path):\n    model = getattr(zoo, name)()\n"
+            "    model.load_state_dict(torch.load(path))\n    with torch.no_grad():\n        return model(batch).argmax(1)\n",
+            [(8, "DL301")],
         ),
         (
             "import torchvision.models as models\n\n\ndef predict(name, batch):\n    model = getattr(models, name)()\n"
@@ -515,7 +532,9 @@ def test_an_owner_class_builds_trains_and_evaluates_its_model(tmp_path: Path, sw
             [(7, "DL301")],
         ),
     ],
-    ids=["hydra-instantiate", "getattr-factory-eval", "getattr-factory"],
+    ids=[
+        "hydra-instantiate", "hydra-tokenizer", "getattr-unused", "getattr-loaded", "getattr-factory-eval", "getattr-factory",
+    ],  # fmt: skip
 )
 def test_a_model_from_a_factory_the_run_cannot_see_starts_in_training_mode(
     tmp_path: Path, script: str, expected: list[tuple[int, str]]
@@ -745,3 +764,263 @@ def test_names_re_exported_by_star_imports_resolve(tmp_path: Path, model: str, e
     found = lint_files([str(tmp_path / name) for name in files], Config(select=MODES), jobs=1)
     messages = [d.message for result in found for d in result.diagnostics if d.code == "DL301"]
     assert [next(part for part in expected if part in m) for m in messages] == expected
+
+
+def _lint_tree(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, int, str]]:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    results = lint_files([str(tmp_path / name) for name in files], Config(select=MODES), jobs=1)
+    return [(Path(d.path).relative_to(tmp_path).as_posix(), d.span.line, d.code) for r in results for d in r.diagnostics]
+
+
+SEQ2SEQ_PACKAGE = {
+    "seq2seq/__init__.py": "",
+    "seq2seq/models/__init__.py": "from seq2seq import Seq2seq\n",
+    "seq2seq/models/seq2seq.py": """\
+        import torch.nn as nn
+
+
+        class Seq2seq(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.drop = nn.Dropout(0.2)
+
+            def forward(self, x):
+                return self.drop(x)
+        """,
+}
+
+
+@pytest.mark.parametrize(
+    ("package_init", "expected"),
+    [
+        # Python 2's implicit relative import: `from seq2seq import Seq2seq` inside the
+        # package `seq2seq.models` is its sibling module, not the top-level package
+        # `seq2seq` (IBM/pytorch-seq2seq).
+        ("from seq2seq import Seq2seq\n", [("sample.py", 9, "DL301")]),
+        ("from .seq2seq import Seq2seq\n", [("sample.py", 9, "DL301")]),
+    ],
+    ids=["implicit", "explicit"],
+)
+def test_python2_implicit_relative_imports_resolve(tmp_path: Path, package_init: str, expected: list[tuple[str, int, str]]) -> None:
+    sample = """\
+        import torch
+        from seq2seq.models import Seq2seq
+
+
+        def predict(path, batch):
+            model = Seq2seq()
+            model.load_state_dict(torch.load(path))
+            with torch.no_grad():
+                return model(batch).argmax(-1)
+        """
+    files = {**SEQ2SEQ_PACKAGE, "seq2seq/models/__init__.py": package_init, "sample.py": sample}
+    assert _lint_tree(tmp_path, files) == expected
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
+        # A plain loop inside a loop over test data evaluates too.
+        ("for s in range(x.shape[0]):\n        pred = net(x[s])", [(6, "DL301")]),
+        # A training loop inside it (test-time training) still trains.
+        ("for s in range(x.shape[0]):\n        net(x[s]).sum().backward()\n        opt.step()", []),
+    ],
+    ids=["plain-in-test-loop", "training-in-test-loop"],
+)
+def test_the_innermost_deciding_loop_decides(tmp_path: Path, inner: str, expected: list[tuple[int, str]]) -> None:
+    script = f"""\
+def reconstruct(test_files, path, opt):
+    net = Net()
+    net.load_state_dict(torch.load(path))
+    for x in test_files:
+    {textwrap.indent(inner, "    ")}
+"""
+    assert check(tmp_path, script) == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        # The parts of an existing model keep its mode: eval was called before.
+        ("nn.Sequential(*list(net.children())[:-1])", []),
+        # A new container of new layers starts in training mode.
+        ("nn.Sequential(*[nn.Linear(8, 8), nn.Dropout(0.1)])", [(10, "DL301")]),
+    ],
+    ids=["children-of-eval-model", "new-layers"],
+)
+def test_a_container_of_a_models_children_keeps_its_mode(tmp_path: Path, head: str, expected: list[tuple[int, str]]) -> None:
+    script = f"""\
+import torch.nn as nn
+
+
+def features(path, batch):
+    net = Net()
+    net.load_state_dict(torch.load(path))
+    net.eval()
+    trunk = {head}
+    with torch.no_grad():
+        return trunk(batch).argmax(1)
+"""
+    assert check(tmp_path, script) == expected
+
+
+def test_a_class_named_with_a_leading_underscore_is_built(tmp_path: Path) -> None:
+    script = """\
+class _Evaluator:
+    def __init__(self, model):
+        self.model = model
+
+    @torch.no_grad()
+    def evaluate(self, batch):
+        return self.model(batch).argmax(1)
+
+
+def main(path, batch):
+    net = Net()
+    net.load_state_dict(torch.load(path))
+    return _Evaluator(net).evaluate(batch)
+"""
+    assert check(tmp_path, script) == [(13, "DL301")]
+
+
+@pytest.mark.parametrize(
+    ("end_of_train", "expected"),
+    [
+        # `trainer.train(model, data)` is the trainer's method, not nn.Module.train: what it
+        # does to the model (eval at its end) is followed.
+        ("model.eval()", []),
+        ("pass", [(12, "DL301")]),
+    ],
+    ids=["trainer-evals", "trainer-leaves-training"],
+)
+def test_a_trainers_train_method_is_its_own(tmp_path: Path, end_of_train: str, expected: list[tuple[int, str]]) -> None:
+    script = f"""\
+class Trainer:
+    def train(self, model, data):
+        for x in data:
+            model(x).sum().backward()
+        {end_of_train}
+
+
+def main(data, x):
+    model = Net()
+    Trainer().train(model, data)
+    with torch.no_grad():
+        return model(x).argmax(-1)
+"""
+    assert check(tmp_path, script) == expected
+
+
+NESTED = """\
+def train(train_loader, valid_loader, epochs, run):
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def _trainprocess():
+        for epoch in range(epochs):
+            model.train()
+            for x, y in train_loader:
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+            {switch}
+            with torch.no_grad():
+                for x, y in valid_loader:
+                    correct = (model(x).argmax(1) == y).sum().item()
+            if epoch > 3:
+                return correct
+
+    {call}
+"""
+
+
+@pytest.mark.parametrize(
+    ("switch", "call", "expected"),
+    [
+        # A nested function runs where it is called (MultiBench's `_trainprocess`), and
+        # where it is handed to a call that may run it.
+        ("pass", "_trainprocess()", [(15, "DL301")]),
+        ("pass", "run(_trainprocess, [model])", [(15, "DL301")]),
+        ("model.eval()", "_trainprocess()", []),
+        # Defined and never run, it does nothing.
+        ("pass", "pass", []),
+    ],
+    ids=["called", "handed-on", "called-with-eval", "not-called"],
+)
+def test_nested_functions_run_where_they_are_called(
+    tmp_path: Path, switch: str, call: str, expected: list[tuple[int, str]]
+) -> None:
+    assert check(tmp_path, NESTED.format(switch=switch, call=call)) == expected
+
+
+def test_a_return_in_a_nested_function_ends_only_it(tmp_path: Path) -> None:
+    script = """\
+def main(path, batch):
+    model = Net()
+    model.load_state_dict(torch.load(path))
+
+    def prepare(m):
+        m.eval()
+        return m
+
+    prepare(model)
+    with torch.no_grad():
+        first = model(batch).argmax(1)
+    model.train()
+    with torch.no_grad():
+        return first, model(batch).argmax(1)
+"""
+    assert check(tmp_path, script) == [(14, "DL301")]
+
+
+SAME_STEM_HELPER = """\
+    import torch
+
+
+    def validate(model, loader):
+        model.eval()
+        with torch.no_grad():
+            acc = sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+        {after}
+        return acc
+    """
+SAME_STEM_MAIN = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    {helper}
+
+    def run(train_loader, val_loader):
+        model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        model.train()
+        for epoch in range(3):
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                optimizer.step()
+            print(validate(model, val_loader))
+    """
+
+
+@pytest.mark.parametrize(
+    ("own_after", "other_after", "expected"),
+    [
+        # Scripts outside any package share a module name (`mnist/train.py` and
+        # `rnn/train.py`): each calls its own `validate`, never the other's.
+        ("model.train()", "pass", []),
+        ("pass", "model.train()", [("b/train.py", 22, "DL302")]),
+    ],
+    ids=["own-helper-restores", "own-helper-leaves-eval"],
+)
+def test_files_that_share_a_module_name_keep_their_own_functions(
+    tmp_path: Path, own_after: str, other_after: str, expected: list[tuple[str, int, str]]
+) -> None:
+    def script(after: str) -> str:
+        return textwrap.dedent(SAME_STEM_MAIN).replace("{helper}", textwrap.dedent(SAME_STEM_HELPER.format(after=after)))
+
+    files = {"a/train.py": script(other_after), "b/train.py": script(own_after)}
+    found = _lint_tree(tmp_path, files)
+    assert [f for f in found if f[0] == "b/train.py"] == expected

@@ -99,7 +99,7 @@ def test_sarif_points_into_the_notebooks_json_and_names_the_cell(tmp_path: Path)
     # Each region starts on the line of the JSON string that holds the code, at the code.
     assert _raw_at(path, regions[0]["startLine"], regions[0]["startColumn"]).startswith("F.dropout(self.fc(x), 0.2))")
     assert _raw_at(path, regions[1]["startLine"], regions[1]["startColumn"]).startswith('model.eval\\n",')
-    assert _raw_at(path, regions[2]["startLine"], regions[2]["startColumn"]).startswith("model(torch.randn(2, 8))")
+    assert _raw_at(path, regions[2]["startLine"], regions[2]["startColumn"]).startswith("model(x_test)")
     first = regions[0]
     assert first["endLine"] == first["startLine"]
     assert first["endColumn"] - first["startColumn"] == len("F.dropout(self.fc(x), 0.2)")

@@ -20,6 +20,9 @@ MODEL_METHODS = frozenset(
         "share_memory", "type",
     }
 )  # fmt: skip
+# Methods of nn.Module that list its parts: `nn.Sequential(*list(net.children())[:-1])`
+# is built from the parts of `net`.
+PART_LISTS = frozenset({"children", "modules", "named_children", "named_modules"})
 # Methods of nn.Module that change its weights.
 WEIGHT_CHANGERS = frozenset({"load_state_dict", "apply", "zero_grad"})
 # The methods that switch the mode.
@@ -70,9 +73,10 @@ EXPORTS = {
 }
 # Functions that return a new module in training mode.
 TRAIN_FACTORIES = re.compile(
-    r"^(timm\.create_model|torchvision\.models\.[a-z_0-9]+(\.[a-z_0-9]+)?|transformers\.\w+\.from_config"
-    r"|hydra\.utils\.instantiate)$"
+    r"^(timm\.create_model|torchvision\.models\.[a-z_0-9]+(\.[a-z_0-9]+)?|transformers\.\w+\.from_config)$"
 )
+# Functions that build whatever a configuration names: a model, a tokenizer, a dataset.
+CONFIGURED_FACTORIES = frozenset({"hydra.utils.instantiate", "hydra.utils.call"})
 # Model classes of libraries: built directly, a model starts in training mode.
 LIBRARY_MODELS = re.compile(
     r"^(transformers\.(\w+\.)*[A-Z]\w*(Model|For[A-Z]\w*)|timm\.models\.(\w+\.)*[A-Z]\w*"

@@ -54,6 +54,11 @@ PLAIN_BASES = frozenset(
 _STDLIB_BASE_MODULES = frozenset({"abc", "typing", "typing_extensions", "enum", "collections", "dataclasses", "builtins"})
 
 
+def _package(file: PackedSummary) -> str:
+    """The package a file belongs to: its own name for a package's ``__init__``."""
+    return file.module if file.path.endswith("__init__.py") else file.module.rpartition(".")[0]
+
+
 def layerless_base(name: Optional[str]) -> bool:
     """Whether an external base is known to build and apply no layers of its own:
     ``nn.Module``, a LightningModule, or a standard-library class such as ``abc.ABC``.
@@ -204,6 +209,11 @@ class ProjectIndex:
                 alias = file.imports.get(parts[cut])
                 if alias is not None:
                     found = self._resolve(".".join([alias, *parts[cut + 1 :]]), seen)
+                    package = _package(file)
+                    if found is None and package and not alias.startswith(package + "."):
+                        # Python 2's implicit relative import: `from seq2seq import
+                        # Seq2seq` inside the package `seq2seq.models` is its sibling.
+                        found = self._resolve(".".join([package, alias, *parts[cut + 1 :]]), seen)
                     if found is not None:
                         return found
                 defined = f"{file.module}.{'.'.join(parts[cut:])}"
@@ -251,6 +261,11 @@ class ProjectIndex:
     def class_at(self, where: tuple[int, int]) -> ClassSummary:
         """The summary of ``files[file].classes[position]``, unpickled."""
         return self._classes_read.get(where, self._head(where).data)
+
+    def file_of_class(self, qualname: str) -> Optional[int]:
+        """The number of the file that defines the run's class ``qualname``."""
+        where = self._classes.get(qualname)
+        return where[0] if where is not None else None
 
     def _class_name(self, qualname: Optional[str]) -> Optional[str]:
         """The qualified name of the run's class that a name refers to."""

@@ -38,6 +38,7 @@ from dropout_lint.project.modes_ir import (
     Call,
     Event,
     Export,
+    Inline,
     Leave,
     Leaving,
     Loop,
@@ -64,7 +65,7 @@ _MAX_LOOP = 6
 _MAX_DEPTH = 12
 _CONTAINERS = frozenset({"sequential", "module_list", "module_dict"})
 # Sources that give a model of their own (a factory's, a loader's).
-_MADE = frozenset({SourceKind.TRAIN, SourceKind.EVAL, SourceKind.UNKNOWN})
+_MADE = frozenset({SourceKind.TRAIN, SourceKind.CONFIGURED, SourceKind.EVAL, SourceKind.UNKNOWN})
 
 
 @record
@@ -76,6 +77,7 @@ class Obj:
     # `nn.Sequential(backbone, head)`): their layers are its layers.
     parts: frozenset[Obj] = frozenset()
     built: bool = False  # built here from its class, with the weights it starts with
+    configured: bool = False  # built from a configuration: a model only once used as one
 
 
 class Mode(enum.Enum):
@@ -110,9 +112,15 @@ class State:
     # The objects whose weights may have changed since they were built: trained, loaded,
     # or given to code that may do either.
     spoiled: set[Obj] = field(default_factory=set)
+    # The objects built from a configuration that the code has used as models.
+    shown: set[Obj] = field(default_factory=set)
 
     def copy(self) -> State:
-        return State(dict(self.env), dict(self.facts), self.dead, set(self.spoiled))
+        return State(dict(self.env), dict(self.facts), self.dead, set(self.spoiled), set(self.shown))
+
+    def model(self, obj: Obj) -> bool:
+        """Whether ``obj`` is known to be a model (not a tokenizer from `instantiate`)."""
+        return not obj.configured or obj in self.shown
 
     def untrained(self, obj: Obj) -> bool:
         """Whether ``obj`` still holds the weights it was built with on every path."""
@@ -129,11 +137,15 @@ class State:
         facts = dict(self.facts)
         for obj, found in other.facts.items():
             facts[obj] = facts.get(obj, frozenset()) | found
-        return State(env, facts, spoiled=self.spoiled | other.spoiled)
+        return State(env, facts, spoiled=self.spoiled | other.spoiled, shown=self.shown | other.shown)
 
     def same(self, other: State) -> bool:
         return (
-            self.dead == other.dead and self.env == other.env and self.facts == other.facts and self.spoiled == other.spoiled
+            self.dead == other.dead
+            and self.env == other.env
+            and self.facts == other.facts
+            and self.spoiled == other.spoiled
+            and self.shown == other.shown
         )
 
 
@@ -222,31 +234,42 @@ class Summary:
 _NO_EFFECT = Summary()
 
 
+FunctionKey = tuple[int, str]  # a function of the run: its file's number, its qualified name
+
+
 class _ModeFunctions:
-    """The run's functions by qualified name (the first of a name wins), read from the
-    file summaries the index unpacks when asked; only the file of each name is kept."""
+    """The run's functions, read from the file summaries the index unpacks when asked.
+    Files may share a module name (`mnist/main.py` and `mnist_rnn/main.py`, scripts
+    outside any package): a name is found in the caller's own file first, and a name
+    that several other files define is not guessed at."""
 
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self.files: dict[str, int] = {}
+        self.files: dict[str, list[int]] = {}
         for number in range(len(index.files)):
             for function in index.modes_in(number):
-                self.files.setdefault(function.qualname, number)
+                numbers = self.files.setdefault(function.qualname, [])
+                if number not in numbers:
+                    numbers.append(number)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.files)
+    def __iter__(self) -> Iterator[FunctionKey]:
+        for qualname, numbers in self.files.items():
+            for number in numbers:
+                yield number, qualname
 
-    def get(self, qualname: str) -> Optional[ModeFunction]:
-        number = self.files.get(qualname)
-        if number is None:
+    def find(self, qualname: Optional[str], near: Optional[int]) -> Optional[FunctionKey]:
+        """The function ``qualname``: the one in file ``near`` if it defines one, else the
+        only one of that name (None: none, or several)."""
+        numbers = self.files.get(qualname) if qualname is not None else None
+        if not numbers or qualname is None:
             return None
-        return next(f for f in self.index.modes_in(number) if f.qualname == qualname)
+        if near in numbers:
+            return near, qualname
+        return (numbers[0], qualname) if len(numbers) == 1 else None
 
-    def __getitem__(self, qualname: str) -> ModeFunction:
-        found = self.get(qualname)
-        if found is None:
-            raise KeyError(qualname)
-        return found
+    def __getitem__(self, key: FunctionKey) -> ModeFunction:
+        number, qualname = key
+        return next(f for f in self.index.modes_in(number) if f.qualname == qualname)
 
 
 class ModeAnalysis:
@@ -255,31 +278,30 @@ class ModeAnalysis:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self.functions = _ModeFunctions(index)
-        self.summaries: dict[str, Summary] = {}
-        self.running: set[str] = set()
+        self.summaries: dict[FunctionKey, Summary] = {}
+        self.running: set[FunctionKey] = set()
         self.violations: dict[tuple[type, str, int], ModeViolation] = {}
-        self._methods: dict[tuple[str, str], Optional[ModeFunction]] = {}
+        self._methods: dict[tuple[str, str], Optional[FunctionKey]] = {}
 
     def run(self) -> list[ModeViolation]:
-        for qualname in self.functions:
-            self.summary(qualname)
+        for key in self.functions:
+            self.summary(key)
         return list(self.violations.values())
 
-    def summary(self, qualname: str) -> Summary:
-        done = self.summaries.get(qualname)
+    def summary(self, key: FunctionKey) -> Summary:
+        done = self.summaries.get(key)
         if done is not None:
             return done
-        if qualname in self.running or len(self.running) > _MAX_DEPTH:
+        if key in self.running or len(self.running) > _MAX_DEPTH:
             return Summary(unknown=True)
-        function = self.functions[qualname]
-        self.running.add(qualname)
+        self.running.add(key)
         try:
-            found = _Interpreter(self, function).run()
+            found = _Interpreter(self, key).run()
         finally:
-            self.running.discard(qualname)
+            self.running.discard(key)
         if not (found.effects or found.evaluates or found.trains or found.phased or found.stores or found.creates or found.unknown):
             found = _NO_EFFECT  # most functions: one object for all (they are only read)
-        self.summaries[qualname] = found
+        self.summaries[key] = found
         return found
 
     def report(self, violation: ModeViolation, function: ModeFunction) -> None:
@@ -303,7 +325,7 @@ class ModeAnalysis:
                 return True
         return False
 
-    def method(self, cls: Optional[str], name: str) -> Optional[ModeFunction]:
+    def method(self, cls: Optional[str], name: str) -> Optional[FunctionKey]:
         """The method ``name`` of class ``cls`` or its bases in the run (asked at every
         use of a model, for ``__call__``: kept once found)."""
         key = (cls or "", name)
@@ -311,12 +333,12 @@ class ModeAnalysis:
             self._methods[key] = self._find_method(cls, name)
         return self._methods[key]
 
-    def _find_method(self, cls: Optional[str], name: str) -> Optional[ModeFunction]:
+    def _find_method(self, cls: Optional[str], name: str) -> Optional[FunctionKey]:
         located = self.index.lookup(cls) if cls else None
         if located is None:
             return None
         for current in self.index.mro_names(located):
-            found = self.functions.get(f"{current}.{name}")
+            found = self.functions.find(f"{current}.{name}", self.index.file_of_class(current))
             if found is not None:
                 return found
         return None
@@ -421,10 +443,11 @@ def _layer_modes(index: ProjectIndex, layer: Layer, seen: set[str]) -> set[ModeL
 
 
 class _Interpreter:
-    def __init__(self, analysis: ModeAnalysis, function: ModeFunction) -> None:
+    def __init__(self, analysis: ModeAnalysis, key: FunctionKey) -> None:
         self.analysis = analysis
         self.index = analysis.index
-        self.function = function
+        self.file = key[0]
+        self.function = function = analysis.functions[key]
         # Parameters and the module's names arrive from the caller, in a mode unknown here.
         self.params = set(function.params) | function.globals
         self.entries: dict[str, Obj] = {}
@@ -524,6 +547,7 @@ class _Interpreter:
             self.on_switch(event, state)
         elif isinstance(event, Touch):
             objs = self.lookup(state, event.path)
+            state.shown |= objs
             if event.method in WEIGHT_CHANGERS:
                 state.spoiled |= objs
         elif isinstance(event, Phased):
@@ -548,6 +572,8 @@ class _Interpreter:
             return state
         elif isinstance(event, Try):
             return self.on_try(event, state)
+        elif isinstance(event, Inline):
+            return self.on_inline(event, state)
         elif isinstance(event, Leave):
             self.on_leave(event, state)
         elif isinstance(event, Step):
@@ -562,6 +588,7 @@ class _Interpreter:
         if own is not None:
             self.apply(state, own, (event.path,), (), event.place)  # a trainer's own train()
             return
+        state.shown |= objs  # (only a module has a mode to switch)
         if event.mode is None:
             self.set_facts(state, objs, frozenset({_UNKNOWN}))
             return
@@ -584,6 +611,19 @@ class _Interpreter:
         else:
             return  # (`break` outside any loop the analysis follows)
         state.dead = True
+
+    def on_inline(self, event: Inline, state: State) -> State:
+        """A nested function's body: its `return` (and a loop's `break` inside it) leave
+        only the body."""
+        exits, breaks, continues, finals = self.exits, self.breaks, self.continues, self.finals
+        self.exits, self.breaks, self.continues, self.finals = [], [], [], []
+        try:
+            end = self.block(event.body, state)
+            for exit_state in self.exits:
+                end = end.join(exit_state)
+        finally:
+            self.exits, self.breaks, self.continues, self.finals = exits, breaks, continues, finals
+        return end
 
     def on_try(self, event: Try, state: State) -> State:
         start = state.copy()
@@ -639,9 +679,9 @@ class _Interpreter:
         elif source.kind is SourceKind.EVAL and not self._loads_in_eval(source.target or ""):
             source = replace(source, kind=SourceKind.UNKNOWN)
         if source.kind in _MADE:
-            obj = Obj(site, source.target, path)
+            obj = Obj(site, source.target, path, configured=source.kind is SourceKind.CONFIGURED)
             self.bind(state, path, frozenset({obj}))
-            if source.kind is SourceKind.TRAIN:
+            if source.kind in (SourceKind.TRAIN, SourceKind.CONFIGURED):
                 fact = Fact(Mode.TRAIN, f"`{path}` was built at line {LINE}, and a new model starts in training mode", _places(place))
             elif source.kind is SourceKind.EVAL:
                 fact = Fact(Mode.EVAL, f"`from_pretrained` at line {LINE} returns it in eval mode", _places(place))
@@ -658,8 +698,8 @@ class _Interpreter:
             models = [b for b in built if b is not None and self.index.is_module(b.cls)]
             if models:
                 name = self.index.resolve(source.target)
-                factory = self.analysis.functions.get(name) if name is not None else None
-                untrained = factory is not None and not _may_load(factory.body())
+                factory = self.analysis.functions.find(name, self.file)
+                untrained = factory is not None and not _may_load(self.analysis.functions[factory].body())
                 obj = Obj(site, models[0].cls.qualname, path, built=untrained)
                 self.bind(state, path, frozenset({obj}))
                 why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
@@ -741,7 +781,7 @@ class _Interpreter:
                 continue
             facts = state.facts.get(obj, frozenset())
             entry = event.place is not None and _ENTRY in facts and obj.site.startswith("entry:")
-            if event.evaluating and not (event.noise and state.untrained(obj)):
+            if event.evaluating and state.model(obj) and not (event.noise and state.untrained(obj)):
                 # (A model just built, run on made-up inputs, is a smoke test: its output
                 # measures nothing, whatever its mode.)
                 self._check(event, obj, facts, Mode.TRAIN)
@@ -749,6 +789,7 @@ class _Interpreter:
                     self.summary.evaluates.append((obj.name, event.place))  # type: ignore[arg-type]
             if event.training:
                 state.spoiled.add(obj)
+                state.shown.add(obj)
                 self._check(event, obj, facts, Mode.EVAL)
                 if entry:
                     self.summary.trains.append((obj.name, event.place))  # type: ignore[arg-type]
@@ -772,7 +813,7 @@ class _Interpreter:
             violation = TrainInEvalMode(event.place, path, found[0], layers, via)
         self.analysis.report(violation, self.function)
 
-    def _own_method(self, event: SwitchMode, objs: frozenset[Obj]) -> Optional[ModeFunction]:
+    def _own_method(self, event: SwitchMode, objs: frozenset[Obj]) -> Optional[FunctionKey]:
         """``runner.train()`` where the runner is no torch module but has its own method."""
         classes = {obj.cls for obj in objs if obj.cls}
         if event.path == "self" and self.function.cls:
@@ -809,7 +850,7 @@ class _Interpreter:
     def on_call(self, event: Call, state: State) -> None:
         callee = event.callee
         name = self.index.resolve(callee)
-        function = self.analysis.functions.get(name) if name is not None else None
+        function = self.analysis.functions.find(name, self.file)
         if function is not None:
             self.spoil(state, [*event.args, *(value for _, value in event.keywords)])
             self.apply(state, function, event.args, event.keywords, event.place)
@@ -823,12 +864,13 @@ class _Interpreter:
     def apply(
         self,
         state: State,
-        function: ModeFunction,
+        key: FunctionKey,
         args: Sequence[Optional[str]],
         keywords: Sequence[tuple[str, Optional[str]]],
         at: Optional[Place],
     ) -> None:
         """Apply a callee's summary at a call: map its parameters onto the arguments."""
+        function = self.analysis.functions[key]
         mapping: dict[str, str] = {}
         for param, arg in zip(function.params, args):
             if arg is not None:
@@ -836,13 +878,13 @@ class _Interpreter:
         for keyword, value in keywords:
             if keyword in function.params and value is not None:
                 mapping[keyword] = value
-        if function.module == self.function.module:
+        if key[0] == self.file:
             # The module's names are the caller's too, unless it binds its own.
             top = self.function.qualname.endswith(".<module>")
             for name in function.globals:
                 if top or name in self.function.globals:
                     mapping.setdefault(name, name)
-        summary = self.analysis.summary(function.qualname)
+        summary = self.analysis.summary(key)
         short = function.qualname.rsplit(".", 1)[-1]
         if summary.unknown:
             self.escape(state, list(mapping.values()))
@@ -862,7 +904,8 @@ class _Interpreter:
                     continue
                 for obj in self.lookup(state, target):
                     facts = state.facts.get(obj, frozenset())
-                    self._check(Use(target, at), obj, facts, wrong, Via(short, place))
+                    if state.model(obj):
+                        self._check(Use(target, at), obj, facts, wrong, Via(short, place))
                     if _ENTRY in facts and obj.site.startswith("entry:"):
                         passed.append((obj.name, at))
         for path, place, flag in summary.phased:
@@ -876,7 +919,8 @@ class _Interpreter:
             wrong, passed = (Mode.EVAL, self.summary.trains) if value == "True" else (Mode.TRAIN, self.summary.evaluates)
             for obj in self.lookup(state, target):
                 facts = state.facts.get(obj, frozenset())
-                self._check(Use(target, at), obj, facts, wrong, Via(short, place))
+                if state.model(obj):
+                    self._check(Use(target, at), obj, facts, wrong, Via(short, place))
                 if _ENTRY in facts and obj.site.startswith("entry:"):
                     passed.append((obj.name, at))
         for self_path, param_path in summary.stores.items():

@@ -26,6 +26,8 @@ from dropout_lint.analysis.syntax import (
     children,
     dotted_name,
     identifiers,
+    iter_nodes,
+    iter_statements,
     last_identifier,
     push_children,
     target_names,
@@ -42,11 +44,14 @@ from dropout_lint.analysis.training import (
     training_loops,
 )
 from dropout_lint.analysis.vocabulary import (
+    CONFIGURED_FACTORIES,
     EVALUATION_DATA,
     EXPORTS,
     METRIC_WORDS,
+    MODEL_LIBRARIES,
     MODEL_METHODS,
     NO_GRAD,
+    PART_LISTS,
     PRETRAINED_LOADER,
     RETURNS_SELF,
     RUN_METHODS,
@@ -64,7 +69,10 @@ class SourceKind(enum.Enum):
     """Where a bound value comes from."""
 
     NEW = "new"  # a class is built: `Net(...)`
-    TRAIN = "train"  # a factory's new model: `timm.create_model(...)`, `instantiate(cfg)`
+    TRAIN = "train"  # a factory's new model: `timm.create_model(...)`
+    # A factory of whatever a configuration names (`hydra.utils.instantiate(cfg.model)`,
+    # `getattr(models, name)(...)`): a new model in training mode, if it is a model.
+    CONFIGURED = "configured"
     EVAL = "eval"  # `X.from_pretrained(...)`: in eval mode when it is Hugging Face's
     UNKNOWN = "unknown"  # `torch.load(...)`: a model in a mode not known
     ALIAS = "alias"  # another name for an object: `net = model`, `model.to(device)`
@@ -241,6 +249,14 @@ class Leaving(enum.Enum):
 
 
 @record
+class Inline:
+    """A nested function's body, run where the enclosing function calls it (or hands it
+    to a call that may): its ``return`` ends only it."""
+
+    body: tuple[Event, ...]
+
+
+@record
 class Leave:
     """``return``, ``raise``, ``break`` or ``continue``."""
 
@@ -249,7 +265,7 @@ class Leave:
 
 Event = Union[
     Bind, SwitchMode, Touch, Save, Restore, Use, Phased, MethodCall, Call, Export, Step,
-    Branch, Loop, Scoped, Try, Leave,
+    Branch, Loop, Scoped, Try, Inline, Leave,
 ]  # fmt: skip
 
 
@@ -260,7 +276,7 @@ def blocks(event: Event) -> tuple[tuple[Event, ...], ...]:
     """The blocks of events nested in a compound event (none in a simple one)."""
     if isinstance(event, (Branch, Loop)):
         return (event.body, event.orelse)
-    if isinstance(event, Scoped):
+    if isinstance(event, (Scoped, Inline)):
         return (event.body,)
     if isinstance(event, Try):
         return (event.body, event.orelse, event.final, *event.handlers)
@@ -334,6 +350,8 @@ class EventBuilder:
         self._context: list[str] = []
         self._metrics: list[bool] = []  # per no_grad region: does it compute predictions/metrics
         self._temps: dict[int, str] = {}  # objects built inside expressions, by call id
+        self._nested: dict[str, cst.FunctionDef] = {}  # the function's own nested functions
+        self._inlining: list[str] = []  # the nested functions being read at their calls
         self._top: Optional[cst.BaseExpression] = None  # the value of the assignment being read
 
     # Entry points.
@@ -349,14 +367,41 @@ class EventBuilder:
         self._context = []
         self._metrics = []
         self._temps = {}
+        self._nested = {nested.name.value: nested for nested in _nested_functions(func.body)}
+        self._inlining = []
+        events = tuple(self._scoped(func, lambda: tuple(self._block(block_statements(func.body)))))
+        params = tuple(p.name.value for p in [*func.params.posonly_params, *func.params.params])
+        return ModeFunction(qualname, cls, params, events, self.places.of(func.name))
+
+    def _scoped(self, func: cst.FunctionDef, read: Callable[[], tuple[Event, ...]]) -> tuple[Event, ...]:
+        """``read()`` inside what the function's name and decorators say: an evaluation
+        function, a ``no_grad`` one."""
+        depth, metrics = len(self._context), len(self._metrics)
         if _matches(func.name.value, self.evaluation_names):
             self._context.append("eval-function")
         if any(self._is_no_grad(d.decorator) for d in func.decorators):
             self._context.append("no_grad")
             self._metrics.append(bool(METRIC_WORDS.search(func.name.value)) or _computes_metrics(func.body))
-        events = tuple(self._block(block_statements(func.body)))
-        params = tuple(p.name.value for p in [*func.params.posonly_params, *func.params.params])
-        return ModeFunction(qualname, cls, params, events, self.places.of(func.name))
+        try:
+            return read()
+        finally:
+            del self._context[depth:], self._metrics[metrics:]
+
+    def _inline(self, name: str, args: Sequence[cst.Arg]) -> Inline:
+        """The nested function ``name`` run with ``args``: its parameters bound to the
+        arguments, then its body."""
+        nested = self._nested[name]
+        self._inlining.append(name)
+        try:
+            params = [p.name.value for p in (*nested.params.posonly_params, *nested.params.params)]
+            given = [self._argument(a) if a.keyword is None else None for a in args]
+            binds = tuple(
+                Bind(param, Source(SourceKind.ALIAS, arg) if arg is not None else _OTHER)
+                for param, arg in zip(params, given + [None] * (len(params) - len(given)))
+            )
+            return Inline((*binds, *self._scoped(nested, lambda: tuple(self._block(block_statements(nested.body))))))
+        finally:
+            self._inlining.pop()
 
     def module(self, module: cst.Module, qualname: str) -> ModeFunction:
         body = [s for s in module.body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))]
@@ -364,6 +409,7 @@ class EventBuilder:
         for stmt in body:
             self._training_loops |= training_loops(stmt)
         self._scope, self._shapes, self._noise, self._optimisers_read = body, None, None, False
+        self._nested = {}
         self._context = []
         self._metrics = []
         return ModeFunction(qualname, None, (), tuple(self._block(body)))
@@ -529,13 +575,17 @@ class EventBuilder:
             return self._source(func.value)
         factory = _looked_up_factory(func, self.qualify)
         if factory is not None:
-            return Source(SourceKind.TRAIN, factory)  # `getattr(models, name)(...)`: a model the run cannot see
+            # `getattr(models, name)(...)`: a model library's model, or whatever a module of
+            # the run holds under that name.
+            return Source(SourceKind.TRAIN if factory.startswith(MODEL_LIBRARIES) else SourceKind.CONFIGURED, factory)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return _OTHER
         qualname = self.qualify(func)
         if qualname is not None:
             if TRAIN_FACTORIES.match(qualname):
                 return Source(SourceKind.TRAIN, qualname)
+            if qualname in CONFIGURED_FACTORIES:
+                return Source(SourceKind.CONFIGURED, qualname)
             if PRETRAINED_LOADER.search(qualname):
                 return Source(SourceKind.EVAL, qualname)
             if qualname in ("torch.load", "torch.jit.load", "torch.hub.load"):
@@ -545,12 +595,12 @@ class EventBuilder:
                 first = value.args[0].value if value.args else None
                 inner = self._path(first) if first is not None else None
                 return Source(SourceKind.ALIAS, inner) if inner is not None else _OTHER
-        args = tuple(self._path(a.value) if a.keyword is None and not a.star else None for a in value.args)
+        args = tuple(self._argument(a) if a.keyword is None else None for a in value.args)
         passed = tuple(self._path(a.value) for a in value.args if a.keyword is not None)
         if qualname is None and type(func) is cst.Attribute:
             return _OTHER
         name = last_identifier(func) or ""
-        if qualname is not None and name[:1].isupper():
+        if qualname is not None and _class_name(name):
             return Source(SourceKind.NEW, qualname, args, passed)
         if qualname is not None:
             return Source(SourceKind.CALL, qualname, args, passed)
@@ -563,6 +613,16 @@ class EventBuilder:
             return dotted_name(expr)
         return self._temps.get(id(expr))
 
+    def _argument(self, arg: cst.Arg) -> Optional[str]:
+        """A positional argument as a path: the name given, or for ``*list(net.children())``
+        the model whose parts are given (None: neither)."""
+        if not arg.star:
+            return self._path(arg.value)
+        for node in iter_nodes(arg.value):
+            if type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in PART_LISTS:
+                return dotted_name(node.func.value)
+        return None
+
     def _construction(self, call: cst.Call) -> Optional[str]:
         """The class a call builds (a capitalised name the imports resolve), or None."""
         func = call.func
@@ -570,7 +630,7 @@ class EventBuilder:
             return None
         name = last_identifier(func) or ""
         qualname = self.qualify(func)
-        if qualname is None or not name[:1].isupper() or qualname in NO_GRAD:
+        if qualname is None or not _class_name(name) or qualname in NO_GRAD:
             return None
         return qualname
 
@@ -593,8 +653,14 @@ class EventBuilder:
 
     def _call(self, call: cst.Call) -> Iterator[Event]:
         func = call.func
+        if self._nested:
+            # A nested function called, or handed to a call that may run it (MultiBench's
+            # `all_in_one_train(_trainprocess, ...)`), runs here.
+            for expr in (func, *(a.value for a in call.args if a.keyword is None and not a.star)):
+                if type(expr) is cst.Name and expr.value in self._nested and expr.value not in self._inlining:
+                    yield self._inline(expr.value, call.args if expr is func else ())
         place = self.places.of(call)
-        args = tuple(self._path(a.value) if a.keyword is None and not a.star else None for a in call.args)
+        args = tuple(self._argument(a) if a.keyword is None else None for a in call.args)
         keywords = tuple(
             (a.keyword.value, self._path(a.value) or (self.text(a.value) if a.keyword.value == "training" else None))
             for a in call.args
@@ -618,7 +684,7 @@ class EventBuilder:
                 yield Step(place)
                 return
             if receiver is not None and self.qualify(func.value) is None:
-                if method in ("train", "eval"):
+                if _mode_switch(call, method):
                     flag = _flag_argument(call) if method == "train" else None
                     if flag is not None:
                         yield Restore(receiver, flag, place)
@@ -671,9 +737,12 @@ class EventBuilder:
         in a loop over a validation/test loader, or under ``no_grad`` where predictions or
         metrics are computed."""
         context = self._context
+        # The innermost loop that trains, evaluates or is chosen by a flag decides (a
+        # plain `for slice in range(n)` inside `for f in test_files` evaluates).
         loops = [i for i, token in enumerate(context) if token.startswith("loop:")]
-        innermost = context[loops[-1]] if loops else None
-        no_grad_inside = "no_grad" in context[loops[-1] + 1 :] if loops else "no_grad" in context
+        deciding = [i for i in loops if context[i] != "loop:plain"] or loops
+        innermost = context[deciding[-1]] if deciding else None
+        no_grad_inside = "no_grad" in context[deciding[-1] + 1 :] if deciding else "no_grad" in context
         if innermost == "loop:phase" and not no_grad_inside:
             # `for x, y in loader: ...; if train: loss.backward()`: it trains or evaluates
             # as the caller's flag says.
@@ -699,6 +768,19 @@ class EventBuilder:
         if evaluating and self._noise is None:
             self._noise = frozenset(call for part in self._scope for call in on_noise(part, self.qualify))
         return Use(path, self.places.of(call), evaluating, training, evaluating and id(call) in (self._noise or ()))
+
+
+def _nested_functions(body: cst.BaseSuite) -> Iterator[cst.FunctionDef]:
+    """The functions defined in a function's body (not in its nested classes, nor in those
+    functions themselves)."""
+    for stmt in iter_statements(block_statements(body)):
+        if type(stmt) is cst.FunctionDef:
+            yield stmt
+
+
+def _class_name(name: str) -> bool:
+    """Whether a called name is written like a class (``Net``, ``_EvalWrapper``)."""
+    return name.lstrip("_")[:1].isupper()
 
 
 def _mode_context(expr: cst.BaseExpression) -> Optional[list[tuple[str, Switch]]]:
@@ -728,6 +810,14 @@ def _covers(model: str, path: str) -> bool:
     """Whether the optimizer of ``model``'s parameters steps the model called as ``path``
     (``model`` and ``model.fc``, either way round)."""
     return path == model or path.startswith(model + ".") or model.startswith(path + ".")
+
+
+def _mode_switch(call: cst.Call, method: str) -> bool:
+    """``model.train()``, ``model.train(mode)`` or ``model.eval()``, as ``nn.Module``
+    takes them; a trainer's ``trainer.train(model, data)`` is a method of its own."""
+    if method == "eval":
+        return not call.args
+    return method == "train" and len(call.args) <= 1 and all(a.keyword is None or a.keyword.value == "mode" for a in call.args)
 
 
 def _flag_argument(call: cst.Call) -> Optional[str]:
@@ -802,7 +892,7 @@ def prune(events: tuple[Event, ...], layers: frozenset[str]) -> tuple[Event, ...
             continue
         if isinstance(event, (Branch, Loop)):
             event = replace(event, body=prune(event.body, layers), orelse=prune(event.orelse, layers))
-        elif isinstance(event, Scoped):
+        elif isinstance(event, (Scoped, Inline)):
             event = replace(event, body=prune(event.body, layers))
         elif isinstance(event, Try):
             event = Try(
@@ -826,7 +916,7 @@ def active(events: tuple[Event, ...]) -> bool:
         if isinstance(event, Call) and not _inert_call(event):
             return True
         if isinstance(event, Bind):
-            if event.source.kind in (SourceKind.NEW, SourceKind.TRAIN, SourceKind.EVAL):
+            if event.source.kind in (SourceKind.NEW, SourceKind.TRAIN, SourceKind.CONFIGURED, SourceKind.EVAL):
                 return True
             if event.source.kind is SourceKind.ALIAS and event.path.startswith("self."):
                 return True  # `self.model = model`: an object that holds a model
