@@ -1024,3 +1024,74 @@ def test_files_that_share_a_module_name_keep_their_own_functions(
     files = {"a/train.py": script(other_after), "b/train.py": script(own_after)}
     found = _lint_tree(tmp_path, files)
     assert [f for f in found if f[0] == "b/train.py"] == expected
+
+
+AFTER_NO_GRAD = """\
+def classify(clips, path, student, opt):
+    model = Net()
+    model.load_state_dict(torch.load(path))
+    model.train()
+    for clip in clips:
+        with torch.no_grad():
+            outputs = model(clip)
+        {after}
+"""
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        # The block's results turned into predictions after it: an evaluation
+        # (jfzhang95/pytorch-video-recognition's inference.py).
+        ("probs = torch.softmax(outputs, dim=1)\n        print(probs.argmax(1))", [(7, "DL301")]),
+        # Results only stored are no evaluation that can be told from the code.
+        ("torch.save(outputs, 'features.pt')", []),
+        # In a scope that takes a training step, the block's results feed the training
+        # (a teacher's targets): not an evaluation.
+        (
+            "loss = F.mse_loss(student(clip), outputs)\n        loss.backward()\n        opt.step()",
+            [],
+        ),
+    ],
+    ids=["predictions-after", "stored", "targets-of-a-step"],
+)
+def test_predictions_after_a_no_grad_block_evaluate(tmp_path: Path, after: str, expected: list[tuple[int, str]]) -> None:
+    assert check(tmp_path, AFTER_NO_GRAD.format(after=after)) == expected
+
+
+def test_no_grad_results_that_a_step_uses_are_no_evaluation(tmp_path: Path) -> None:
+    script = """\
+def distill(path, x, student, opt):
+    teacher = Net()
+    teacher.load_state_dict(torch.load(path))
+    teacher.train()
+    with torch.no_grad():
+        soft = teacher(x)
+    loss = F.kl_div(student(x).log_softmax(1), soft.softmax(1))
+    loss.backward()
+    opt.step()
+"""
+    assert check(tmp_path, script) == []
+
+
+def test_a_plain_loop_inside_a_training_loop_that_takes_no_step_does_not_train(tmp_path: Path) -> None:
+    # The validation pass over `loaders["val"]` (not named like held-out data) reuses the
+    # name `loss` of the training step: it is no training step in eval mode.
+    script = """\
+def main(loaders, epochs):
+    net = Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for epoch in range(epochs):
+        net.train()
+        for x, y in loaders["train"]:
+            loss = F.cross_entropy(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        net.eval()
+        for x, y in loaders["val"]:
+            out = net(x)
+            loss = F.cross_entropy(out, y)
+            print(loss.item(), (out.argmax(1) == y).float().mean())
+"""
+    assert check(tmp_path, script) == []

@@ -351,6 +351,7 @@ class EventBuilder:
         self._metrics: list[bool] = []  # per no_grad region: does it compute predictions/metrics
         self._temps: dict[int, str] = {}  # objects built inside expressions, by call id
         self._nested: dict[str, cst.FunctionDef] = {}  # the function's own nested functions
+        self._may_step = True  # whether the scope may take a training step
         self._inlining: list[str] = []  # the nested functions being read at their calls
         self._top: Optional[cst.BaseExpression] = None  # the value of the assignment being read
 
@@ -359,6 +360,7 @@ class EventBuilder:
     def function(self, func: cst.FunctionDef, qualname: str, cls: Optional[str]) -> ModeFunction:
         stepping = self.stepping is None or id(func) in self.stepping
         self._training_loops = training_loops(func.body) if stepping else set()
+        self._may_step = bool(self._training_loops) or (stepping and any(is_training_step(n) for n in iter_nodes(func.body)))
         self._flows = []
         self._reading = None
         self._scope, self._shapes, self._noise, self._optimisers_read = (func.body,), None, None, False
@@ -409,6 +411,7 @@ class EventBuilder:
         for stmt in body:
             self._training_loops |= training_loops(stmt)
         self._scope, self._shapes, self._noise, self._optimisers_read = body, None, None, False
+        self._may_step = bool(self._training_loops)
         self._nested = {}
         self._context = []
         self._metrics = []
@@ -417,8 +420,11 @@ class EventBuilder:
     # Statements.
 
     def _block(self, body: Sequence[Statement]) -> Iterator[Event]:
-        for stmt in body:
-            yield from self._statement(stmt)
+        for number, stmt in enumerate(body):
+            if type(stmt) is cst.With:
+                yield from self._with(stmt, body[number + 1 :])
+            else:
+                yield from self._statement(stmt)
 
     def _statement(self, stmt: Statement) -> Iterator[Event]:
         if type(stmt) is cst.SimpleStatementLine:
@@ -441,7 +447,7 @@ class EventBuilder:
         elif isinstance(stmt, (cst.For, cst.While)):
             yield from self._loop(stmt)
         elif type(stmt) is cst.With:
-            yield from self._with(stmt)
+            yield from self._with(stmt, ())
         elif isinstance(stmt, (cst.Try, cst.TryStar)):
             handlers = tuple(tuple(self._block(block_statements(h.body))) for h in stmt.handlers)
             body = tuple(self._block(block_statements(stmt.body)))
@@ -481,7 +487,8 @@ class EventBuilder:
             body = (Bind(target, _OTHER), *body)
         yield Loop(body, orelse)
 
-    def _with(self, stmt: cst.With) -> Iterator[Event]:
+    def _with(self, stmt: cst.With, after: Sequence[Statement]) -> Iterator[Event]:
+        """A ``with`` block, and the statements ``after`` it in its own block."""
         no_grad = False
         switched: list[tuple[str, Switch]] = []  # `with eval_mode(model):` switches for the block
         for item in stmt.items:
@@ -495,7 +502,12 @@ class EventBuilder:
             yield from self._expression(item.item)
         if no_grad:
             self._context.append("no_grad")
-            self._metrics.append(_computes_metrics(stmt.body))
+            # Predictions or metrics, computed in the block or, where the scope takes no
+            # training step, from its results after it (`with no_grad(): out = model(x)`,
+            # then `probs = softmax(out)`).
+            self._metrics.append(
+                _computes_metrics(stmt.body) or (not self._may_step and _metrics_after(stmt.body, after))
+            )
         body = tuple(self._block(block_statements(stmt.body)))
         if no_grad:
             self._context.pop()
@@ -737,12 +749,18 @@ class EventBuilder:
         in a loop over a validation/test loader, or under ``no_grad`` where predictions or
         metrics are computed."""
         context = self._context
-        # The innermost loop that trains, evaluates or is chosen by a flag decides (a
-        # plain `for slice in range(n)` inside `for f in test_files` evaluates).
+        # The innermost loop decides; a plain one (`for s in range(n)`) inside a loop over
+        # held-out data evaluates as that loop does. (Inside a training loop, a plain loop
+        # that takes no step of its own is no training: a validation pass over
+        # `loaders["val"]`.)
         loops = [i for i, token in enumerate(context) if token.startswith("loop:")]
-        deciding = [i for i in loops if context[i] != "loop:plain"] or loops
-        innermost = context[deciding[-1]] if deciding else None
-        no_grad_inside = "no_grad" in context[deciding[-1] + 1 :] if deciding else "no_grad" in context
+        deciding = loops[-1] if loops else None
+        if deciding is not None and context[deciding] == "loop:plain":
+            outer = [i for i in loops if context[i] != "loop:plain"]
+            if outer and context[outer[-1]] == "loop:eval":
+                deciding = outer[-1]
+        innermost = context[deciding] if deciding is not None else None
+        no_grad_inside = "no_grad" in context[deciding + 1 :] if deciding is not None else "no_grad" in context
         if innermost == "loop:phase" and not no_grad_inside:
             # `for x, y in loader: ...; if train: loss.backward()`: it trains or evaluates
             # as the caller's flag says.
@@ -866,6 +884,31 @@ def _computes_metrics(body: cst.CSTNode) -> bool:
     """Predictions or metrics: argmax, softmax, accuracy, a loss, a scalar taken with
     ``.item()``..."""
     return any(METRIC_WORDS.search(name) or name == "item" for name in identifiers(body))
+
+
+def _metrics_after(body: cst.BaseSuite, after: Sequence[Statement]) -> bool:
+    """Whether a statement of ``after`` computes predictions or metrics from a name the
+    block ``body`` binds."""
+    bound = {name for stmt in iter_statements(block_statements(body)) for name in _assigned(stmt)}
+    if not bound:
+        return False
+    for stmt in after:
+        names = set(identifiers(stmt))
+        if names & bound and any(METRIC_WORDS.search(name) for name in names):
+            return True
+    return False
+
+
+def _assigned(stmt: Statement) -> Iterator[str]:
+    """The names a simple statement assigns."""
+    if type(stmt) is not cst.SimpleStatementLine:
+        return
+    for small in stmt.body:
+        if type(small) is cst.Assign:
+            for target in small.targets:
+                yield from target_names(target.target)
+        elif type(small) is cst.AnnAssign and small.value is not None:
+            yield from target_names(small.target)
 
 
 def _bound_paths(target: cst.BaseExpression) -> Iterator[str]:
