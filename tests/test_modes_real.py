@@ -1095,3 +1095,50 @@ def main(loaders, epochs):
             print(loss.item(), (out.argmax(1) == y).float().mean())
 """
     assert check(tmp_path, script) == []
+
+
+@pytest.mark.parametrize(
+    ("helper", "fires"),
+    [
+        # A helper that gives back the model it gets keeps it one object with the
+        # caller's: its mode and what happens to it are followed.
+        ("def load(model, path):\n    model.load_state_dict(torch.load(path))\n    return model\n", True),
+        ("def load(model, path):\n    model.load_state_dict(torch.load(path))\n    return model.to('cuda')\n", True),
+        ("def load(model, path):\n    model.load_state_dict(torch.load(path))\n    model.eval()\n    return model\n", False),
+        # One that returns something else gives an object of its own, in a mode not known.
+        ("def load(model, path):\n    return torch.load(path)\n", False),
+    ],
+    ids=["returns-argument", "returns-moved-argument", "returns-evaluated-argument", "returns-other"],
+)
+def test_a_helper_that_returns_its_argument_keeps_the_model(tmp_path: Path, helper: str, fires: bool) -> None:
+    script = helper + "\n\ndef predict(path, batch):\n    model = load(Net(), path)\n    with torch.no_grad():\n        return model(batch).argmax(1)\n"
+    evaluation = script.splitlines().index("        return model(batch).argmax(1)") + 1
+    assert check(tmp_path, script) == ([(evaluation, "DL301")] if fires else [])
+
+
+@pytest.mark.parametrize(
+    ("test", "expected"),
+    [
+        # The caller's flag chooses the mode, as `model.train(training)` would (timm's
+        # onnx_export(..., training=False)).
+        ("training", []),
+        # A flag of the function's own is no choice of the caller's: both branches count.
+        ("debug", [(10, "DL301")]),
+    ],
+    ids=["parameter-flag", "local-flag"],
+)
+def test_a_mode_chosen_by_a_parameter_is_the_callers(tmp_path: Path, test: str, expected: list[tuple[int, str]]) -> None:
+    script = f"""\
+def export(path, x, training=False):
+    debug = path.endswith(".dbg")
+    model = Net()
+    model.load_state_dict(torch.load(path))
+    if {test}:
+        model.train()
+    else:
+        model.eval()
+    with torch.inference_mode():
+        out = model(x).argmax(1)
+    return out
+"""
+    assert check(tmp_path, script) == expected

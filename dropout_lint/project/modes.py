@@ -228,6 +228,8 @@ class Summary:
     # `__init__`), with their modes when it returns.
     creates: dict[str, frozenset[Obj]] = field(default_factory=dict)
     created: dict[Obj, frozenset[Fact]] = field(default_factory=dict)
+    # The parameter every `return` gives back (`def load(model, path): ...; return model`).
+    returns: Optional[str] = None
     unknown: bool = False
 
 
@@ -299,7 +301,10 @@ class ModeAnalysis:
             found = _Interpreter(self, key).run()
         finally:
             self.running.discard(key)
-        if not (found.effects or found.evaluates or found.trains or found.phased or found.stores or found.creates or found.unknown):
+        if not (
+            found.effects or found.evaluates or found.trains or found.phased or found.stores or found.creates
+            or found.returns or found.unknown
+        ):  # fmt: skip
             found = _NO_EFFECT  # most functions: one object for all (they are only read)
         self.summaries[key] = found
         return found
@@ -458,6 +463,7 @@ class _Interpreter:
         self.finals: list[tuple[Event, ...]] = []  # enclosing `finally` blocks, outermost first
         # `was_training = model.training`: the modes each flag saved, by object.
         self.saved: dict[str, dict[Obj, frozenset[Fact]]] = {}
+        self.returned: list[frozenset[Obj]] = []  # what each `return` gives back
 
     # Names and objects.
 
@@ -507,6 +513,11 @@ class _Interpreter:
             facts = final.facts.get(obj, frozenset({_ENTRY}))
             if facts != frozenset({_ENTRY}):
                 self.summary.effects[path] = facts
+        returned = {obj for objs in self.returned for obj in objs}
+        if len(returned) == 1 and all(self.returned):
+            (obj,) = returned
+            if obj.site.startswith("entry:") and obj.name in self.function.params:
+                self.summary.returns = obj.name
         holder = self.function.params[0] if self.function.params and self.function.cls else None
         for path, objs in final.env.items():
             if self._root(path) != holder or path == holder:
@@ -603,6 +614,7 @@ class _Interpreter:
 
     def on_leave(self, event: Leave, state: State) -> None:
         if event.how is Leaving.RETURN:
+            self.returned.append(self.lookup(state, event.value) if event.value is not None else frozenset())
             self.exits.append(self._leaving(state))
         elif event.how is Leaving.BREAK and self.breaks:
             self.breaks[-1].append(self._leaving(state))
@@ -615,14 +627,14 @@ class _Interpreter:
     def on_inline(self, event: Inline, state: State) -> State:
         """A nested function's body: its `return` (and a loop's `break` inside it) leave
         only the body."""
-        exits, breaks, continues, finals = self.exits, self.breaks, self.continues, self.finals
-        self.exits, self.breaks, self.continues, self.finals = [], [], [], []
+        outer = self.exits, self.breaks, self.continues, self.finals, self.returned
+        self.exits, self.breaks, self.continues, self.finals, self.returned = [], [], [], [], []
         try:
             end = self.block(event.body, state)
             for exit_state in self.exits:
                 end = end.join(exit_state)
         finally:
-            self.exits, self.breaks, self.continues, self.finals = exits, breaks, continues, finals
+            self.exits, self.breaks, self.continues, self.finals, self.returned = outer
         return end
 
     def on_try(self, event: Try, state: State) -> State:
@@ -693,6 +705,11 @@ class _Interpreter:
             self.on_new(state, path, site, source.target, source.args, event)
             return
         if source.kind is SourceKind.CALL and source.target is not None:
+            given = self._returned_argument(source.target, source.args)
+            if given is not None:
+                # `model = load(model, path)`: the helper gives back what it was given.
+                self.bind(state, path, self.lookup(state, given))
+                return
             function = self.index.function(source.target)
             built = [self.index.lookup(name) for name in (function.returns if function else ())]
             models = [b for b in built if b is not None and self.index.is_module(b.cls)]
@@ -707,6 +724,17 @@ class _Interpreter:
                 return
         # (What a call does to the models it is given, its own event has applied.)
         self.bind(state, path, frozenset())
+
+    def _returned_argument(self, callee: str, args: tuple[Optional[str], ...]) -> Optional[str]:
+        """The argument a function of the run returns (``return model``), if it does."""
+        key = self.analysis.functions.find(self.index.resolve(callee), self.file)
+        if key is None:
+            return None
+        returns = self.analysis.summary(key).returns
+        params = self.analysis.functions[key].params
+        if returns is None or returns not in params[: len(args)]:
+            return None
+        return args[params.index(returns)]
 
     def _loads_in_eval(self, factory: str) -> bool:
         """Whether ``X.from_pretrained`` is Hugging Face's, which returns the model in eval

@@ -261,6 +261,7 @@ class Leave:
     """``return``, ``raise``, ``break`` or ``continue``."""
 
     how: Leaving
+    value: Optional[str] = None  # the object returned, as a path (`return model`)
 
 
 Event = Union[
@@ -443,7 +444,10 @@ class EventBuilder:
                 orelse = list(self._statement(stmt.orelse))
             elif type(stmt.orelse) is cst.Else:
                 orelse = list(self._block(block_statements(stmt.orelse.body)))
-            yield Branch(tuple(self._block(block_statements(stmt.body))), tuple(orelse))
+            branches = tuple(self._block(block_statements(stmt.body))), tuple(orelse)
+            if type(stmt.test) is cst.Name and stmt.test.value in self._params:
+                branches = _chosen_by_flag(*branches)
+            yield Branch(*branches)
         elif isinstance(stmt, (cst.For, cst.While)):
             yield from self._loop(stmt)
         elif type(stmt) is cst.With:
@@ -552,9 +556,11 @@ class EventBuilder:
         elif type(small) is cst.AugAssign:
             yield from self._expression(small.value)
         elif type(small) is cst.Return:
-            if small.value is not None:
-                yield from self._expression(small.value)
-            yield _RETURN
+            if small.value is None:
+                yield _RETURN
+                return
+            yield from self._expression(small.value)
+            yield Leave(Leaving.RETURN, self._returned(small.value))
         elif type(small) is cst.Raise:
             if small.exc is not None:
                 yield from self._expression(small.exc)
@@ -617,6 +623,15 @@ class EventBuilder:
         if qualname is not None:
             return Source(SourceKind.CALL, qualname, args, passed)
         return _OTHER
+
+    def _returned(self, value: cst.BaseExpression) -> Optional[str]:
+        """The object a ``return`` gives back, as a path: ``model``, ``model.to(device)``,
+        ``copy.deepcopy(model)`` (a copy keeps the mode)."""
+        if type(value) is cst.Call and len(value.args) == 1 and isinstance(value.func, (cst.Name, cst.Attribute)):
+            if self.qualify(value.func) == "copy.deepcopy":
+                return self._path(value.args[0].value)
+        source = self._source(value)
+        return source.target if source.kind is SourceKind.ALIAS else None
 
     def _path(self, expr: cst.BaseExpression) -> Optional[str]:
         """The name or attribute chain of an expression, or the name given to an object
@@ -846,6 +861,21 @@ def _flag_argument(call: cst.Call) -> Optional[str]:
     if arg.keyword is not None and arg.keyword.value != "mode":
         return None
     return arg.value.value if type(arg.value) is cst.Name and arg.value.value not in ("True", "False") else None
+
+
+def _chosen_by_flag(body: tuple[Event, ...], orelse: tuple[Event, ...]) -> tuple[tuple[Event, ...], tuple[Event, ...]]:
+    """``if training: model.train() else: model.eval()`` on a parameter: the mode is the
+    caller's choice, as with ``model.train(training)`` (not known here)."""
+    then = {e.path: e.mode for e in body if isinstance(e, SwitchMode)}
+    other = {e.path: e.mode for e in orelse if isinstance(e, SwitchMode)}
+    chosen = {path for path, mode in then.items() if mode is not None and other.get(path) not in (None, mode)}
+    if not chosen:
+        return body, orelse
+
+    def unknown(events: tuple[Event, ...]) -> tuple[Event, ...]:
+        return tuple(replace(e, mode=None) if isinstance(e, SwitchMode) and e.path in chosen else e for e in events)
+
+    return unknown(body), unknown(orelse)
 
 
 def _restore(stmt: cst.If) -> Optional[tuple[str, str]]:
