@@ -1142,3 +1142,38 @@ def export(path, x, training=False):
     return out
 """
     assert check(tmp_path, script) == expected
+
+
+@pytest.mark.parametrize(
+    ("container", "expected"),
+    [
+        # The parts a caller gives (MultiBench's `MMDL(encoders, fusion, head)`) are
+        # layers the run cannot see: evaluating in training mode may run their dropout.
+        ("nn.ModuleList(encoders)", [(17, "DL301")]),
+        ("nn.Sequential(*encoders)", [(17, "DL301")]),
+        # Known layers without dropout or batch norm behave the same in both modes.
+        ("nn.ModuleList([nn.Linear(8, 8)])", []),
+    ],
+    ids=["list-of-given", "sequential-of-given", "known-layers"],
+)
+def test_a_container_of_given_parts_holds_unseen_layers(tmp_path: Path, container: str, expected: list[tuple[int, str]]) -> None:
+    script = f"""\
+import torch.nn as nn
+
+
+class Fusion(nn.Module):
+    def __init__(self, encoders):
+        super().__init__()
+        self.encoders = {container}
+
+    def forward(self, x):
+        return sum(encoder(x) for encoder in self.encoders)
+
+
+def validate(encoders, batch):
+    model = Fusion(encoders)
+    model.train()
+    with torch.no_grad():
+        return model(batch).argmax(1)
+"""
+    assert check(tmp_path, script) == expected

@@ -325,9 +325,12 @@ class _Summariser:
         # Dropout layers, and LSTM/MultiheadAttention/Transformer layers with a dropout inside.
         rate = self.rate_of_call(expr, scope)
         children: tuple[Layer, ...] = ()
-        if layer_type.kind in ("sequential", "module_list"):
+        given = False
+        if layer_type.kind in ("sequential", "module_list", "module_dict"):
             children = self.children(expr, scope, depth)
-        return Layer(name, place, type=layer_type, rate=rate, children=children)
+            params = scope.function.params if scope.function is not None else {}
+            given = any(type(arg.value) is cst.Name and arg.value.value in params for arg in expr.args)
+        return Layer(name, place, type=layer_type, rate=rate, children=children, given=given)
 
     def children(self, call: cst.Call, scope: Scope, depth: int) -> tuple[Layer, ...]:
         """The layers of ``nn.Sequential(...)``/``nn.ModuleList([...])``, in order; empty

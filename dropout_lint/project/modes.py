@@ -434,8 +434,9 @@ def _layer_modes(index: ProjectIndex, layer: Layer, seen: set[str]) -> set[ModeL
         if kind in ("rnn", "attention"):
             # Their dropout defaults to 0: only a rate given (and not known to be 0) counts.
             return {ModeLayer.DROPOUT} if layer.rate is not None and layer.rate.value != 0 else set()
-        # A container's contents are among the layers the class builds.
-        found: set[ModeLayer] = set()
+        # A container's contents are among the layers the class builds; those its caller
+        # gives (`nn.ModuleList(encoders)` of an `__init__` parameter) cannot be seen.
+        found: set[ModeLayer] = {ModeLayer.UNSEEN} if layer.given else set()
         for child in layer.children:
             found |= _layer_modes(index, child, seen)
         return found

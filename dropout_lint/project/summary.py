@@ -109,6 +109,7 @@ class Layer:
     target: Optional[str] = None  # qualified name of a class that is not torch's
     rate: Optional[Rate] = None
     children: tuple[Layer, ...] = ()
+    given: bool = False  # a container of what the caller gives: `nn.ModuleList(encoders)`
 
 
 INPUT = -1  # op inputs below zero are forward's parameters: -1 - index
