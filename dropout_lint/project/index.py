@@ -153,6 +153,7 @@ class ProjectIndex:
         # Memos: the rules ask the same questions many times over.
         self._module_cache: dict[str, bool] = {}
         self._resolved: dict[str, Optional[str]] = {}
+        self._cuts = 0  # lookups cut short by a cycle or the limit (see _resolve)
         self._mro: dict[str, tuple[str, ...]] = {}
 
     def close(self) -> None:
@@ -196,12 +197,23 @@ class ProjectIndex:
     def _resolve(self, qualname: str, seen: set[str]) -> Optional[str]:
         """``resolve``, through imports, aliases and star imports. ``seen`` holds the
         names this lookup has tried: one tried again is in progress further up (a cycle of
-        imports) or has failed, since a success ends the lookup."""
+        imports) or has failed, since a success ends the lookup. Results are kept across
+        lookups, except a failure that such a cut may have caused."""
         if qualname in self._classes or self._function_at(qualname) is not None:
             return qualname
+        if qualname in self._resolved:
+            return self._resolved[qualname]
         if qualname in seen or len(seen) > _MAX_NAMES:
+            self._cuts += 1
             return None
         seen.add(qualname)
+        cuts = self._cuts
+        found = self._search(qualname, seen)
+        if found is not None or self._cuts == cuts:
+            self._resolved[qualname] = found
+        return found
+
+    def _search(self, qualname: str, seen: set[str]) -> Optional[str]:
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             for number in self._files_named(".".join(parts[:cut])):
@@ -209,17 +221,20 @@ class ProjectIndex:
                 alias = file.imports.get(parts[cut])
                 if alias is not None:
                     found = self._resolve(".".join([alias, *parts[cut + 1 :]]), seen)
-                    package = _package(file)
-                    if found is None and package and not alias.startswith(package + "."):
+                    if found is None:
                         # Python 2's implicit relative import: `from seq2seq import
                         # Seq2seq` inside the package `seq2seq.models` is its sibling.
-                        found = self._resolve(".".join([package, alias, *parts[cut + 1 :]]), seen)
+                        sibling = f"{_package(file)}.{alias.split('.', 1)[0]}"
+                        if sibling in self.modules and not alias.startswith(sibling):
+                            found = self._resolve(".".join([_package(file), alias, *parts[cut + 1 :]]), seen)
                     if found is not None:
                         return found
                 defined = f"{file.module}.{'.'.join(parts[cut:])}"
                 if defined in self._classes or self._function_at(defined) is not None:
                     return defined
                 for star in file.stars:  # `from .neural_type import *` in a package's __init__
+                    if star not in self.modules:
+                        continue  # (a module outside the run re-exports nothing it can see)
                     found = self._resolve(".".join([star, *parts[cut:]]), seen)
                     if found is not None:
                         return found
