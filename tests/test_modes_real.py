@@ -1177,3 +1177,21 @@ def validate(encoders, batch):
         return model(batch).argmax(1)
 """
     assert check(tmp_path, script) == expected
+
+
+def test_a_nested_functions_parameters_do_not_rebind_the_enclosing_names(tmp_path: Path) -> None:
+    script = """\
+def main(path, batch):
+    model = Net()
+    model.load_state_dict(torch.load(path))
+    other = Net()
+
+    def prepare(model):
+        model.eval()
+
+    prepare(other)
+    with torch.no_grad():
+        return model(batch).argmax(1), other(batch).argmax(1)
+"""
+    # `prepare(other)` switches `other`; the enclosing `model` is still in training mode.
+    assert check(tmp_path, script) == [(11, "DL301")]

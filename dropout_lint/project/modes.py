@@ -628,6 +628,7 @@ class _Interpreter:
     def on_inline(self, event: Inline, state: State) -> State:
         """A nested function's body: its `return` (and a loop's `break` inside it) leave
         only the body."""
+        shadowed = {path: objs for path, objs in state.env.items() if self._root(path) in event.params}
         outer = self.exits, self.breaks, self.continues, self.finals, self.returned
         self.exits, self.breaks, self.continues, self.finals, self.returned = [], [], [], [], []
         try:
@@ -636,6 +637,9 @@ class _Interpreter:
                 end = end.join(exit_state)
         finally:
             self.exits, self.breaks, self.continues, self.finals, self.returned = outer
+        for path in [path for path in end.env if self._root(path) in event.params]:
+            del end.env[path]  # (the parameters' names are the enclosing function's again)
+        end.env.update(shadowed)
         return end
 
     def on_try(self, event: Try, state: State) -> State:

@@ -251,9 +251,10 @@ class Leaving(enum.Enum):
 @record
 class Inline:
     """A nested function's body, run where the enclosing function calls it (or hands it
-    to a call that may): its ``return`` ends only it."""
+    to a call that may): its ``return`` ends only it, and its parameters are its own."""
 
     body: tuple[Event, ...]
+    params: tuple[str, ...] = ()
 
 
 @record
@@ -402,7 +403,8 @@ class EventBuilder:
                 Bind(param, Source(SourceKind.ALIAS, arg) if arg is not None else _OTHER)
                 for param, arg in zip(params, given + [None] * (len(params) - len(given)))
             )
-            return Inline((*binds, *self._scoped(nested, lambda: tuple(self._block(block_statements(nested.body))))))
+            body = self._scoped(nested, lambda: tuple(self._block(block_statements(nested.body))))
+            return Inline((*binds, *body), tuple(params))
         finally:
             self._inlining.pop()
 
