@@ -224,9 +224,10 @@ class ProjectIndex:
                     if found is None:
                         # Python 2's implicit relative import: `from seq2seq import
                         # Seq2seq` inside the package `seq2seq.models` is its sibling.
-                        sibling = f"{_package(file)}.{alias.split('.', 1)[0]}"
+                        package = _package(file)
+                        sibling = f"{package}.{alias.split('.', 1)[0]}"
                         if sibling in self.modules and not alias.startswith(sibling):
-                            found = self._resolve(".".join([_package(file), alias, *parts[cut + 1 :]]), seen)
+                            found = self._resolve(".".join([package, alias, *parts[cut + 1 :]]), seen)
                     if found is not None:
                         return found
                 defined = f"{file.module}.{'.'.join(parts[cut:])}"

@@ -933,14 +933,8 @@ class _Interpreter:
         for uses, wrong, passed in ((summary.evaluates, Mode.TRAIN, self.summary.evaluates), (summary.trains, Mode.EVAL, self.summary.trains)):
             for path, place in uses:
                 target = caller_path(path)
-                if target is None or at is None:
-                    continue
-                for obj in self.lookup(state, target):
-                    facts = state.facts.get(obj, frozenset())
-                    if state.model(obj):
-                        self._check(Use(target, at), obj, facts, wrong, Via(short, place))
-                    if _ENTRY in facts and obj.site.startswith("entry:"):
-                        passed.append((obj.name, at))
+                if target is not None and at is not None:
+                    self._used_by_callee(state, target, at, wrong, passed, Via(short, place))
         for path, place, flag in summary.phased:
             # `_run_epoch(test_loader, train=False)`: the flag the caller passes decides.
             value = dict(keywords).get(flag)
@@ -950,12 +944,7 @@ class _Interpreter:
             if value not in ("True", "False") or target is None or at is None:
                 continue
             wrong, passed = (Mode.EVAL, self.summary.trains) if value == "True" else (Mode.TRAIN, self.summary.evaluates)
-            for obj in self.lookup(state, target):
-                facts = state.facts.get(obj, frozenset())
-                if state.model(obj):
-                    self._check(Use(target, at), obj, facts, wrong, Via(short, place))
-                if _ENTRY in facts and obj.site.startswith("entry:"):
-                    passed.append((obj.name, at))
+            self._used_by_callee(state, target, at, wrong, passed, Via(short, place))
         for self_path, param_path in summary.stores.items():
             holder, stored = caller_path(self_path), caller_path(param_path)
             if holder is not None and stored is not None:
@@ -984,6 +973,19 @@ class _Interpreter:
                         why = f"`{short}()` (line {LINE}) calls it: {fact.why}"
                         after.add(Fact(fact.mode, why, (*_places(at), *fact.places)))
                 state.facts[obj] = frozenset(after)
+
+    def _used_by_callee(
+        self, state: State, target: str, at: Place, wrong: Mode, passed: list[tuple[str, Place]], via: Via
+    ) -> None:
+        """A callee evaluates or trains the caller's ``target`` (``wrong`` is the mode that
+        would be a mistake there): check it here, and pass a parameter's use on to this
+        function's own callers."""
+        for obj in self.lookup(state, target):
+            facts = state.facts.get(obj, frozenset())
+            if state.model(obj):
+                self._check(Use(target, at), obj, facts, wrong, via)
+            if _ENTRY in facts and obj.site.startswith("entry:"):
+                passed.append((obj.name, at))
 
     def on_export(self, event: Export, state: State) -> None:
         keywords = dict(event.keywords)
