@@ -28,11 +28,11 @@ class InputDropout(ProjectCheck):
         for located in self.index.root_classes:
             found = class_steps(self.index, located.cls)
             step = first_on_input(found[0]) if found is not None else None
-            if step is not None and drops(step):
+            if step is not None and drops(self.index, step):
                 yield ProjectFinding(
                     step.place, f"`{step.name}` is the first layer `{located.cls.name}` applies to its input: {_WHY}"
                 )
         for _, model in self.index.root_sequentials():
             step = first_on_input(unroll(model.children)[0])
-            if step is not None and drops(step):
+            if step is not None and drops(self.index, step):
                 yield ProjectFinding(step.place, f"`{step.name}` is the first layer of the model `{model.name}`: {_WHY}")

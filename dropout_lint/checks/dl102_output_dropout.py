@@ -28,14 +28,14 @@ class OutputDropout(ProjectCheck):
         for located in self.index.root_classes:
             found = class_steps(self.index, located.cls)
             outputs = output_steps(*found) if found is not None else None
-            if outputs and all(drops(step) for step in outputs):
+            if outputs and all(drops(self.index, step) for step in outputs):
                 for step in outputs:
                     yield ProjectFinding(
                         step.place, f"`{step.name}` makes the output of `{located.cls.name}`: {_WHY}"
                     )
         for _, model in self.index.root_sequentials():
             outputs = output_steps(*unroll(model.children))
-            if outputs and all(drops(step) for step in outputs):
+            if outputs and all(drops(self.index, step) for step in outputs):
                 yield ProjectFinding(
                     outputs[0].place, f"`{outputs[0].name}` is the last layer of the model `{model.name}`: {_WHY}"
                 )

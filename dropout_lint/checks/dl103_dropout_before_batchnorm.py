@@ -22,7 +22,7 @@ class DropoutBeforeBatchNorm(ProjectCheck):
     def run(self) -> Iterator[ProjectFinding]:
         for steps in step_lists(self.index):
             for index, step in enumerate(steps):
-                if not drops(step):
+                if not drops(self.index, step):
                     continue
                 for after in consumers(steps, index):
                     if after.kind == "batchnorm":

@@ -26,7 +26,7 @@ class DropoutDimensionMismatch(ProjectCheck):
     def run(self) -> Iterator[ProjectFinding]:
         for steps in step_lists(self.index):
             for index, step in enumerate(steps):
-                if step.kind != "channel_dropout" or not drops(step) or step.type is None:
+                if step.kind != "channel_dropout" or not drops(self.index, step) or step.type is None:
                     continue
                 source = rank_source(steps, index)
                 problem = _mismatch(step.type.dims, source)

@@ -23,6 +23,7 @@ from dropout_lint.analysis.flow import FlowBuilder
 from dropout_lint.analysis.layers import module_layer
 from dropout_lint.analysis.module_use import module_used
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
+from dropout_lint.analysis.submodule_loops import only_inspects
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.syntax import (
     assignment_targets,
@@ -59,6 +60,9 @@ from dropout_lint.records import share_strings
 _MODEL_METHODS = MODEL_METHODS | MODE_SWITCHES
 _MODEL_CONSUMERS = re.compile(r"train|fit|evaluat|validat|test|predict|infer|save|compile|parallel|trainer|optim", re.I)
 _DYNAMIC_METHODS = frozenset({"children", "modules", "named_children", "named_modules"})
+# Builtins that take `self` and look at it (or at one named attribute) without handing
+# it to code that may apply its layers: `hasattr(self, "x")`, `super(Net, self)`.
+_LOOKS_AT_SELF = frozenset({"getattr", "vars", "hasattr", "isinstance", "issubclass", "super", "type", "id", "setattr", "delattr", "callable", "repr", "str"})
 # SELU activations and alpha dropout, which the class summary notes.
 _SELU = frozenset({"SELU", "selu", "selu_"})
 _ALPHA = frozenset({"alpha_dropout", "feature_alpha_dropout"})
@@ -116,6 +120,10 @@ class _ClassNotes:
     alpha: list[cst.Call] = field(default_factory=list)
     references: set[str] = field(default_factory=set)
     modules: set[str] = field(default_factory=set)  # self attributes used as modules
+    calls: set[str] = field(default_factory=set)  # `self.name(...)` outside initialisation
+    reaches: set[str] = field(default_factory=set)  # "embeddings.dropout" of `self.embeddings.dropout`
+    prefixes: set[str] = field(default_factory=set)  # "conv" of `getattr(self, f"conv{i}")`
+    inherits: bool = False  # `super().name(...)` outside initialisation
 
 
 class SummaryCollector:
@@ -149,7 +157,10 @@ class SummaryCollector:
             return  # `self.drop = ...` registers; it does not read
         cls, _ = self.ctx.enclosing_method()
         if cls is not None:
-            self.classes.setdefault(id(cls.node), _ClassNotes()).references.add(node.attr.value)
+            notes = self.classes.setdefault(id(cls.node), _ClassNotes())
+            notes.references.add(node.attr.value)
+            if type(parent) is cst.Attribute and parent.value is node:
+                notes.reaches.add(f"{node.attr.value}.{parent.attr.value}")
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -239,16 +250,28 @@ class SummaryCollector:
                     notes.selu = True
         if _INIT_METHODS.match(method.name.value):
             return
-        if any(type(arg.value) is cst.Name and arg.value.value == "self" for arg in node.args):
+        builtin = func.value if type(func) is cst.Name and func.value in _LOOKS_AT_SELF else None
+        if builtin is None and any(type(arg.value) is cst.Name and arg.value.value == "self" for arg in node.args):
             notes.dynamic = True  # `attention(self, q, k, v)`: the callee may apply any layer
-        if type(func) is cst.Name and func.value in ("getattr", "vars") and node.args:
+        if builtin in ("getattr", "vars") and node.args:
             first = node.args[0].value
-            literal_name = len(node.args) > 1 and type(node.args[1].value) is cst.SimpleString
-            if type(first) is cst.Name and first.value == "self" and not literal_name:
-                notes.dynamic = True
+            name = node.args[1].value if len(node.args) > 1 else None
+            if type(first) is cst.Name and first.value == "self":
+                prefix = _name_prefix(name) if name is not None else None
+                if type(name) is cst.SimpleString and isinstance(name.evaluated_value, str):
+                    notes.references.add(name.evaluated_value)  # `getattr(self, "drop")` reads it
+                elif prefix:
+                    notes.prefixes.add(prefix)  # `getattr(self, f"conv{i}")` reads `conv...` only
+                else:
+                    notes.dynamic = True
         elif type(func) is cst.Attribute and func.attr.value in _DYNAMIC_METHODS:
-            if type(func.value) is cst.Name and func.value.value == "self":
+            if type(func.value) is cst.Name and func.value.value == "self" and not only_inspects(node, self.ctx.ancestors):
                 notes.dynamic = True
+        if type(func) is cst.Attribute:
+            if _is_super(func.value):
+                notes.inherits = True  # `super().forward(x)`: code the run may not see
+            elif type(func.value) is cst.Name and func.value.value == "self":
+                notes.calls.add(func.attr.value)
 
 
 class _Summariser:
@@ -287,19 +310,25 @@ class _Summariser:
     # Rates and layers.
 
     def rate(self, expr: cst.BaseExpression, scope: Scope) -> Rate:
-        resolved = self.ctx.constants.number(expr, scope)
-        param = None
         function = scope.function
+        in_init = function is not None and function.node.name.value == "__init__"
+        # Lightning's `self.hparams.drop` after `save_hyperparameters()` is `__init__`'s `drop`.
+        saved = _hyperparameter(expr) if in_init else None
+        name = cst.Name(saved) if saved is not None else expr
+        resolved = self.ctx.constants.number(name, scope)
+        param = owner = None
         # Only __init__'s parameters are what an instantiation passes.
-        if type(expr) is cst.Name and function is not None and function.node.name.value == "__init__":
-            if expr.value in function.params and not function.bindings.get(expr.value):
-                param = expr.value
+        if type(name) is cst.Name and function is not None and in_init:
+            if name.value in function.params and not function.bindings.get(name.value):
+                param = name.value
+                owner = None if scope.cls is None else f"{self.module}.{scope.cls.name}"
         return Rate(
             text=self.ctx.text(expr),
             place=self.places.of(expr),
             value=None if resolved is None else float(resolved.value),
             origin=None if resolved is None else resolved.origin,
             param=param,
+            owner=owner,
         )
 
     def rate_of_call(self, call: cst.Call, scope: Scope) -> Optional[Rate]:
@@ -407,6 +436,10 @@ class _Summariser:
             methods=methods,
             references=frozenset(notes.references),
             modules=frozenset(notes.modules),
+            calls=frozenset(notes.calls),
+            reaches=frozenset(notes.reaches),
+            prefixes=frozenset(notes.prefixes),
+            inherits=notes.inherits,
             dynamic=notes.dynamic,
             selu=notes.selu,
             alpha=tuple(self.places.of(call) for call in notes.alpha),
@@ -456,7 +489,7 @@ class _Summariser:
             scope = Scope(self.facts.function(method), info)
             for stmt in iter_statements(function_body(method)):
                 if type(stmt) is cst.Expr and type(stmt.value) is cst.Call:
-                    registered = _registered_module(stmt.value)
+                    registered = _registered_module(stmt.value, scope.function.self_name if scope.function else "self")
                     if registered is not None:
                         layer = self.layer(registered[1], scope)
                         if layer is not None:
@@ -723,14 +756,21 @@ _EXTERNAL_TOPS = frozenset(
 )
 
 
-def _registered_module(call: cst.Call) -> Optional[tuple[str, cst.BaseExpression]]:
-    """``self.add_module("drop", nn.Dropout(p))`` / ``setattr(self, "drop", ...)``."""
+def _registered_module(call: cst.Call, self_name: Optional[str]) -> Optional[tuple[str, cst.BaseExpression]]:
+    """``self.add_module("drop", nn.Dropout(p))`` / ``setattr(self, "drop", ...)``; not
+    ``self.output.add_module("drop", ...)``, which registers into a part."""
     func = call.func
     args = [a.value for a in call.args]
+
+    def is_self(expr: cst.BaseExpression) -> bool:
+        return type(expr) is cst.Name and expr.value == self_name
+
     if type(func) is cst.Attribute and func.attr.value in ("add_module", "register_module") and len(args) >= 2:
+        if not is_self(func.value):
+            return None
         name = args[0]
         value = args[1]
-    elif type(func) is cst.Name and func.value == "setattr" and len(args) >= 3:
+    elif type(func) is cst.Name and func.value == "setattr" and len(args) >= 3 and is_self(args[0]):
         name = args[1]
         value = args[2]
     else:
@@ -784,3 +824,42 @@ def summarise(ctx: FileContext, collector: SummaryCollector) -> FileSummary:
 def _unsubscripted(base: cst.BaseExpression) -> cst.BaseExpression:
     """The class of a subscripted base: ``Generic[T]`` is ``Generic``, ``Base[Config]`` is ``Base``."""
     return base.value if type(base) is cst.Subscript else base
+
+
+def _is_super(expr: cst.BaseExpression) -> bool:
+    """``super()`` or ``super(Cls, self)``."""
+    return type(expr) is cst.Call and type(expr.func) is cst.Name and expr.func.value == "super"
+
+
+def _hyperparameter(expr: cst.BaseExpression) -> Optional[str]:
+    """``drop`` of ``self.hparams.drop`` or ``self.hparams["drop"]``."""
+    if type(expr) is cst.Attribute:
+        holder, name = expr.value, expr.attr.value
+    elif type(expr) is cst.Subscript and len(expr.slice) == 1:
+        index = expr.slice[0].slice
+        key = index.value if type(index) is cst.Index else None
+        if type(key) is not cst.SimpleString or not isinstance(key.evaluated_value, str):
+            return None
+        holder, name = expr.value, key.evaluated_value
+    else:
+        return None
+    if type(holder) is cst.Attribute and holder.attr.value == "hparams" and type(holder.value) is cst.Name:
+        return name if holder.value.value == "self" else None
+    return None
+
+
+def _name_prefix(expr: cst.BaseExpression) -> Optional[str]:
+    """The fixed start of a name built at run time: ``conv`` of ``f"conv{i}"``,
+    ``"conv" + str(i)``, ``"conv%d" % i`` or ``"conv{}".format(i)``; None if there is none."""
+    text: Optional[str] = None
+    if type(expr) is cst.FormattedString and expr.parts and type(expr.parts[0]) is cst.FormattedStringText:
+        text = expr.parts[0].value
+    elif type(expr) is cst.BinaryOperation and type(expr.left) is cst.SimpleString:
+        value = expr.left.evaluated_value
+        if isinstance(value, str):
+            text = value.split("%", 1)[0] if type(expr.operator) is cst.Modulo else value
+    elif type(expr) is cst.Call and type(expr.func) is cst.Attribute and expr.func.attr.value == "format":
+        template = expr.func.value
+        if type(template) is cst.SimpleString and isinstance(template.evaluated_value, str):
+            text = template.evaluated_value.split("{", 1)[0]
+    return text or None

@@ -485,6 +485,16 @@ class ProjectIndex:
                         break
         return out
 
+    def holders(self, cls: ClassSummary) -> Iterator[tuple[ClassSummary, str]]:
+        """The module classes that register an instance of ``cls`` as a part, with the
+        attribute they keep it in."""
+        for located in self.module_classes():
+            if not self._may_hold(located.qualname, cls.qualname):
+                continue
+            for attr, layer in self.layers(located.cls).items():
+                if any(inner.target and self._class_name(inner.target) == cls.qualname for inner in _tree(layer)):
+                    yield located.cls, attr
+
     def _may_hold(self, owner: str, part: str) -> bool:
         """Whether the class or one of its bases registers a layer of class ``part``."""
         return any(
@@ -495,8 +505,9 @@ class ProjectIndex:
 
     @cached_property
     def root_classes(self) -> list[Located]:
-        """Module classes built at top level and trained, evaluated or saved, and never
-        built as a part of another module."""
+        """Module classes built at top level and trained, evaluated or saved, or returned
+        by a factory function (``def build(): return Net()``), and never built as a part
+        of another module."""
         seen: dict[str, Located] = {}
         for _, inst, located in self.instantiations():
             if located is None or not inst.root or inst.owner is not None:
@@ -504,7 +515,21 @@ class ProjectIndex:
             if located.qualname in self.submodule_classes or not self._is_module(located.qualname):
                 continue
             seen.setdefault(located.qualname, located)
+        for qualname in self._factory_built:
+            if qualname not in self.submodule_classes and self._is_module(qualname):
+                seen.setdefault(qualname, Located(self, self._classes[qualname], qualname))
         return list(seen.values())
+
+    @cached_property
+    def _factory_built(self) -> list[str]:
+        """The classes that module-level factory functions return new instances of."""
+        out: dict[str, None] = {}
+        for file in self.files:
+            for returned in file.returned:
+                name = self._class_name(returned)
+                for built in [name] if name is not None else sorted(self._built_by(returned, 0)):
+                    out.setdefault(built)
+        return list(out)
 
     def root_sequentials(self) -> list[tuple[PackedSummary, Layer]]:
         """``nn.Sequential`` models built at top level and trained, evaluated or saved."""
@@ -517,6 +542,17 @@ class ProjectIndex:
             for number, file in enumerate(self.files)
             for inst in self.instantiations_in(number)
             if inst.root and inst.owner is None and inst.layer is not None and inst.layer.children
+        ]
+
+    @cached_property
+    def free_sequentials(self) -> list[Layer]:
+        """Every ``nn.Sequential`` built outside a class, trained or not: the blocks that
+        helper functions (``def conv_block(cin, cout): return nn.Sequential(...)``) build."""
+        return [
+            inst.layer
+            for number in range(len(self.files))
+            for inst in self.instantiations_in(number)
+            if inst.owner is None and inst.layer is not None and inst.layer.children
         ]
 
     def rate_params(self, cls: ClassSummary, depth: int = 0) -> dict[str, str]:
@@ -573,9 +609,10 @@ def class_steps(index: ProjectIndex, cls: ClassSummary) -> Optional[tuple[list[S
 def step_lists(index: ProjectIndex) -> list[list[Step]]:
     """Every sequence of layers in the run that applies a dropout layer: each module's
     ``forward`` (where the class defines it), each ``nn.Sequential`` a module
-    registers, each top-level model ``nn.Sequential``. Built once per run and shared by
-    the rules that read it (they ask about the steps around a dropout, and read neither
-    ``Step.layer`` nor ``Step.op``)."""
+    registers, each ``nn.Sequential`` built outside a class (a model, or a block a
+    helper function returns). Built once per run and shared by the rules that read it
+    (they ask about the steps around a dropout, and read neither ``Step.layer`` nor
+    ``Step.op``)."""
     # Kept without the layers and operations the steps were made from, which the rules
     # do not read: they would keep the classes they come from in memory.
     return index.shared(
@@ -598,7 +635,7 @@ def _step_lists(index: ProjectIndex) -> Iterator[list[Step]]:
         for _, layer in cls.layers:
             for block in _sequentials(layer):
                 yield unroll(block.children)[0]
-    for _, layer in index.root_sequentials():
+    for layer in index.free_sequentials:
         yield unroll(layer.children)[0]
 
 

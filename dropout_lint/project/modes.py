@@ -57,6 +57,7 @@ from dropout_lint.project.modes_ir import (
     Use,
     blocks,
 )
+from dropout_lint.project.rates import rate_value
 from dropout_lint.project.summary import ClassSummary, Layer, Place
 from dropout_lint.records import record
 from dropout_lint.rule import LINE
@@ -426,14 +427,14 @@ def _layer_modes(index: ProjectIndex, layer: Layer, seen: set[str]) -> set[ModeL
     if layer.type is not None:
         kind = layer.type.kind
         if layer.type.is_dropout:
-            return set() if layer.rate is not None and layer.rate.value == 0 else {ModeLayer.DROPOUT}
+            return set() if layer.rate is not None and rate_value(index, layer.rate) == 0 else {ModeLayer.DROPOUT}
         if kind == "batchnorm":
             return {ModeLayer.BATCH_NORM}
         if "Transformer" in layer.name:
             return {ModeLayer.DROPOUT}
         if kind in ("rnn", "attention"):
             # Their dropout defaults to 0: only a rate given (and not known to be 0) counts.
-            return {ModeLayer.DROPOUT} if layer.rate is not None and layer.rate.value != 0 else set()
+            return {ModeLayer.DROPOUT} if layer.rate is not None and rate_value(index, layer.rate) != 0 else set()
         # A container's contents are among the layers the class builds; those its caller
         # gives (`nn.ModuleList(encoders)` of an `__init__` parameter) cannot be seen.
         found: set[ModeLayer] = {ModeLayer.UNSEEN} if layer.given else set()

@@ -94,9 +94,10 @@ class Rate:
 
     text: str
     place: Place
-    value: Optional[float] = None
+    value: Optional[float] = None  # for a parameter, its default
     origin: Optional[str] = None
     param: Optional[str] = None
+    owner: Optional[str] = None  # the class whose ``__init__`` takes ``param``
 
 
 @record
@@ -182,6 +183,10 @@ class ClassSummary:
     alpha: tuple[Place, ...]  # alpha dropout applied in methods (functional)
     constructed: tuple[Layer, ...] = ()  # every layer its methods build, registered or not
     modules: frozenset[str] = frozenset()  # self attributes its methods call or give nn.Module methods
+    calls: frozenset[str] = frozenset()  # `self.name(...)` called outside initialisation
+    inherits: bool = False  # calls `super().name(...)` outside initialisation
+    reaches: frozenset[str] = frozenset()  # "embeddings.dropout": a part's attribute it reads
+    prefixes: frozenset[str] = frozenset()  # "conv" of `getattr(self, f"conv{i}")`
 
 
 @record
@@ -251,6 +256,7 @@ class FileSummary:
             Blob.of(self.instantiations),
             Blob.of(self.modes),
             stars=self.stars,
+            returned=tuple(dict.fromkeys(name for function in self.functions for name in function.returns)),
         )
 
 
@@ -346,6 +352,7 @@ class PackedSummary:
     # parse the file again to place them (see engine._place).
     spans: dict[int, Span] = field(default_factory=dict, compare=False, hash=False)
     stars: tuple[str, ...] = ()  # the modules it imports `*` from: a package re-exports their names
+    returned: tuple[str, ...] = ()  # what its free functions return new instances of (factories)
 
     def blobs(self) -> Iterator[Blob]:
         yield from (cls.data for cls in self.classes)

@@ -1,0 +1,410 @@
+"""Structure and rates in the forms found in real libraries: dead dropout (DL104) behind
+a rate parameter whose 0.0 default callers override, behind exemptions that were broader
+than the code they stood for, and behind bases outside the run; blocks that helper
+functions build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_project import run
+
+ATTENTION = """\
+import torch.nn as nn
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, attn_drop=0.0):
+        super().__init__()
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.attn_drop = nn.Dropout(attn_drop)
+
+    def forward(self, x):
+        return self.qkv(x)
+
+
+class Model(nn.Module):
+    def __init__(self, dim=64, attn_drop_rate=0.0):
+        super().__init__()
+        self.attn = {build}
+
+    def forward(self, x):
+        return self.attn(x)
+"""
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        "Attention(dim, attn_drop=attn_drop_rate)",  # the caller's own setting, passed on
+        "Attention(dim, attn_drop=0.1)",
+        "Attention(dim, 0.1)",
+        "Attention(dim, **kwargs)",
+    ],
+)
+def test_a_zero_default_that_callers_override_is_no_placeholder(tmp_path: Path, build: str) -> None:
+    source = ATTENTION.format(build=build).replace("attn_drop_rate=0.0)", "attn_drop_rate=0.0, **kwargs)")
+    assert run(tmp_path, {"vit.py": source}, select=("DL104",)) == [("vit.py", 8, "DL104")]
+
+
+@pytest.mark.parametrize("build", ["Attention(dim)", "Attention(dim, attn_drop=0.0)", "Attention(dim, 0)"])
+def test_a_rate_that_is_zero_wherever_built_is_a_placeholder(tmp_path: Path, build: str) -> None:
+    assert run(tmp_path, {"vit.py": ATTENTION.format(build=build)}, select=("DL104",)) == []
+
+
+def test_a_zero_default_with_no_instantiation_seen_is_a_placeholder(tmp_path: Path) -> None:
+    source = ATTENTION.split("class Model")[0]
+    assert run(tmp_path, {"attention.py": source}, select=("DL104",)) == []
+
+
+BLOCK = """\
+import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, drop=0.0):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3)
+        self.drop = nn.Dropout(drop)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return self.bn(self.drop(torch.relu(self.conv(x))))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block(3, 16, {rate})
+
+    def forward(self, x):
+        return self.block(x)
+"""
+
+
+def test_placement_rules_read_the_rate_callers_give(tmp_path: Path) -> None:
+    """DL103: the dropout feeding batch norm drops when the model builds its block with a
+    rate, whatever the block's default."""
+    assert run(tmp_path, {"net.py": BLOCK.format(rate="drop=0.25")}, select=("DL103",)) == [("net.py", 13, "DL103")]
+    assert run(tmp_path, {"net.py": BLOCK.format(rate="drop=0.0")}, select=("DL103",)) == []
+
+
+MODE = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, drop=0.0):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x):
+        return self.fc(self.drop(x))
+
+
+def predict(path, batch):
+    model = Net({rate})
+    model.load_state_dict(torch.load(path))
+    with torch.no_grad():
+        return model(batch).argmax(dim=1)
+"""
+
+
+def test_mode_rules_read_the_rate_callers_give(tmp_path: Path) -> None:
+    """A model without batch norm whose dropout rate is 0 wherever it is built computes
+    the same in both modes (no DL301); built with a rate, it does not."""
+    assert run(tmp_path, {"train.py": MODE.format(rate="drop=0.5")}, select=("DL301",)) == [("train.py", 19, "DL301")]
+    assert run(tmp_path, {"train.py": MODE.format(rate="")}, select=("DL301",)) == []
+
+
+def test_shallow_rate_rule_reads_the_rate_callers_give(tmp_path: Path) -> None:
+    """DL205 compares the rates the layers run with, not a default that callers replace."""
+    source = """\
+    import torch.nn as nn
+
+
+    class Head(nn.Module):
+        def __init__(self, p=0.1):
+            super().__init__()
+            self.drop1 = nn.Dropout(0.3)
+            self.fc = nn.Linear(8, 8)
+            self.drop2 = nn.Dropout(p)
+
+        def forward(self, x):
+            return self.drop2(self.fc(self.drop1(x)))
+
+
+    HEAD = Head(p={rate})
+    """
+    assert run(tmp_path, {"head.py": source.format(rate="0.5")}, select=("DL205",)) == []
+    assert run(tmp_path, {"head.py": source.format(rate="0.1")}, select=("DL205",)) == [("head.py", 12, "DL205")]
+
+
+UNUSED = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.fc = nn.Linear(4, 2)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+{body}
+        return self.fc(x)
+
+    def set_rate(self, p):
+        for m in self.modules():
+            if isinstance(m, nn.Dropout):
+                m.p = p
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "        assert isinstance(self, nn.Module)",
+        "        if hasattr(self, 'scale'):\n            x = x * self.scale",
+        "        print(type(self), id(self))",
+    ],
+)
+def test_looking_at_self_applies_no_layer(tmp_path: Path, body: str) -> None:
+    """`hasattr(self, ...)`, `isinstance(self, ...)`, `super(Cls, self)` and a loop that
+    sets the rate of every submodule hand `self` to nothing that applies its layers."""
+    assert run(tmp_path, {"net.py": UNUSED.format(body=body)}, select=("DL104",)) == [("net.py", 8, "DL104")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "        x = getattr(self, 'drop')(x)",
+        "        x = run_layers(self, x)",
+        "        for layer in self.children():\n            x = layer(x) if layer is not self.fc else x",
+        "        for _, layer in self.named_children():\n            x = apply(layer, x)",
+        "        x = [m for m in self.modules()][-1](x)",
+    ],
+)
+def test_calls_that_may_apply_a_layer_keep_it_used(tmp_path: Path, body: str) -> None:
+    assert run(tmp_path, {"net.py": UNUSED.format(body=body)}, select=("DL104",)) == []
+
+
+EXTERNAL = """\
+import torch.nn as nn
+from transformers import BertModel, BertPreTrainedModel
+
+
+class TokenClassifier(BertPreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+{forward}
+"""
+
+
+def test_a_base_outside_the_run_does_not_hide_a_dropout_its_own_forward_skips(tmp_path: Path) -> None:
+    forward = """
+    def forward(self, input_ids):
+        return self.classifier(self.bert(input_ids)[0])
+"""
+    assert run(tmp_path, {"heads.py": EXTERNAL.format(forward=forward)}, select=("DL104",)) == [("heads.py", 9, "DL104")]
+
+
+@pytest.mark.parametrize(
+    "forward",
+    [
+        "",  # the base's forward runs
+        "\n    def forward(self, input_ids):\n        return super().forward(input_ids)\n",
+        "\n    def forward(self, input_ids):\n        return self.classify(self.bert(input_ids)[0])\n",
+    ],
+)
+def test_a_base_outside_the_run_may_apply_what_the_class_calls_into(tmp_path: Path, forward: str) -> None:
+    assert run(tmp_path, {"heads.py": EXTERNAL.format(forward=forward)}, select=("DL104",)) == []
+
+
+def test_a_class_without_forward_whose_methods_skip_the_dropout(tmp_path: Path) -> None:
+    """A model used through `encode` applies its layers there; a pure base class that
+    applies none of them leaves that to subclasses the run may not see."""
+    source = """\
+    import torch.nn as nn
+
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 4)
+            self.drop = nn.Dropout(0.2)
+
+        def encode(self, x):
+            return self.fc(x)
+    """
+    assert run(tmp_path, {"enc.py": source}, select=("DL104",)) == [("enc.py", 8, "DL104")]
+    base_only = source.split("    def encode")[0]
+    assert run(tmp_path, {"enc.py": base_only}, select=("DL104",)) == []
+
+
+def test_a_block_a_helper_function_builds_is_checked(tmp_path: Path) -> None:
+    """DL103 inside `nn.Sequential(conv_block(3, 64), ...)`: the helper's own block."""
+    source = """\
+    import torch.nn as nn
+
+
+    def conv_block(cin, cout, p=0.25):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3), nn.ReLU(), nn.Dropout(p), nn.BatchNorm2d(cout))
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(conv_block(3, 64), conv_block(64, 128))
+
+        def forward(self, x):
+            return self.features(x)
+    """
+    assert run(tmp_path, {"net.py": source}, select=("DL103",)) == [("net.py", 5, "DL103")]
+    fixed = source.replace("nn.Dropout(p), nn.BatchNorm2d(cout)", "nn.BatchNorm2d(cout), nn.Dropout(p)")
+    assert run(tmp_path, {"net.py": fixed}, select=("DL103",)) == []
+
+
+def test_a_class_a_factory_returns_is_a_top_level_model(tmp_path: Path) -> None:
+    """`def build(...): return Net(...)` in models.py: a run on that file alone (a
+    pre-commit hook) sees `Net` as a model, so its input dropout is found (DL101)."""
+    source = """\
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self, num_classes):
+            super().__init__()
+            self.drop = nn.Dropout(0.5)
+            self.fc = nn.Linear(784, num_classes)
+
+        def forward(self, x):
+            return self.fc(self.drop(x))
+
+
+    def create_model(num_classes=10):
+        return {built}
+    """
+    assert run(tmp_path, {"models.py": source.format(built="Net(num_classes)")}, select=("DL101",)) == [
+        ("models.py", 11, "DL101")
+    ]
+    wrapped = source.format(built="nn.Sequential(nn.Flatten(), Net(num_classes))")
+    assert run(tmp_path, {"models.py": wrapped}, select=("DL101",)) == []
+
+
+@pytest.mark.parametrize("read", ["self.hparams.input_dropout", 'self.hparams["input_dropout"]'])
+def test_lightning_hyperparameters_are_the_init_arguments(tmp_path: Path, read: str) -> None:
+    """After `save_hyperparameters()`, `self.hparams.input_dropout` is the argument: its
+    default and what callers pass decide the rate (DL101 on the input dropout)."""
+    source = """\
+    import lightning as L
+    import torch.nn as nn
+
+
+    class Model(L.LightningModule):
+        def __init__(self, input_dropout=0.0):
+            super().__init__()
+            self.save_hyperparameters()
+            self.drop = nn.Dropout({read})
+            self.fc = nn.Linear(784, 10)
+
+        def forward(self, x):
+            return self.fc(self.drop(x))
+
+
+    def build():
+        return Model({given})
+    """
+    flagged = source.format(read=read, given="input_dropout=0.2")
+    assert run(tmp_path, {"model.py": flagged}, select=("DL101",)) == [("model.py", 13, "DL101")]
+    assert run(tmp_path, {"model.py": source.format(read=read, given="")}, select=("DL101",)) == []
+
+
+def test_a_layer_the_owner_applies_through_its_part_is_used(tmp_path: Path) -> None:
+    """LayoutLMv2's model applies `self.embeddings.dropout(x)` of its embeddings part."""
+    source = """\
+    import torch.nn as nn
+
+
+    class Embeddings(nn.Module):
+        def __init__(self, p):
+            super().__init__()
+            self.word = nn.Embedding(100, 8)
+            self.dropout = nn.Dropout(p)
+
+        def spatial(self, ids):
+            return self.word(ids)
+
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embeddings = Embeddings(0.1)
+
+        def forward(self, ids):
+            return self.embeddings.{applied}(self.embeddings.spatial(ids))
+    """
+    assert run(tmp_path, {"model.py": source.format(applied="dropout")}, select=("DL104",)) == []
+    assert run(tmp_path, {"model.py": source.format(applied="word")}, select=("DL104",)) == [("model.py", 8, "DL104")]
+
+
+def test_a_layer_added_to_a_part_is_not_the_class_own(tmp_path: Path) -> None:
+    """`self.output.add_module("drop", ...)` registers into `self.output`, which applies it."""
+    source = """\
+    import torch.nn as nn
+
+
+    class Attention(nn.Module):
+        def __init__(self, dim, proj_drop=0.0):
+            super().__init__()
+            self.output = nn.Sequential()
+            self.output.add_module("proj", nn.Conv2d(dim, dim, 1))
+            self.output.add_module("drop", nn.Dropout(proj_drop))
+
+        def forward(self, x):
+            return self.output(x)
+
+
+    class Block(nn.Module):
+        def __init__(self, dim, proj_drop):
+            super().__init__()
+            self.attn = Attention(dim, proj_drop=proj_drop)
+
+        def forward(self, x):
+            return self.attn(x)
+    """
+    assert run(tmp_path, {"attention.py": source}, select=("DL104",)) == []
+
+
+@pytest.mark.parametrize("name", ['f"conv{i + 1}"', '"conv" + str(i + 1)', '"conv%d" % (i + 1)', '"conv{}".format(i + 1)'])
+def test_a_name_built_at_run_time_reaches_only_what_it_starts_with(tmp_path: Path, name: str) -> None:
+    """DeepNOG: `getattr(self, f"conv{i + 1}")` applies the convolutions, not `dropout1`."""
+    source = f"""\
+    import torch.nn as nn
+
+
+    class DeepNOG(nn.Module):
+        def __init__(self, kernels, dropout):
+            super().__init__()
+            for i, k in enumerate(kernels):
+                self.add_module(f"conv{{i + 1}}", nn.Conv1d(8, 8, k))
+            self.n = len(kernels)
+            self.dropout1 = nn.Dropout(p=dropout)
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x):
+            out = [getattr(self, {name})(x) for i in range(self.n)]
+            return self.fc(sum(out))
+    """
+    assert run(tmp_path, {"deepnog.py": source}, select=("DL104",)) == [("deepnog.py", 10, "DL104")]
+    applied = source.replace("self.fc(sum(out))", "self.fc(self.dropout1(sum(out)))")
+    assert run(tmp_path, {"deepnog.py": applied}, select=("DL104",)) == []
