@@ -47,7 +47,18 @@ def _display(path: str) -> str:
 
 def _analyse_one(args: tuple[str, Config]) -> FileAnalysis:
     path, config = args
-    analysis = analyse_file(path, config, _display(path))
+    try:
+        analysis = analyse_file(path, config, _display(path))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - libcst's panics are BaseExceptions
+        # A crash outside the checks (the parser, the engine itself): this file is
+        # lost, as a finding, and the run goes on, in this process or a worker alike.
+        message = (
+            f"the linter crashed while reading this file ({type(error).__name__}: {error}), "
+            "so it was not linted (please report this)"
+        )
+        return replace(crashed(_display(path), config.enabled_for(path), message), cacheable=False)
     _release_after(path)
     return analysis
 

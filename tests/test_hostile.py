@@ -217,3 +217,31 @@ def test_a_worker_that_dies_loses_only_its_file(tmp_path: Path, monkeypatch: pyt
     assert crash.code == "DL901" and "crashed while reading this file" in crash.message
     assert [d.code for d in results["model.py"].diagnostics] == ["DL401"]
     assert sorted(name for name, r in results.items() if r.diagnostics) == ["model.py", "poison.py"]
+
+
+class _Panic(BaseException):
+    """What a panic in libcst's native parser raises (pyo3's PanicException is no Exception)."""
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), _Panic("boom")])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_crash_outside_the_checks_loses_only_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, jobs: int
+) -> None:
+    poison = tmp_path / "poison.py"
+    poison.write_text("import torch  # poison\nx = 1\n", encoding="utf-8")
+    model = tmp_path / "model.py"
+    model.write_text(BUG, encoding="utf-8")
+    real_parse = engine.parse_module
+
+    def parse(source: str) -> object:
+        if "# poison" in source:
+            raise error
+        return real_parse(source)
+
+    monkeypatch.setattr(engine, "parse_module", parse)
+    files = [str(poison), str(model)] + (_padding(tmp_path) if jobs > 1 else [])
+    results = {Path(r.path).name: r for r in lint_files(files, Config(), jobs=jobs)}
+    (crash,) = results["poison.py"].diagnostics
+    assert crash.code == "DL901" and f"{type(error).__name__}: boom" in crash.message
+    assert [d.code for d in results["model.py"].diagnostics] == ["DL401"]
