@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -141,22 +141,32 @@ def test_a_file_that_takes_too_long_becomes_a_finding(tmp_path: Path) -> None:
     time.sleep(0.1)
 
 
-def test_the_bound_firing_where_python_cannot_raise_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[object] = []
-    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+def _slow_parse(monkeypatch: pytest.MonkeyPatch, wait: Callable[[], None]) -> None:
+    """Make the engine's parse wait first (as a parse on a busy machine does)."""
+    real_parse = engine.parse_module
 
-    class Finalised:
-        def __init__(self, error: BaseException) -> None:
-            self.error = error
+    def parse(source: str) -> object:
+        wait()
+        return real_parse(source)
 
-        def __del__(self) -> None:
-            raise self.error  # in a finaliser: nothing can catch it, Python reports it
+    monkeypatch.setattr(engine, "parse_module", parse)
 
-    with engine._time_bound(60):
-        Finalised(engine._TimedOut())  # the alarm's exception: the repeat alarm catches up
-        Finalised(ValueError("reported"))
-    assert [type(info.exc_value) for info in seen] == [ValueError]  # type: ignore[attr-defined]
-    assert sys.unraisablehook == seen.append
+
+def _spin(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_the_bound_counts_the_files_cpu_time_not_time_spent_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = tmp_path / "model.py"
+    model.write_text(BUG, encoding="utf-8")
+    config = Config(file_timeout=0.3)
+    _slow_parse(monkeypatch, lambda: time.sleep(0.6))  # off the CPU: a loaded machine
+    assert [d.code for d in lint_file(str(model), config).diagnostics] == ["DL401"]
+    _slow_parse(monkeypatch, lambda: _spin(0.6))  # on the CPU: the file's own work
+    (timed_out,) = lint_file(str(model), config).diagnostics
+    assert timed_out.code == "DL900" and "took longer than 0.3 s" in timed_out.message
 
 
 def test_an_unreadable_file_and_a_deleted_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
