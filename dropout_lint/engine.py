@@ -40,7 +40,7 @@ from dropout_lint.walker import Walker
 
 if TYPE_CHECKING:
     from dropout_lint.notebook import NotebookSource  # imported when a notebook is linted
-    from dropout_lint.project.summary import Place
+    from dropout_lint.project.summary import PackedSummary, Place
 
 _PROJECT_CODES = frozenset(check.rule.code for check in PROJECT_CHECKS)
 
@@ -71,7 +71,7 @@ class FileAnalysis:
     enabled: frozenset[str]
     diagnostics: tuple[Diagnostic, ...]  # this file's own findings, before noqa
     noqa: tuple[Noqa, ...] = ()
-    summary: Optional[object] = None  # a project.summary.PackedSummary
+    summary: Optional[PackedSummary] = None
     lines: tuple[str, ...] = ()
     real_path: Optional[str] = None  # where to read the lines again if needed
     notebook: Optional[NotebookSource] = None  # a notebook's cells, joined into the text linted

@@ -162,8 +162,8 @@ def _lint_files(
     run_key = None
     if cache is not None and len(keys) == len(files):
         run_key = cache.run_key([keys[path] for path in files])
-        previous = cache.load(run_key)
-        if isinstance(previous, list) and all(isinstance(r, FileResult) for r in previous):
+        previous = cache.load_run(run_key)
+        if previous is not None and len(previous) == len(files):
             if progress is not None:
                 for _ in files:
                     progress()
@@ -172,8 +172,8 @@ def _lint_files(
     todo = []
     for path in files:
         key = keys.get(path)
-        hit = cache.load(key) if cache is not None and key is not None else None
-        if isinstance(hit, FileAnalysis):
+        hit = cache.load_file(key) if cache is not None and key is not None else None
+        if hit is not None:
             analyses.append(spill(hit))
             if progress is not None:
                 progress()
@@ -190,9 +190,9 @@ def _lint_files(
         for analysis in fresh:
             key = by_shown.get(analysis.path)
             if key is not None and analysis.cacheable:
-                cache.store(key, analysis)
+                cache.store_file(key, analysis)
         if run_key is not None and all(a.cacheable for a in analyses):
-            cache.store(run_key, results)
+            cache.store_run(run_key, results)
     return results
 
 
