@@ -46,12 +46,17 @@ class SpillFile:
 
 class Blob(Generic[T]):
     """The pickle of one object (a ``T``), in memory or in a ``SpillFile``; blobs are
-    equal when their bytes are."""
+    equal when their bytes are.
 
-    __slots__ = ("_data", "_spill", "_offset", "_size")
+    A blob made by ``holding`` keeps the object itself until its bytes are asked for
+    (to spill it, or to send it to another process): the cache reads objects, and most
+    of them are never spilled or sent, so pickling each at once was wasted work."""
+
+    __slots__ = ("_data", "_value", "_spill", "_offset", "_size")
 
     def __init__(self, data: bytes) -> None:
         self._data: Optional[bytes] = data
+        self._value: Optional[T] = None  # with no bytes yet: the object itself
         self._spill: Optional[SpillFile] = None
         self._offset = 0
         self._size = len(data)
@@ -60,17 +65,31 @@ class Blob(Generic[T]):
     def of(cls, value: T) -> Blob[T]:
         return cls(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
+    @classmethod
+    def holding(cls, value: T) -> Blob[T]:
+        blob: Blob[T] = cls(b"")
+        blob._data = None
+        blob._value = value
+        return blob
+
     def read(self) -> bytes:
+        if self._data is None and self._spill is None:
+            self._data = pickle.dumps(self._value, pickle.HIGHEST_PROTOCOL)
+            self._size = len(self._data)
+            self._value = None
         if self._data is not None:
             return self._data
         assert self._spill is not None
         return self._spill.read(self._offset, self._size)
 
     def load(self) -> T:
+        if self._data is None and self._spill is None:
+            return self._value  # type: ignore[return-value]
         return pickle.loads(self.read())  # type: ignore[no-any-return]
 
     def spill(self, spill: SpillFile) -> None:
         """Moves the bytes to the file (they stay readable until it is closed)."""
+        self.read()
         if self._data is not None:
             self._offset = spill.append(self._data)
             self._spill = spill
@@ -89,4 +108,6 @@ class Blob(Generic[T]):
         return (Blob, (self.read(),))
 
     def __repr__(self) -> str:
+        if self._data is None and self._spill is None:
+            return "Blob(not pickled yet)"
         return f"Blob({self._size} bytes{'' if self._data is not None else ', spilled'})"

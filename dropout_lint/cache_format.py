@@ -20,75 +20,92 @@ import hashlib
 import json
 from typing import Any, Optional
 
-from dropout_lint.analysis.layers import LayerType
 from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety, Severity, Span
 from dropout_lint.engine import FileAnalysis, FileResult
-from dropout_lint.noqa import Noqa
-from dropout_lint.notebook import CellProblem, NotebookSource
 from dropout_lint.plain import Codec
-from dropout_lint.project import modes_ir, summary
 
 FORMAT = 1  # raised whenever the layout of an entry changes (the record classes are in the key)
 _HEADER = f"dropout-lint cache {FORMAT}\n".encode()
 _DIGEST = 64  # hex digits of a sha256
 
-# Every class an entry may hold: a file's analysis, or a run's results.
-_CLASSES: tuple[type, ...] = (
-    FileAnalysis,
-    FileResult,
-    Diagnostic,
-    Span,
-    Fix,
-    Severity,
-    FixSafety,
-    Noqa,
-    NotebookSource,
-    CellProblem,
-    LayerType,
-    summary.PackedSummary,
-    summary.ClassHead,
-    summary.ClassSummary,
-    summary.FlagUse,
-    summary.Rate,
-    summary.Layer,
-    summary.FlowOp,
-    summary.Flow,
-    summary.RandomDrop,
-    summary.FunctionSummary,
-    summary.Param,
-    summary.Argument,
-    summary.Instantiation,
-    modes_ir.ModeFunction,
-    modes_ir.SourceKind,
-    modes_ir.Source,
-    modes_ir.Switch,
-    modes_ir.Leaving,
-    modes_ir.Bind,
-    modes_ir.SwitchMode,
-    modes_ir.Touch,
-    modes_ir.Save,
-    modes_ir.Restore,
-    modes_ir.Use,
-    modes_ir.Phased,
-    modes_ir.MethodCall,
-    modes_ir.Call,
-    modes_ir.Export,
-    modes_ir.Step,
-    modes_ir.Branch,
-    modes_ir.Loop,
-    modes_ir.Scoped,
-    modes_ir.Try,
-    modes_ir.Inline,
-    modes_ir.Leave,
-)
-_CODEC = Codec(_CLASSES, {cls.__name__: cls for cls in _CLASSES})
+# Every class an entry may hold: a run's results, or a file's analysis (which also holds
+# the summary for the cross-file rules; its modules load only when one is read or written,
+# so that a run in which nothing changed does not import them).
+_RESULT_CLASSES: tuple[type, ...] = (FileResult, Diagnostic, Span, Fix, Severity, FixSafety)
+
+
+def _analysis_classes() -> tuple[type, ...]:
+    from dropout_lint.analysis.layers import LayerType
+    from dropout_lint.noqa import Noqa
+    from dropout_lint.notebook import CellProblem, NotebookSource
+    from dropout_lint.project import modes_ir, summary
+
+    return (
+        *_RESULT_CLASSES,
+        FileAnalysis,
+        Noqa,
+        NotebookSource,
+        CellProblem,
+        LayerType,
+        summary.PackedSummary,
+        summary.ClassHead,
+        summary.ClassSummary,
+        summary.FlagUse,
+        summary.Rate,
+        summary.Layer,
+        summary.FlowOp,
+        summary.Flow,
+        summary.RandomDrop,
+        summary.FunctionSummary,
+        summary.Param,
+        summary.Argument,
+        summary.Instantiation,
+        modes_ir.ModeFunction,
+        modes_ir.SourceKind,
+        modes_ir.Source,
+        modes_ir.Switch,
+        modes_ir.Leaving,
+        modes_ir.Bind,
+        modes_ir.SwitchMode,
+        modes_ir.Touch,
+        modes_ir.Save,
+        modes_ir.Restore,
+        modes_ir.Use,
+        modes_ir.Phased,
+        modes_ir.MethodCall,
+        modes_ir.Call,
+        modes_ir.Export,
+        modes_ir.Step,
+        modes_ir.Branch,
+        modes_ir.Loop,
+        modes_ir.Scoped,
+        modes_ir.Try,
+        modes_ir.Inline,
+        modes_ir.Leave,
+    )
+
+
+def _codec(classes: tuple[type, ...]) -> Codec:
+    return Codec(classes, {cls.__name__: cls for cls in classes})
+
+
+_CODECS: dict[object, Codec] = {}
+
+
+def codec(kind: object) -> Codec:
+    """The codec for entries of ``kind``: it builds the classes of such an entry only."""
+    found = _CODECS.get(kind)
+    if found is None:
+        found = _CODECS[kind] = _codec(_analysis_classes() if kind is FileAnalysis else _RESULT_CLASSES)
+    return found
+
 
 RunResults = tuple[FileResult, ...]
 
 
 def dump(value: Any, kind: Any) -> bytes:
     """The entry for a value of type ``kind`` (``FileAnalysis`` or ``RunResults``)."""
-    payload = json.dumps(_CODEC.to_plain(value, kind), separators=(",", ":"), ensure_ascii=False).encode()
+    payload = json.dumps(codec(kind).to_plain(value, kind), separators=(",", ":"), ensure_ascii=False).encode()
     return _HEADER + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
 
 
@@ -101,6 +118,6 @@ def load(entry: bytes, kind: Any) -> Optional[Any]:
     if hashlib.sha256(payload).hexdigest().encode() != entry[len(_HEADER) : start - 1]:
         return None
     try:
-        return _CODEC.from_plain(json.loads(bytes(payload)), kind)
+        return codec(kind).from_plain(json.loads(bytes(payload)), kind)
     except (ValueError, TypeError, RecursionError):  # json's errors and PlainError are ValueErrors
         return None

@@ -191,15 +191,18 @@ class Codec:
 
             return fixed
         if origin is tuple or origin is frozenset:
-            item = self._reader(args[0])
             build = tuple if origin is tuple else frozenset
+            exact = _EXACT.get(args[0])
+            if exact is not None:  # strings or integers: checked at C speed
+                return lambda data: build(data) if not data or _types(_items(data)) == {exact} else _refuse(args[0], data)
+            item = self._reader(args[0])
             return lambda data: build([item(part) for part in _items(data)])
         if origin is dict:
             key, item = self._reader(args[0]), self._reader(args[1])
             return lambda data: {key(k): item(v) for k, v in map(_pair, _items(data))}
         if origin is Blob:
             inner = self._reader(args[0])
-            return lambda data: Blob.of(inner(data))
+            return lambda data: Blob.holding(inner(data))
         if kind is Place:
             return _read_place
         if isinstance(kind, type) and issubclass(kind, enum.Enum):
@@ -212,13 +215,22 @@ class Codec:
         raise TypeError(f"no plain form for {kind!r}")
 
     def _record_reader(self, cls: type) -> Convert:
-        fields = [self._reader(hint) for _, hint in self._fields(cls)]
-        count = len(fields)
+        hints = [hint for _, hint in self._fields(cls)]
+        count = len(hints)
+        # Fields of an exact type are checked in place; the others are converted in place
+        # (the list is the JSON reader's, made for this one use).
+        checked = [(index, _EXACT[hint]) for index, hint in enumerate(hints) if hint in _EXACT]
+        converted = [(index, self._reader(hint)) for index, hint in enumerate(hints) if hint not in _EXACT]
 
         def record(data: Any) -> Any:
-            if len(_items(data)) != count:
-                raise PlainError(f"expected {count} fields of {cls.__name__}, found {len(data)}")
-            return cls(*[read(item) for read, item in zip(fields, data)])
+            if type(data) is not list or len(data) != count:
+                raise _fail(f"the {count} fields of {cls.__name__}", data)
+            for index, exact in checked:
+                if type(data[index]) is not exact:
+                    raise _fail(f"{exact.__name__} in {cls.__name__}", data[index])
+            for index, read in converted:
+                data[index] = read(data[index])
+            return cls(*data)
 
         return record
 
@@ -242,6 +254,18 @@ class Codec:
         return tagged
 
 
+# The types whose values JSON reads back as they were: a value is checked, not converted.
+_EXACT: dict[Any, type] = {str: str, int: int, bool: bool}
+
+
+def _types(data: list[Any]) -> set[type]:
+    return set(map(type, data))
+
+
+def _refuse(kind: type, data: list[Any]) -> Any:
+    raise PlainError(f"expected a list of {kind.__name__}, found {sorted(t.__name__ for t in _types(data))}")
+
+
 def _pair(data: Any) -> tuple[Any, Any]:
     if type(data) is not list or len(data) != 2:
         raise _fail("a pair", data)
@@ -256,7 +280,6 @@ def _member(members: Any, data: Any) -> Any:
 
 
 def _read_place(data: Any) -> Place:
-    if type(data) is not list or len(data) != 6:
-        raise _fail("a place", data)
-    path, *numbers = data
-    return Place(_read_str(path), *[_read_int(number) for number in numbers])
+    if type(data) is not list or len(data) != 6 or type(data[0]) is not str or _types(data[1:]) != {int}:
+        raise _fail("a place: a path and five integers", data)
+    return Place(*data)

@@ -205,7 +205,7 @@ def test_an_entry_is_read_only_into_its_own_types(project: Path, tmp_path: Path)
 
 
 def test_a_union_builds_only_its_own_members() -> None:
-    codec = cache_format._CODEC
+    codec = cache_format.codec(engine.FileAnalysis)
     leave = modes_ir.Leave(modes_ir.Leaving.RETURN, "model")
     plain = codec.to_plain(leave, modes_ir.Event)
     assert plain == ["Leave", ["RETURN", "model"]]
