@@ -22,9 +22,9 @@ own.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -59,16 +59,16 @@ def _code_stamp() -> str:
 
 
 def _libcst_stamp() -> str:
-    """The installed libcst's version (its ``_version.py``, read without importing libcst
-    or ``importlib.metadata``): its private APIs are used, and its trees are what the
-    summaries describe."""
-    spec = importlib.util.find_spec("libcst")
-    if spec is None or spec.origin is None:
-        return "no libcst"
-    try:
-        return (Path(spec.origin).parent / "_version.py").read_text(encoding="utf-8")
-    except OSError:
-        return spec.origin
+    """The installed libcst's version: its ``_version.py``, found where the import system
+    would find libcst (the first entry of ``sys.path`` that holds it), read without
+    importing libcst or ``importlib.metadata``. Its private APIs are used, and its trees
+    are what the summaries describe."""
+    for entry in sys.path:
+        try:
+            return (Path(entry or ".") / "libcst" / "_version.py").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return "libcst not found"
 
 
 def _fingerprint(config: Config) -> str:
