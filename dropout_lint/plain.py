@@ -27,6 +27,7 @@ from typing import Any, Callable, Union
 
 from dropout_lint.blobs import Blob
 from dropout_lint.project.summary import Place
+from dropout_lint.records import attribute_reader
 
 Convert = Callable[[Any], Any]
 
@@ -136,9 +137,13 @@ class Codec:
             parts = [self._writer(arg) for arg in args]
             return lambda value: [write(item) for write, item in zip(parts, value)]
         if origin is tuple:
+            if args[0] in _SCALARS:
+                return list
             item = self._writer(args[0])
             return lambda value: [item(part) for part in value]
         if origin is frozenset:  # in order, so that equal sets make equal entries
+            if args[0] in _SCALARS:
+                return sorted
             item = self._writer(args[0])
             return lambda value: [item(part) for part in sorted(value)]
         if origin is dict:
@@ -154,9 +159,22 @@ class Codec:
                 raise TypeError(f"{kind.__qualname__} is not an enum this codec may build")
             return lambda member: member.name
         if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-            fields = [(name, self._writer(hint)) for name, hint in self._fields(kind)]
-            return lambda value: [write(getattr(value, name)) for name, write in fields]
+            return self._record_writer(kind)
         raise TypeError(f"no plain form for {kind!r}")
+
+    def _record_writer(self, cls: type) -> Convert:
+        hints = [hint for _, hint in self._fields(cls)]
+        values = attribute_reader([name for name, _ in self._fields(cls)])
+        # Only the fields whose plain form differs from their value are converted.
+        converted = [(index, self._writer(hint)) for index, hint in enumerate(hints) if hint not in _SCALARS]
+
+        def record(value: Any) -> list[Any]:
+            data = list(values(value))
+            for index, write in converted:
+                data[index] = write(data[index])
+            return data
+
+        return record
 
     def _union_writer(self, members: tuple[Any, ...]) -> Convert:
         others = [member for member in members if member is not type(None)]

@@ -14,6 +14,7 @@ The replacement also lets the file's time bound (``budget``) interrupt a long pa
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,10 +27,13 @@ from dropout_lint import budget
 
 class _Parsing(threading.local):
     inside = False  # whether this thread is in ``unchecked``
-    countdown = budget.EVERY  # nodes until the next look at the time bound
 
 
 _parsing = _Parsing()
+# Nodes built unchecked, by all threads: every EVERY-th looks at its thread's time bound
+# (one count for all is cheaper than one per thread, and as good for a bound).
+_built = itertools.count()
+_EVERY = budget.EVERY
 _lock = threading.Lock()
 _users = 0  # threads inside ``unchecked``
 # CSTNode.__post_init__ as the first of them found it (kept after the last leaves: a
@@ -38,11 +42,8 @@ _original: Callable[[Any], None] = cst.CSTNode.__post_init__
 
 
 def _post_init(node: Any) -> None:
-    state = _parsing
-    if state.inside:
-        state.countdown -= 1
-        if not state.countdown:
-            state.countdown = budget.EVERY
+    if _parsing.inside:
+        if not next(_built) % _EVERY:
             budget.check()
         return
     _original(node)
