@@ -259,14 +259,11 @@ def _analyse(
             _collect(pool.map(_analyse_one, work, chunksize=chunk), analyses, progress, spill)
     except BrokenProcessPool:
         # A worker died (the native parser crashed on some file): the files not done
-        # yet are linted again, each in a process of its own, so that only the file
-        # that kills its process is lost, as a finding.
+        # yet are linted again one at a time, so that only the file that kills its
+        # process is lost, as a finding.
         done = {analysis.path for analysis in analyses}
-        for path, _ in work:
-            if _display(path) not in done:
-                analyses.append(spill(_isolated(path, config)))
-                if progress is not None:
-                    progress()
+        rest = [path for path, _ in work if _display(path) not in done]
+        _collect(_one_at_a_time(rest, config), analyses, progress, spill)
     return analyses
 
 
@@ -277,16 +274,28 @@ def _size(path: str) -> int:
         return 0
 
 
-def _isolated(path: str, config: Config) -> FileAnalysis:
+def _one_at_a_time(files: Sequence[str], config: Config) -> Iterator[FileAnalysis]:
+    """The files' analyses by one worker process, given one file at a time: when it dies,
+    the file it had is the one that killed it, and a new worker takes the rest (a process
+    per crash, not per file)."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    pool: Optional[ProcessPoolExecutor] = None
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            return pool.submit(_analyse_one, (path, config)).result()
-    except BrokenProcessPool:
-        message = "the linter's process crashed while reading this file (libcst's parser), so it was not linted"
-        return replace(crashed(_display(path), config.enabled_for(path), message), cacheable=False)
+        for path in files:
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=1)
+            try:
+                yield pool.submit(_analyse_one, (path, config)).result()
+            except BrokenProcessPool:
+                pool.shutdown()
+                pool = None
+                message = "the linter's process crashed while reading this file (libcst's parser), so it was not linted"
+                yield replace(crashed(_display(path), config.enabled_for(path), message), cacheable=False)
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 def _collect(

@@ -208,9 +208,11 @@ def test_a_symlink_loop_and_a_pipe(tmp_path: Path) -> None:
 
 
 def _crash_on_poison(args: tuple[str, Config]) -> object:
-    """Stands in for the per-file work in the workers: dies like a native crash would."""
+    """Stands in for the per-file work in the workers: dies like a native crash would,
+    and notes which process linted each file."""
     if args[0].endswith("poison.py"):
         os._exit(139)
+    Path(args[0] + ".pid").write_text(str(os.getpid()), encoding="utf-8")
     return runner._analyse_file_for_test(args)
 
 
@@ -227,6 +229,18 @@ def test_a_worker_that_dies_loses_only_its_file(tmp_path: Path, monkeypatch: pyt
     assert crash.code == "DL901" and "crashed while reading this file" in crash.message
     assert [d.code for d in results["model.py"].diagnostics] == ["DL401"]
     assert sorted(name for name, r in results.items() if r.diagnostics) == ["model.py", "poison.py"]
+
+
+def test_after_a_worker_dies_the_rest_share_a_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _padding(tmp_path)
+    poison = tmp_path / "poison.py"
+    poison.write_text("x = 1\n" * 500, encoding="utf-8")  # the largest: linted first, the pool dies early
+    monkeypatch.setattr(runner, "_analyse_file_for_test", runner._analyse_one, raising=False)
+    monkeypatch.setattr(runner, "_analyse_one", _crash_on_poison)
+    results = runner.lint_files([*files, str(poison)], Config(), jobs=2)
+    assert [Path(r.path).name for r in results if r.diagnostics] == ["poison.py"]
+    processes = {Path(path + ".pid").read_text(encoding="utf-8") for path in files}
+    assert len(processes) <= 3  # the pool's two workers, then one for the rest
 
 
 class _Panic(BaseException):
