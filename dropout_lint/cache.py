@@ -10,24 +10,31 @@ Entries live under ``.dropout_lint_cache/`` beside the configuration (or where
   entries and runs the cross-file rules again over all summaries (a finding in one file
   may depend on any other).
 
-Writes are atomic (a temporary file renamed into place), so concurrent runs and
-interrupted ones leave whole entries or none; an entry that cannot be read is ignored
-and rewritten, never fatal. ``dropout-lint clean`` removes the cache.
+Entries hold plain values in JSON, with a digest (``cache_format``): reading one runs
+no code, whoever wrote it. Writes are atomic (a temporary file renamed into place), so
+concurrent runs and interrupted ones leave whole entries or none; an entry that cannot
+be read (damaged, of another format, or not one of ours) is ignored and rewritten, never
+fatal. The key includes the tool's code and the installed libcst's version.
+``dropout-lint clean`` removes the cache, and only a folder that this tool marked as its
+own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from dropout_lint import __version__
 from dropout_lint.atomic import write_atomic
 from dropout_lint.config import Config
+
+if TYPE_CHECKING:
+    from dropout_lint.engine import FileAnalysis, FileResult
 
 CACHE_DIR_NAME = ".dropout_lint_cache"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This folder is a cache of dropout-lint.\n"
@@ -51,6 +58,19 @@ def _code_stamp() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _libcst_stamp() -> str:
+    """The installed libcst's version: its ``_version.py``, found where the import system
+    would find libcst (the first entry of ``sys.path`` that holds it), read without
+    importing libcst or ``importlib.metadata``. Its private APIs are used, and its trees
+    are what the summaries describe."""
+    for entry in sys.path:
+        try:
+            return (Path(entry or ".") / "libcst" / "_version.py").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return "libcst not found"
+
+
 def _fingerprint(config: Config) -> str:
     """What the results depend on besides the files: the tool and every setting."""
     settings = (
@@ -65,7 +85,8 @@ def _fingerprint(config: Config) -> str:
         config.prefilter,
         str(config.root),
     )
-    return hashlib.sha256(f"{__version__}|{_code_stamp()}|{settings!r}".encode()).hexdigest()[:16]
+    stamp = f"{__version__}|{_code_stamp()}|{_libcst_stamp()}|{settings!r}"
+    return hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
 class Cache:
@@ -93,28 +114,61 @@ class Cache:
     def _entry(self, key: str) -> Path:
         return self.folder / key[-2:] / key
 
-    def load(self, key: str) -> Optional[Any]:
+    def load_file(self, key: str) -> Optional[FileAnalysis]:
+        """A file's analysis, stored under its ``file_key``."""
+        from dropout_lint.engine import FileAnalysis
+
+        found = self._load(key, FileAnalysis)
+        return found if isinstance(found, FileAnalysis) else None
+
+    def load_run(self, key: str) -> Optional[list[FileResult]]:
+        """A run's results, stored under its ``run_key``."""
+        from dropout_lint.cache_format import RunResults
+
+        found = self._load(key, RunResults)
+        return list(found) if isinstance(found, tuple) else None
+
+    def store_file(self, key: str, analysis: FileAnalysis) -> None:
+        from dropout_lint.engine import FileAnalysis
+
+        self._store(key, analysis, FileAnalysis)
+
+    def store_run(self, key: str, results: Sequence[FileResult]) -> None:
+        from dropout_lint.cache_format import RunResults
+
+        self._store(key, tuple(results), RunResults)
+
+    def _load(self, key: str, kind: object) -> Optional[object]:
+        from dropout_lint import cache_format
+
         path = self._entry(key)
         try:
             with open(path, "rb") as handle:
-                return pickle.load(handle)
-        except FileNotFoundError:
+                entry = handle.read()
+        except OSError:
             return None
-        except Exception:  # noqa: BLE001 - a damaged entry (any unpickling error) is a miss
+        found = cache_format.load(entry, kind)
+        if found is None:  # damaged, of another format, or not ours: written again
             try:
                 path.unlink()
             except OSError:
                 pass
-            return None
+        return found
 
-    def store(self, key: str, value: Any) -> None:
+    def _store(self, key: str, value: object, kind: object) -> None:
         """Write an entry atomically; a cache that cannot be written is no error."""
+        from dropout_lint import cache_format
+
         path = self._entry(key)
+        try:
+            entry = cache_format.dump(value, kind)
+        except (ValueError, TypeError, KeyError, RecursionError):  # a value with no plain form is not cached
+            return
         try:
             self._prepare()
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(str(path), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
-        except (OSError, pickle.PicklingError):
+            write_atomic(str(path), entry, durable=False)
+        except OSError:
             return
 
     def _prepare(self) -> None:
@@ -130,8 +184,14 @@ class Cache:
 
 
 def clean(directory: Path) -> bool:
-    """Remove a cache folder; whether there was one."""
-    if not (directory / "CACHEDIR.TAG").exists():
+    """Remove a cache folder of this tool; whether there was one. A folder is ours when
+    its ``CACHEDIR.TAG`` is the one this tool writes: other tools' caches (a Rust
+    ``target/``) carry a tag too, and are left alone."""
+    try:
+        tag = (directory / "CACHEDIR.TAG").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if tag != _TAG:
         return False
     shutil.rmtree(directory, ignore_errors=True)
     return True

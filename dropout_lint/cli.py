@@ -202,7 +202,7 @@ def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> N
 @click.option(
     "--file-timeout",
     type=click.FloatRange(min=0, min_open=True),
-    help="Seconds one file may take before it is skipped with a DL900 (default 60).",
+    help="Seconds of CPU time one file may take before it is skipped with a DL900 (default 60).",
 )
 @click.option(
     "--max-file-size",

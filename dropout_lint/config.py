@@ -51,7 +51,7 @@ _KEYS = frozenset(
         "max-file-size",
     }
 )
-DEFAULT_FILE_TIMEOUT = 60.0  # seconds one file may take before it is skipped
+DEFAULT_FILE_TIMEOUT = 60.0  # seconds of CPU time one file may take before it is skipped
 # libcst's parser takes time and memory that grow faster than the file: about 10 s and
 # 1.3 GB for 2 MB of code, 72 s and 6 GB for 10 MB. Larger files are skipped.
 DEFAULT_MAX_FILE_SIZE = 2.0  # megabytes

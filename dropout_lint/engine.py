@@ -11,18 +11,14 @@
 from __future__ import annotations
 
 import os
-import signal
 import stat
-import sys
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
-from dropout_lint import memory
+from dropout_lint import budget, memory
 from dropout_lint.config import Config
 from dropout_lint.context import FileContext, Report
 from dropout_lint.diagnostics import Diagnostic, Fix, Span
@@ -44,7 +40,7 @@ from dropout_lint.walker import Walker
 
 if TYPE_CHECKING:
     from dropout_lint.notebook import NotebookSource  # imported when a notebook is linted
-    from dropout_lint.project.summary import Place
+    from dropout_lint.project.summary import PackedSummary, Place
 
 _PROJECT_CODES = frozenset(check.rule.code for check in PROJECT_CHECKS)
 
@@ -75,7 +71,7 @@ class FileAnalysis:
     enabled: frozenset[str]
     diagnostics: tuple[Diagnostic, ...]  # this file's own findings, before noqa
     noqa: tuple[Noqa, ...] = ()
-    summary: Optional[object] = None  # a project.summary.PackedSummary
+    summary: Optional[PackedSummary] = None
     lines: tuple[str, ...] = ()
     real_path: Optional[str] = None  # where to read the lines again if needed
     notebook: Optional[NotebookSource] = None  # a notebook's cells, joined into the text linted
@@ -223,55 +219,6 @@ def _diagnostic(rule: Rule, message: str, path: str, span: Span) -> Diagnostic:
     return Diagnostic(rule.code, rule.name, rule.severity, message, path, span)
 
 
-class _TimedOut(BaseException):
-    """A file took longer than ``file-timeout`` (a BaseException, so that the walker's
-    guard against crashing checks does not swallow it)."""
-
-
-@contextmanager
-def _time_bound(seconds: float) -> Iterator[list[bool]]:
-    """Raise ``_TimedOut`` in this thread after ``seconds`` (where a timer signal can:
-    the main thread of a process on a POSIX system; elsewhere no bound).
-
-    The list yielded turns ``[True]`` when the time is up: an exception raised by the
-    signal handler inside some C code (the AST constructor) comes out as a
-    ``SystemError`` instead, and the caller tells the two apart with it.
-    """
-    expired = [False]
-    if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield expired
-        return
-
-    def expire(signum: int, frame: object) -> None:
-        expired[0] = True
-        raise _TimedOut
-
-    report_unraisable = sys.unraisablehook
-
-    def unraisable(info: Any) -> None:
-        if not isinstance(info.exc_value, _TimedOut):
-            report_unraisable(info)
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    # Again every 50 ms after the first: an exception raised where Python ignores it
-    # (in a garbage-collector callback, a __del__, a generator being closed) would
-    # otherwise lose the bound. Python would also print it as "Exception ignored in":
-    # such a one is dropped unseen.
-    sys.unraisablehook = unraisable
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
-    try:
-        yield expired
-    finally:
-        while True:  # an alarm due while the timer is stopped must not skip the rest
-            try:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-                sys.unraisablehook = report_unraisable
-                break
-            except _TimedOut:
-                continue
-
-
 def analyse_text(
     source: str,
     path: str,
@@ -281,19 +228,17 @@ def analyse_text(
     real_path: Optional[str] = None,
     keep_lines: bool = False,
 ) -> FileAnalysis:
-    """The first phase for one file's text, within the configured time bound."""
+    """The first phase for one file's text, within the configured time bound (of CPU
+    time, see ``budget``)."""
     if enabled is None:
         enabled = config.enabled_for(path)
-    expired = [False]
     try:
-        with _time_bound(config.file_timeout) as expired:
+        with budget.bounded(config.file_timeout):
             return _analyse_text(source, path, config, enabled, real_path, keep_lines)
-    except (_TimedOut, SystemError):
-        if not expired[0]:
-            raise
+    except budget.TimedOut:
         noqa = tuple(collect_noqa(source).values())
         message = (
-            f"linting this file took longer than {config.file_timeout:g} s, so it was skipped "
+            f"linting this file took longer than {config.file_timeout:g} s of CPU time, so it was skipped "
             "(raise `file-timeout` in [tool.dropout-lint] or with --file-timeout to lint it)"
         )
         found: tuple[Diagnostic, ...] = ()
@@ -336,6 +281,7 @@ def _analyse_text(
             found = (_diagnostic(PARSE_ERROR, message, path, span),)
         return FileAnalysis(path, enabled, found, noqa, None, lines, real_path)
 
+    budget.check()  # the parse may end between two of its own looks at the bound
     ctx = FileContext(path, module, config)
     checks: list[object] = [check(ctx) for check in CHECKS if check.rule.code in enabled]
     collector = None
@@ -352,6 +298,7 @@ def _analyse_text(
         found = (_diagnostic(PARSE_ERROR, "the code is nested too deeply to analyse", path, span),)
         return FileAnalysis(path, enabled, found, noqa, None, lines, real_path)
 
+    budget.check()
     pending: list[Report] = list(ctx.reports)
     failed_collector = False
     for failure in walker.failures:

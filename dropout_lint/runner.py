@@ -47,7 +47,18 @@ def _display(path: str) -> str:
 
 def _analyse_one(args: tuple[str, Config]) -> FileAnalysis:
     path, config = args
-    analysis = analyse_file(path, config, _display(path))
+    try:
+        analysis = analyse_file(path, config, _display(path))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - libcst's panics are BaseExceptions
+        # A crash outside the checks (the parser, the engine itself): this file is
+        # lost, as a finding, and the run goes on, in this process or a worker alike.
+        message = (
+            f"the linter crashed while reading this file ({type(error).__name__}: {error}), "
+            "so it was not linted (please report this)"
+        )
+        return replace(crashed(_display(path), config.enabled_for(path), message), cacheable=False)
     _release_after(path)
     return analysis
 
@@ -151,8 +162,8 @@ def _lint_files(
     run_key = None
     if cache is not None and len(keys) == len(files):
         run_key = cache.run_key([keys[path] for path in files])
-        previous = cache.load(run_key)
-        if isinstance(previous, list) and all(isinstance(r, FileResult) for r in previous):
+        previous = cache.load_run(run_key)
+        if previous is not None and len(previous) == len(files):
             if progress is not None:
                 for _ in files:
                     progress()
@@ -161,8 +172,8 @@ def _lint_files(
     todo = []
     for path in files:
         key = keys.get(path)
-        hit = cache.load(key) if cache is not None and key is not None else None
-        if isinstance(hit, FileAnalysis):
+        hit = cache.load_file(key) if cache is not None and key is not None else None
+        if hit is not None:
             analyses.append(spill(hit))
             if progress is not None:
                 progress()
@@ -179,9 +190,9 @@ def _lint_files(
         for analysis in fresh:
             key = by_shown.get(analysis.path)
             if key is not None and analysis.cacheable:
-                cache.store(key, analysis)
+                cache.store_file(key, analysis)
         if run_key is not None and all(a.cacheable for a in analyses):
-            cache.store(run_key, results)
+            cache.store_run(run_key, results)
     return results
 
 
@@ -248,14 +259,11 @@ def _analyse(
             _collect(pool.map(_analyse_one, work, chunksize=chunk), analyses, progress, spill)
     except BrokenProcessPool:
         # A worker died (the native parser crashed on some file): the files not done
-        # yet are linted again, each in a process of its own, so that only the file
-        # that kills its process is lost, as a finding.
+        # yet are linted again one at a time, so that only the file that kills its
+        # process is lost, as a finding.
         done = {analysis.path for analysis in analyses}
-        for path, _ in work:
-            if _display(path) not in done:
-                analyses.append(spill(_isolated(path, config)))
-                if progress is not None:
-                    progress()
+        rest = [path for path, _ in work if _display(path) not in done]
+        _collect(_one_at_a_time(rest, config), analyses, progress, spill)
     return analyses
 
 
@@ -266,16 +274,28 @@ def _size(path: str) -> int:
         return 0
 
 
-def _isolated(path: str, config: Config) -> FileAnalysis:
+def _one_at_a_time(files: Sequence[str], config: Config) -> Iterator[FileAnalysis]:
+    """The files' analyses by one worker process, given one file at a time: when it dies,
+    the file it had is the one that killed it, and a new worker takes the rest (a process
+    per crash, not per file)."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    pool: Optional[ProcessPoolExecutor] = None
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            return pool.submit(_analyse_one, (path, config)).result()
-    except BrokenProcessPool:
-        message = "the linter's process crashed while reading this file (libcst's parser), so it was not linted"
-        return replace(crashed(_display(path), config.enabled_for(path), message), cacheable=False)
+        for path in files:
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=1)
+            try:
+                yield pool.submit(_analyse_one, (path, config)).result()
+            except BrokenProcessPool:
+                pool.shutdown()
+                pool = None
+                message = "the linter's process crashed while reading this file (libcst's parser), so it was not linted"
+                yield replace(crashed(_display(path), config.enabled_for(path), message), cacheable=False)
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 def _collect(

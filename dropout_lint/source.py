@@ -8,11 +8,12 @@ import re
 import tokenize
 import warnings
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 import libcst as cst
 
 from dropout_lint.diagnostics import Span
+from dropout_lint.unchecked import unchecked
 
 _LIBCST_POSITION = re.compile(r"error at (\d+):(\d+)")
 # Python's own line breaks; str.splitlines() also splits on form feeds and other characters.
@@ -94,24 +95,11 @@ def risky(source: str) -> bool:
 
 
 def parse_module(source: str) -> cst.Module:
-    """libcst's parse of a module, without validating each node as it is built.
-
-    Every libcst node checks its own fields when constructed (``CSTNode.__post_init__``
-    calls ``_validate``), which guards trees built by hand; the parser builds only valid
-    ones, and the checks cost about a tenth of its time (libcst's own comment there
-    says as much). They are off for the parse only, and back for every node built
-    after it, such as a fix's."""
-    node_class: Any = cst.CSTNode
-    validate = node_class.__post_init__
-    node_class.__post_init__ = _unchecked
-    try:
+    """libcst's parse of a module, without validating each node as it is built (see
+    ``unchecked``: validation stays on for every other thread, and for every node built
+    after the parse, such as a fix's)."""
+    with unchecked():
         return cst.parse_module(source)
-    finally:
-        node_class.__post_init__ = validate
-
-
-def _unchecked(self: object) -> None:
-    return None
 
 
 def python_check(source: str) -> tuple[Optional[tuple[str, Span]], bool]:

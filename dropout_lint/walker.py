@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
+from dropout_lint import budget
 from dropout_lint.analysis.syntax import field_reader, is_node_type
 
 Callback = Callable[[Any], None]
@@ -76,6 +77,7 @@ class Walker:
         stack: list[Any] = [root]
         push = stack.append
         pop = stack.pop
+        countdown = budget.EVERY  # inner nodes until the next look at the file's time bound
         while stack:
             node = pop()
             if node is _LEAVE:
@@ -106,6 +108,10 @@ class Walker:
                 if callbacks:
                     self._call(callbacks, node)
                 continue
+            countdown -= 1
+            if not countdown:
+                countdown = budget.EVERY
+                budget.check()
             ancestors.append(node)
             push(_LEAVE)
             for value in reversed(reader(node)):

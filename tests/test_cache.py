@@ -3,16 +3,24 @@ damaged or unwritable cache never an error."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import pickle
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from dropout_lint import engine, runner
+from dropout_lint import cache as cache_module
+from dropout_lint import cache_format, engine, runner
 from dropout_lint.cache import Cache
 from dropout_lint.cli import main
 from dropout_lint.config import Config
+from dropout_lint.plain import PlainError
+from dropout_lint.project import modes_ir
 from dropout_lint.runner import lint_files
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -139,3 +147,101 @@ def test_clean_removes_only_a_cache(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["clean", "--cache-dir", str(precious)])
     assert "No cache at" in result.stdout
     assert (precious / "data.txt").exists()
+
+
+class _Payload:
+    """A pickle that runs a shell command when it is read, as a planted entry would."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_pickle_runs_nothing(project: Path, tmp_path: Path) -> None:
+    files = _files(project)
+    expected = lint_files(files, Config(), jobs=1)
+    cache = Cache(tmp_path / "cache", Config())
+    lint_files(files, Config(), jobs=1, cache=cache)
+    marker = tmp_path / "pwned"
+    planted = pickle.dumps(_Payload(marker))
+    entries = [p for p in cache.folder.rglob("*") if p.is_file()]
+    assert len(entries) == len(files) + 1
+    for number, entry in enumerate(entries):
+        if number % 2:  # half of them also pass the header and digest
+            entry.write_bytes(_entry(planted))
+        else:
+            entry.write_bytes(planted)
+    assert lint_files(files, Config(), jobs=1, cache=cache) == expected
+    assert not marker.exists()
+    assert lint_files(files, Config(), jobs=1, cache=cache) == expected  # rewritten, and read
+
+
+def _entry(payload: bytes) -> bytes:
+    return cache_format._HEADER + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def test_an_entry_is_read_only_into_its_own_types(project: Path, tmp_path: Path) -> None:
+    files = _files(project)
+    cache = Cache(tmp_path / "cache", Config())
+    expected = lint_files(files, Config(), jobs=1, cache=cache)
+    (run,) = cache.folder.rglob("run-*")
+    results = json.loads(run.read_bytes().split(b"\n", 2)[2])
+    assert results and results[0][0] == expected[0].path  # a FileResult: its fields in order
+    first = next(result for result in results if result[1])  # with a finding
+    diagnostic = first[1][0]  # code, name, severity, ...
+    for changed in (
+        [[first[0], [[*diagnostic[:2], "os.system", *diagnostic[3:]]], *first[2:]]],  # no such severity
+        [results[0][:-1], *results[1:]],  # a field short
+        [[results[0][0], {"__reduce__": "os.system"}, *results[0][2:]], *results[1:]],  # not a list
+    ):
+        run.write_bytes(_entry(json.dumps(changed).encode()))
+        assert cache.load_run(run.name) is None
+    run.write_bytes(_entry(json.dumps(results).encode())[:-1])  # cut short: the digest differs
+    assert cache.load_run(run.name) is None
+    run.write_bytes(_entry(json.dumps(results).encode()))
+    assert cache.load_run(run.name) == expected
+
+
+def test_a_union_builds_only_its_own_members() -> None:
+    codec = cache_format.codec(engine.FileAnalysis)
+    leave = modes_ir.Leave(modes_ir.Leaving.RETURN, "model")
+    plain = codec.to_plain(leave, modes_ir.Event)
+    assert plain == ["Leave", ["RETURN", "model"]]
+    assert codec.from_plain(plain, modes_ir.Event) == leave
+    for name in ("FileAnalysis", "Place", "Blob", "system", None, 3):
+        with pytest.raises(PlainError):
+            codec.from_plain([name, plain[1]], modes_ir.Event)
+
+
+def test_every_analysis_reads_back_as_it_was_written(project: Path) -> None:
+    config = Config()
+    seen = set()
+    for path in _files(project):
+        analysis = engine.analyse_file(path, config)
+        entry = cache_format.dump(analysis, engine.FileAnalysis)
+        again = cache_format.load(entry, engine.FileAnalysis)
+        # Written again, the same entry: the summary's pickled parts (and the places in
+        # them, which compare by identity) included.
+        assert again is not None and cache_format.dump(again, engine.FileAnalysis) == entry
+        assert replace(again, summary=None) == replace(analysis, summary=None)
+        seen.update(type(part).__name__ for part in (analysis.summary, analysis.notebook) if part is not None)
+    assert seen == {"PackedSummary", "NotebookSource"}
+
+
+def test_clean_leaves_another_tools_cache(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "CACHEDIR.TAG").write_text(
+        "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo.\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["clean", "--cache-dir", str(target)])
+    assert "No cache at" in result.stdout and (target / "CACHEDIR.TAG").exists()
+
+
+def test_the_key_follows_the_libcst_version(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    before = Cache(tmp_path, Config()).folder
+    monkeypatch.setattr(cache_module, "_libcst_stamp", lambda: "__version__ = version = '99.0.0'\n")
+    assert Cache(tmp_path, Config()).folder != before

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -141,22 +141,32 @@ def test_a_file_that_takes_too_long_becomes_a_finding(tmp_path: Path) -> None:
     time.sleep(0.1)
 
 
-def test_the_bound_firing_where_python_cannot_raise_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[object] = []
-    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+def _slow_parse(monkeypatch: pytest.MonkeyPatch, wait: Callable[[], None]) -> None:
+    """Make the engine's parse wait first (as a parse on a busy machine does)."""
+    real_parse = engine.parse_module
 
-    class Finalised:
-        def __init__(self, error: BaseException) -> None:
-            self.error = error
+    def parse(source: str) -> object:
+        wait()
+        return real_parse(source)
 
-        def __del__(self) -> None:
-            raise self.error  # in a finaliser: nothing can catch it, Python reports it
+    monkeypatch.setattr(engine, "parse_module", parse)
 
-    with engine._time_bound(60):
-        Finalised(engine._TimedOut())  # the alarm's exception: the repeat alarm catches up
-        Finalised(ValueError("reported"))
-    assert [type(info.exc_value) for info in seen] == [ValueError]  # type: ignore[attr-defined]
-    assert sys.unraisablehook == seen.append
+
+def _spin(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_the_bound_counts_the_files_cpu_time_not_time_spent_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = tmp_path / "model.py"
+    model.write_text(BUG, encoding="utf-8")
+    config = Config(file_timeout=0.3)
+    _slow_parse(monkeypatch, lambda: time.sleep(0.6))  # off the CPU: a loaded machine
+    assert [d.code for d in lint_file(str(model), config).diagnostics] == ["DL401"]
+    _slow_parse(monkeypatch, lambda: _spin(0.6))  # on the CPU: the file's own work
+    (timed_out,) = lint_file(str(model), config).diagnostics
+    assert timed_out.code == "DL900" and "took longer than 0.3 s" in timed_out.message
 
 
 def test_an_unreadable_file_and_a_deleted_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,9 +208,11 @@ def test_a_symlink_loop_and_a_pipe(tmp_path: Path) -> None:
 
 
 def _crash_on_poison(args: tuple[str, Config]) -> object:
-    """Stands in for the per-file work in the workers: dies like a native crash would."""
+    """Stands in for the per-file work in the workers: dies like a native crash would,
+    and notes which process linted each file."""
     if args[0].endswith("poison.py"):
         os._exit(139)
+    Path(args[0] + ".pid").write_text(str(os.getpid()), encoding="utf-8")
     return runner._analyse_file_for_test(args)
 
 
@@ -217,3 +229,43 @@ def test_a_worker_that_dies_loses_only_its_file(tmp_path: Path, monkeypatch: pyt
     assert crash.code == "DL901" and "crashed while reading this file" in crash.message
     assert [d.code for d in results["model.py"].diagnostics] == ["DL401"]
     assert sorted(name for name, r in results.items() if r.diagnostics) == ["model.py", "poison.py"]
+
+
+def test_after_a_worker_dies_the_rest_share_a_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _padding(tmp_path)
+    poison = tmp_path / "poison.py"
+    poison.write_text("x = 1\n" * 500, encoding="utf-8")  # the largest: linted first, the pool dies early
+    monkeypatch.setattr(runner, "_analyse_file_for_test", runner._analyse_one, raising=False)
+    monkeypatch.setattr(runner, "_analyse_one", _crash_on_poison)
+    results = runner.lint_files([*files, str(poison)], Config(), jobs=2)
+    assert [Path(r.path).name for r in results if r.diagnostics] == ["poison.py"]
+    processes = {Path(path + ".pid").read_text(encoding="utf-8") for path in files}
+    assert len(processes) <= 3  # the pool's two workers, then one for the rest
+
+
+class _Panic(BaseException):
+    """What a panic in libcst's native parser raises (pyo3's PanicException is no Exception)."""
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), _Panic("boom")])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_crash_outside_the_checks_loses_only_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, jobs: int
+) -> None:
+    poison = tmp_path / "poison.py"
+    poison.write_text("import torch  # poison\nx = 1\n", encoding="utf-8")
+    model = tmp_path / "model.py"
+    model.write_text(BUG, encoding="utf-8")
+    real_parse = engine.parse_module
+
+    def parse(source: str) -> object:
+        if "# poison" in source:
+            raise error
+        return real_parse(source)
+
+    monkeypatch.setattr(engine, "parse_module", parse)
+    files = [str(poison), str(model)] + (_padding(tmp_path) if jobs > 1 else [])
+    results = {Path(r.path).name: r for r in lint_files(files, Config(), jobs=jobs)}
+    (crash,) = results["poison.py"].diagnostics
+    assert crash.code == "DL901" and f"{type(error).__name__}: boom" in crash.message
+    assert [d.code for d in results["model.py"].diagnostics] == ["DL401"]

@@ -86,6 +86,21 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.rglob("*") if p.suffix in (".py", ".ipynb"))
 
 
+def test_a_blob_holding_its_object_is_pickled_only_when_asked() -> None:
+    value = {"layers": ("fc", "drop"), "rate": 0.5}
+    held = Blob.holding(value)
+    assert held.load() is value and "not pickled" in repr(held)
+    assert pickle.loads(pickle.dumps(held)).load() == value  # sent to a worker: pickled then
+    assert held == Blob.of(value)
+    spill = SpillFile()
+    try:
+        other = Blob.holding(("first",))
+        other.spill(spill)
+        assert "spilled" in repr(other) and other.load() == ("first",)
+    finally:
+        spill.close()
+
+
 def test_a_blob_loads_and_pickles_the_same_in_memory_and_spilled() -> None:
     value = {"layers": ("fc", "drop"), "rate": 0.5}
     blob = Blob.of(value)

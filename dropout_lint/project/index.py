@@ -103,7 +103,7 @@ class _Recent(Generic[K, V]):
         self._size = size
         self._items: OrderedDict[K, V] = OrderedDict()
 
-    def get(self, key: K, blob: Blob) -> V:
+    def get(self, key: K, blob: Blob[V]) -> V:
         found = self._items.get(key)
         if found is None:
             found = self._items[key] = blob.load()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import enum
 import fnmatch
-import pickle
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Optional, Union
@@ -58,6 +57,7 @@ from dropout_lint.analysis.vocabulary import (
     TRAIN_FACTORIES,
     WRAPPERS,
 )
+from dropout_lint.blobs import Blob
 from dropout_lint.config import DEFAULT_EVALUATION_FUNCTIONS
 from dropout_lint.project.summary import Place, Places
 from dropout_lint.records import record
@@ -298,7 +298,7 @@ class ModeFunction:
     # The module's names the function reads without binding them: its models may be
     # globals (`model = Net()` at the top of a script, used in `def test():`).
     globals: frozenset[str] = frozenset()
-    packed: bytes = b""  # the events, pickled (see ``pack``); ``events`` is then empty
+    packed: Optional[Blob[tuple[Event, ...]]] = None  # the events, pickled (see ``pack``); ``events`` is then empty
 
     def pack(self) -> ModeFunction:
         """This function with its events pickled. The analysis reads a function's events
@@ -306,11 +306,11 @@ class ModeFunction:
         third of a project's summaries in memory, and pickled they take a quarter of
         that. (Their equal strings are not made one object first, as the summary's are:
         that made the pickles 9 % smaller and linting a file 3 % slower.)"""
-        return replace(self, events=(), packed=pickle.dumps(self.events, pickle.HIGHEST_PROTOCOL))
+        return replace(self, events=(), packed=Blob.of(self.events))
 
     def body(self) -> tuple[Event, ...]:
         """The events (unpickled again on each call when packed)."""
-        return pickle.loads(self.packed) if self.packed else self.events
+        return self.packed.load() if self.packed is not None else self.events
 
 
 Qualify = Callable[[cst.BaseExpression], Optional[str]]

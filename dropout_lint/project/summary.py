@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
 
@@ -314,7 +314,7 @@ class ClassHead:
     bases: tuple[Optional[str], ...]
     module: Optional[bool]
     methods: tuple[str, ...]  # their names
-    data: Blob = field(compare=False, hash=False)  # the ClassSummary
+    data: Blob[ClassSummary] = field(compare=False, hash=False)
     registers_dropout: bool = False  # a dropout layer among its attributes
     dropout: bool = False  # a dropout layer anywhere in its layers, or applied in forward
     alpha: bool = False  # alpha dropout, as a layer or a function
@@ -344,9 +344,9 @@ class PackedSummary:
     switched: frozenset[str]
     dropping: tuple[str, ...]  # free functions that drop at random without consulting the mode
     imports: dict[str, str] = field(compare=False, hash=False)  # name -> what it imports
-    function_data: Blob = field(compare=False, hash=False)  # tuple[FunctionSummary, ...]
-    instantiation_data: Blob = field(compare=False, hash=False)  # tuple[Instantiation, ...]
-    mode_data: Blob = field(compare=False, hash=False)  # tuple[ModeFunction, ...]
+    function_data: Blob[tuple[FunctionSummary, ...]] = field(compare=False, hash=False)
+    instantiation_data: Blob[tuple[Instantiation, ...]] = field(compare=False, hash=False)
+    mode_data: Blob[tuple[ModeFunction, ...]] = field(compare=False, hash=False)
     # Where the places that findings reported lie, by rank: filled in after the
     # cross-file rules ran, and cached with the summary, so that the next run need not
     # parse the file again to place them (see engine._place).
@@ -354,6 +354,6 @@ class PackedSummary:
     stars: tuple[str, ...] = ()  # the modules it imports `*` from: a package re-exports their names
     returned: tuple[str, ...] = ()  # what its free functions return new instances of (factories)
 
-    def blobs(self) -> Iterator[Blob]:
+    def blobs(self) -> Iterator[Blob[Any]]:
         yield from (cls.data for cls in self.classes)
         yield from (self.function_data, self.instantiation_data, self.mode_data)
