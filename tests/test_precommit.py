@@ -191,3 +191,30 @@ def test_pre_commit_try_repo_fails_then_passes(tmp_path: Path) -> None:
     assert passed.returncode == 0, output
     assert "Passed" in output
     assert "DL401" not in output
+
+
+@pytest.mark.slow
+def test_pre_commit_sees_the_project_of_the_staged_file(tmp_path: Path) -> None:
+    # The model class lives in models.py, committed earlier; only train.py is staged, and
+    # its DL301 findings still block the commit, however the files are split.
+    from test_scope import MODELS, TRAIN
+
+    env = _git_env(tmp_path)
+    hook_repo = tmp_path / "hook-repo"
+    hook_repo.mkdir()
+    _copy_checkout(hook_repo, env)
+
+    target = tmp_path / "project"
+    target.mkdir()
+    _git_run(["init", "-q", "."], target, env)
+    (target / "models.py").write_text(MODELS, encoding="utf-8")
+    _git_run(["add", "models.py"], target, env)
+    _git_run(["commit", "-q", "--no-verify", "-m", "the model"], target, env)
+    (target / "train.py").write_text(TRAIN, encoding="utf-8")
+    _git_run(["add", "train.py"], target, env)
+
+    failed = _try_repo(hook_repo, target, env, "train.py")
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output
+    assert output.count(": DL301 ") == 2, output
+    assert "models.py:" not in output
