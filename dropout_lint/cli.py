@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dropout_lint.config import Config
     from dropout_lint.diagnostics import Diagnostic
     from dropout_lint.engine import FileResult
+    from dropout_lint.scope import Scope
     from dropout_lint.tracer.process import TraceFailed, TraceOutcome, TraceRequest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -198,6 +199,11 @@ def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> N
     is_flag=True,
     help="Apply the configured excludes to paths named on the command line (and --stdin-filename) too.",
 )
+@click.option(
+    "--no-project-context",
+    is_flag=True,
+    help="Analyse only the paths named, not the rest of their project (cross-file findings see only them).",
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: available cores).")
 @click.option(
     "--file-timeout",
@@ -261,6 +267,7 @@ def check(
     extend_exclude: tuple[str, ...],
     respect_gitignore: Optional[bool],
     force_exclude: bool,
+    no_project_context: bool,
     jobs: Optional[int],
     file_timeout: Optional[float],
     max_file_size: Optional[float],
@@ -322,22 +329,26 @@ def check(
     fixing = _Fixing(fix, diff, unsafe_fixes, output, quiet, exit_zero)
     if stdin:
         from dropout_lint.discovery import Discovery, is_excluded
+        from dropout_lint.scope import Scope, in_context, without
 
         shown = os.path.normpath(stdin_filename) if stdin_filename else "-"
         skipped = force_exclude and stdin_filename is not None and is_excluded(stdin_filename, config)
         found = Discovery([] if skipped else [shown])
-        results = _check_stdin(shown, config, fixing, skipped=skipped)
+        around = Scope(())
+        if stdin_filename is not None and not skipped and not no_project_context:
+            around = without(shown, in_context([shown], [shown], config))
+        cache = _cache(config, no_cache, cache_dir) if around.files else None
+        results = _check_stdin(shown, config, fixing, skipped=skipped, context=_Context(around, jobs, cache))
     else:
+        from dropout_lint.scope import Scope, in_context
+
         found = discover(targets, config, force_exclude)
         for missing in found.missing:
             click.echo(f"dropout-lint: error: no such file or directory: {missing}", err=True)
-        cache = None
-        if not no_cache:
-            from dropout_lint.cache import Cache, default_directory
-
-            cache = Cache(Path(cache_dir) if cache_dir else default_directory(config), config)
+        scope = Scope(tuple(found.files)) if no_project_context else in_context(found.files, targets, config)
         progress = output_format == "text" and not quiet
-        results = _check_files(found.files, config, jobs, cache, progress, fixing, missing=bool(found.missing))
+        context = _Context(scope, jobs, _cache(config, no_cache, cache_dir))
+        results = _check_files(context, config, progress, fixing, missing=bool(found.missing))
     trace_failed = False
     if trace_target is not None:
         from dropout_lint.tracer.process import TraceFailed, join, run_trace
@@ -373,6 +384,15 @@ def check(
     if not exit_zero and _fails(report.diagnostics, fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _cache(config: Config, no_cache: bool, cache_dir: Optional[str]) -> Optional[Cache]:
+    """The cache a run reads and writes (None with ``--no-cache``)."""
+    if no_cache:
+        return None
+    from dropout_lint.cache import Cache, default_directory
+
+    return Cache(Path(cache_dir) if cache_dir else default_directory(config), config)
 
 
 def _baselined(path: str, results: list[FileResult], write: bool, quiet: bool) -> list[FileResult]:
@@ -413,33 +433,33 @@ class _Fixing:
     exit_zero: bool
 
 
-def _check_files(
-    files: list[str],
-    config: Config,
-    jobs: Optional[int],
-    cache: Optional[Cache],
-    progress: bool,
-    fixing: _Fixing,
-    *,
-    missing: bool,
-) -> list[FileResult]:
+@dataclass(frozen=True)
+class _Context:
+    """What a run analyses besides the source it reports, and how."""
+
+    scope: Scope
+    jobs: Optional[int]
+    cache: Optional[Cache]
+
+
+def _check_files(context: _Context, config: Config, progress: bool, fixing: _Fixing, *, missing: bool) -> list[FileResult]:
     """Lint the files; ``--fix`` fixes them and lints them again, ``--diff`` prints the
     change and exits."""
-    results = _run(files, config, jobs, progress, cache)
+    results = _run(context, config, progress)
     if fixing.diff:
         changed = _show_diff(results, config, fixing.unsafe, fixing.output, fixing.quiet)
         sys.exit(EXIT_ERROR if missing else EXIT_FINDINGS if changed and not fixing.exit_zero else EXIT_CLEAN)
     if fixing.fix and _apply_fixes(results, config, fixing.unsafe, fixing.quiet):
-        results = _run(files, config, jobs, False, cache)
+        results = _run(context, config, False)
     return results
 
 
-def _check_stdin(path: str, config: Config, fixing: _Fixing, *, skipped: bool) -> list[FileResult]:
-    """Lint the source on stdin as the file ``path``, as an editor asks for it. ``--fix``
-    prints the fixed source to stdout (all of it, changed or not); ``--diff`` prints
-    the change and exits. A ``skipped`` (excluded) source is not linted: ``--fix``
-    gives it back as it came."""
-    from dropout_lint.engine import lint_data
+def _check_stdin(path: str, config: Config, fixing: _Fixing, *, skipped: bool, context: _Context) -> list[FileResult]:
+    """Lint the source on stdin as the file ``path``, as an editor asks for it, with the
+    ``context`` files of its project. ``--fix`` prints the fixed source to stdout (all of
+    it, changed or not); ``--diff`` prints the change and exits. A ``skipped``
+    (excluded) source is not linted: ``--fix`` gives it back as it came."""
+    from dropout_lint.engine import analyse_data, lint_data
     from dropout_lint.fixer import fix_data, unified_diff
 
     data = sys.stdin.buffer.read()
@@ -461,7 +481,12 @@ def _check_stdin(path: str, config: Config, fixing: _Fixing, *, skipped: bool) -
         _write_stdout(data)
         if not fixing.quiet and written is not None:
             click.echo(_fix_summary("Fixed", outcome.applied, 1), err=True)
-    return [lint_data(data, path, config)]
+    if not context.scope.files:
+        return [lint_data(data, path, config)]
+    from dropout_lint.runner import lint_files
+
+    analysis = analyse_data(data, path, config)
+    return lint_files(context.scope.files, config, context.jobs, cache=context.cache, reported=(), extra=[analysis])
 
 
 def _write_stdout(data: bytes) -> None:
@@ -540,11 +565,12 @@ def _has_color(stream: Any) -> bool:
     return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
 
 
-def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: bool, cache: Optional[Cache]) -> list[FileResult]:
+def _run(context: _Context, config: Config, show_progress: bool) -> list[FileResult]:
     from dropout_lint.runner import lint_files
 
+    files, jobs, cache, reported = context.scope.files, context.jobs, context.cache, context.scope.reported
     if not (show_progress and len(files) >= _PROGRESS_MIN_FILES and sys.stderr.isatty()):
-        return lint_files(files, config, jobs, cache=cache)
+        return lint_files(files, config, jobs, cache=cache, reported=reported)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -557,7 +583,7 @@ def _run(files: list[str], config: Config, jobs: Optional[int], show_progress: b
         transient=True,
     ) as bar:
         task = bar.add_task("lint", total=len(files))
-        return lint_files(files, config, jobs, progress=lambda: bar.advance(task), cache=cache)
+        return lint_files(files, config, jobs, progress=lambda: bar.advance(task), cache=cache, reported=reported)
 
 
 @main.command()

@@ -184,7 +184,7 @@ def _relative_posix(path: str, root: Path) -> Optional[str]:
 
 def find_config_file(paths: Sequence[Path]) -> Optional[Path]:
     """The nearest pyproject.toml with a ``[tool.dropout-lint]`` table above the paths."""
-    start = _common_parent(paths)
+    start = common_parent(paths)
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file() and "dropout-lint" in _tool_table(_read_toml(candidate)):
@@ -198,7 +198,8 @@ def _tool_table(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return tool if isinstance(tool, Mapping) else {}
 
 
-def _common_parent(paths: Sequence[Path]) -> Path:
+def common_parent(paths: Sequence[Path]) -> Path:
+    """The innermost folder that holds every path (a file counts as its folder)."""
     resolved = []
     for p in paths or [Path.cwd()]:
         try:

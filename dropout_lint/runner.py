@@ -6,7 +6,7 @@ import gc
 import os
 import pickle
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Optional
@@ -88,6 +88,9 @@ def lint_files(
     jobs: Optional[int] = None,
     progress: Optional[Callable[[], None]] = None,
     cache: Optional[Cache] = None,
+    *,
+    reported: Optional[Collection[str]] = None,
+    extra: Sequence[FileAnalysis] = (),
 ) -> list[FileResult]:
     """Results for every file, sorted by path whatever the number of workers.
 
@@ -95,9 +98,17 @@ def lint_files(
     rules then run once over all of them. With a cache, files whose content and path
     are unchanged are not analysed again, and a run where nothing changed returns the
     previous results.
+
+    ``reported`` (some of ``files``) limits the results to those files: the others are
+    only context for the cross-file rules. ``extra`` are analyses made elsewhere (a
+    source read from stdin), analysed with the files and always reported.
     """
     with _few_collections(), _Spill(len(files)) as spill:
-        return _lint_files(files, config, jobs, progress, cache, spill)
+        results = _lint_files(files, config, jobs, progress, cache, spill, extra)
+    if reported is None:
+        return results
+    shown = {_display(path) for path in reported} | {analysis.path for analysis in extra}
+    return [result for result in results if result.path in shown]
 
 
 class _Spill:
@@ -157,10 +168,11 @@ def _lint_files(
     progress: Optional[Callable[[], None]],
     cache: Optional[Cache],
     spill: _Spill,
+    extra: Sequence[FileAnalysis],
 ) -> list[FileResult]:
     keys = _keys(files, cache, config) if cache is not None else {}
     run_key = None
-    if cache is not None and len(keys) == len(files):
+    if cache is not None and len(keys) == len(files) and not extra:
         run_key = cache.run_key([keys[path] for path in files])
         previous = cache.load_run(run_key)
         if previous is not None and len(previous) == len(files):
@@ -181,6 +193,7 @@ def _lint_files(
             todo.append(path)
     fresh = _analyse(todo, config, jobs, progress, spill)
     analyses.extend(fresh)
+    analyses.extend(spill(analysis) for analysis in extra)
     analyses.sort(key=lambda a: a.path)
     results = finish(analyses, config)
     if cache is not None:

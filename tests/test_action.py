@@ -4,8 +4,10 @@ The steps that lint are run with bash as the runner would run them (``bash --nop
 --norc -eo pipefail``), with the env the action sets: ``${{ inputs.X }}`` and
 ``${{ github.action_path }}`` in a step's ``env:`` are replaced by the test's inputs and
 this checkout, ``GITHUB_OUTPUT`` is a temporary file and ``dropout-lint`` is this
-virtualenv's. actions/setup-python is skipped; the pip step runs against a stand-in
-``python`` that records its arguments instead of installing anything.
+virtualenv's. actions/setup-python and actions/cache are skipped; the install step runs
+against a stand-in Python whose ``-m venv`` makes a virtual environment of stand-ins: a
+``python`` that records its arguments instead of installing anything, and this
+virtualenv's ``dropout-lint``.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ CLEAN = "fixtures/local/clean_model.py"
 DEFAULTS = {
     "paths": ".",
     "args": "",
-    "format": "github",
+    "report": "annotations",
+    "format": "",
     "sarif-file": "dropout-lint.sarif",
+    "cache": "true",
     "python-version": "3.11",
     "version": "",
 }
@@ -50,18 +54,32 @@ def _step(step_id: str) -> dict[str, Any]:
     return step
 
 
-def _evaluate(value: str, inputs: dict[str, str]) -> str:
+def _evaluate(value: str, inputs: dict[str, str], known: dict[str, str]) -> str:
     """The few expressions the action's env uses; anything else fails the test."""
 
     def one(match: re.Match[str]) -> str:
         expr = match.group(1)
-        if expr == "github.action_path":
-            return str(ROOT)
+        if expr in known:
+            return known[expr]
         name = expr.removeprefix("inputs.")
         assert name != expr and name in inputs, f"unexpected expression {match.group(0)}"
         return inputs[name]
 
     return EXPRESSION.sub(one, value)
+
+
+# The stand-in for the Python that setup-python installs: `-m venv DIR` makes DIR/bin with
+# a python that records its arguments and the dropout-lint under test.
+_SETUP_PYTHON = r"""#!/bin/sh
+[ "$1 $2" = "-m venv" ] || exit 3
+mkdir -p "$3/bin"
+cat > "$3/bin/python" <<'SHIM'
+#!/bin/sh
+printf '%s\n' "$@" > "{log}"
+SHIM
+chmod +x "$3/bin/python"
+ln -sf "{dropout_lint}" "$3/bin/dropout-lint"
+"""
 
 
 class Runner:
@@ -70,22 +88,39 @@ class Runner:
         shutil.copytree(ROOT / "fixtures", self.workspace / "fixtures")
         self.output = tmp_path / "github_output"
         self.output.write_text("", encoding="utf-8")
+        self.temp = tmp_path / "runner-temp"
+        self.temp.mkdir()
+        self.pip_log = tmp_path / "pip.log"
+        # The job's own python, which the action must leave alone.
         self.shims = tmp_path / "shims"
         self.shims.mkdir()
-        self.pip_log = tmp_path / "pip.log"
-        shim = self.shims / "python"
-        shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{self.pip_log}"\n', encoding="utf-8")
-        shim.chmod(0o755)
+        self.job_python_log = tmp_path / "job-python.log"
+        job_python = self.shims / "python"
+        job_python.write_text(f'#!/bin/sh\necho "$@" >> "{self.job_python_log}"\n', encoding="utf-8")
+        job_python.chmod(0o755)
+        self.setup_python = tmp_path / "setup-python" / "python"
+        self.setup_python.parent.mkdir()
+        script = _SETUP_PYTHON.format(log=self.pip_log, dropout_lint=BIN / "dropout-lint")
+        self.setup_python.write_text(script, encoding="utf-8")
+        self.setup_python.chmod(0o755)
+        self.cache_dir = self.temp / "dropout-lint-cache"
+        self.known = {
+            "github.action_path": str(ROOT),
+            "steps.python.outputs.python-path": str(self.setup_python),
+            "steps.install.outputs.executable": str(self.temp / "dropout-lint-venv" / "bin" / "dropout-lint"),
+            "steps.install.outputs.cache-dir": str(self.cache_dir),
+        }
 
     def run(self, step_id: str, **overrides: str) -> subprocess.CompletedProcess[str]:
         inputs = {**DEFAULTS, **{k.replace("_", "-"): v for k, v in overrides.items()}}
         step = _step(step_id)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "DROPOUT_LINT"))}
-        env.update({name: _evaluate(str(value), inputs) for name, value in step.get("env", {}).items()})
+        env.update({name: _evaluate(str(value), inputs, self.known) for name, value in step.get("env", {}).items()})
         env.update(
             GITHUB_OUTPUT=str(self.output),
             GITHUB_WORKSPACE=str(self.workspace),
             GITHUB_ACTION_PATH=str(ROOT),
+            RUNNER_TEMP=str(self.temp),
             PATH=os.pathsep.join([str(self.shims), str(BIN), env.get("PATH", "")]),
             NO_COLOR="1",
         )
@@ -107,7 +142,10 @@ class Runner:
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Runner:
-    return Runner(tmp_path)
+    made = Runner(tmp_path)
+    done = made.run("install")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return made
 
 
 # -- structure ------------------------------------------------------------------------
@@ -132,13 +170,19 @@ def test_format_input_matches_the_cli() -> None:
     description = ACTION["inputs"]["format"]["description"]
     for choice in option.type.choices:
         assert choice in description
-    assert DEFAULTS["format"] in option.type.choices
+    # Empty: the format that suits `report`, each a format of the CLI.
+    assert DEFAULTS["format"] == ""
+    for implied in ("github", "concise"):
+        assert implied in option.type.choices and implied in _step("lint")["run"]
 
 
 def test_steps_are_bash_without_torch_and_take_inputs_through_env() -> None:
     steps = _steps()
     assert steps[0]["uses"].startswith("actions/setup-python@")
+    assert steps[0]["id"] == "python"
     assert steps[0]["with"]["python-version"] == "${{ inputs.python-version }}"
+    # The job's own Python and PATH stay as they were for the steps after the action.
+    assert steps[0]["with"]["update-environment"] is False
     runs = [s for s in steps if "run" in s]
     assert [s["id"] for s in runs] == ["install", "sarif", "lint"]
     for step in runs:
@@ -148,13 +192,27 @@ def test_steps_are_bash_without_torch_and_take_inputs_through_env() -> None:
         assert "torch" not in step["run"] and "[trace" not in step["run"], step["id"]
         for value in step.get("env", {}).values():
             assert EXPRESSION.fullmatch(str(value)), value
-    assert "inputs.sarif-file" in _step("sarif")["if"]
+    assert _step("sarif")["if"] == "inputs.report == 'code-scanning'"
     # The check is the last step, so its exit status is the action's.
     assert steps[-1]["id"] == "lint"
     assert "--exit-zero" not in _step("lint")["run"]
 
 
 # -- the steps, run ---------------------------------------------------------------------
+
+
+def test_the_lint_cache_is_kept_between_runs() -> None:
+    (cache,) = [s for s in _steps() if s.get("uses", "").startswith("actions/cache@")]
+    assert cache["if"] == "inputs.cache == 'true'"
+    assert cache["with"]["path"] == "${{ steps.install.outputs.cache-dir }}"
+    # A key of its own per run (caches cannot be overwritten), the latest one restored.
+    assert "github.run_id" in cache["with"]["key"]
+    assert cache["with"]["key"].startswith(cache["with"]["restore-keys"])
+    names = [s.get("id") or s.get("uses") for s in _steps()]
+    assert names.index(cache["uses"]) < names.index("sarif") < names.index("lint")
+    for step_id in ("sarif", "lint"):
+        assert _step(step_id)["env"]["DROPOUT_LINT_CACHE_DIR"] == cache["with"]["path"]
+        assert '--cache-dir "$DROPOUT_LINT_CACHE_DIR"' in _step(step_id)["run"]
 
 
 def test_install_from_the_action_checkout_without_torch(runner: Runner) -> None:
@@ -165,6 +223,16 @@ def test_install_from_the_action_checkout_without_torch(runner: Runner) -> None:
     assert args[-1] == str(ROOT)
     assert not any("torch" in a or "trace" in a for a in args)
     assert done.stdout.startswith("dropout-lint ")
+    # Into a virtual environment of its own: the job's python was not run.
+    assert not runner.job_python_log.exists()
+    assert runner.outputs()["executable"] == runner.known["steps.install.outputs.executable"]
+    assert runner.outputs()["cache-dir"] == str(runner.cache_dir)
+
+
+def test_an_unknown_report_is_a_usage_error(runner: Runner) -> None:
+    done = runner.run("install", report="both")
+    assert done.returncode == 2
+    assert "::error::report must be annotations or code-scanning" in done.stdout
 
 
 def test_install_a_pinned_version_from_pypi(runner: Runner) -> None:
@@ -173,15 +241,7 @@ def test_install_a_pinned_version_from_pypi(runner: Runner) -> None:
     assert runner.pip_log.read_text(encoding="utf-8").splitlines()[-1] == "dropout-lint==0.2.0"
 
 
-def test_findings_fail_the_check_inline_and_fill_the_sarif_report(runner: Runner) -> None:
-    sarif = runner.run("sarif", paths=DIRTY)
-    assert sarif.returncode == 0, sarif.stdout + sarif.stderr
-    assert runner.outputs() == {"sarif-file": "dropout-lint.sarif"}
-    report = json.loads((runner.workspace / "dropout-lint.sarif").read_text(encoding="utf-8"))
-    assert report["version"] == "2.1.0"
-    results = report["runs"][0]["results"]
-    assert {r["ruleId"] for r in results} == {"DL202", "DL401", "DL304", "DL301", "DL305"}
-
+def test_findings_fail_the_check_inline(runner: Runner) -> None:
     lint = runner.run("lint", paths=DIRTY)
     assert lint.returncode == 1, lint.stdout + lint.stderr
     errors = [line for line in lint.stdout.splitlines() if line.startswith("::error ")]
@@ -189,14 +249,40 @@ def test_findings_fail_the_check_inline_and_fill_the_sarif_report(runner: Runner
     assert all(line.startswith(f"::error file={DIRTY},line=") for line in errors)
     assert any("title=DL401 functional-dropout-always-on::" in line for line in errors)
     assert sum(line.startswith("::warning ") for line in lint.stdout.splitlines()) == 2
+    # The cache the next workflow run restores.
+    assert runner.cache_dir.is_dir() and any(runner.cache_dir.rglob("run-*"))
+
+
+def test_code_scanning_fills_the_sarif_report_and_annotates_nothing(runner: Runner) -> None:
+    sarif = runner.run("sarif", paths=DIRTY, report="code-scanning")
+    assert sarif.returncode == 0, sarif.stdout + sarif.stderr
+    assert runner.outputs()["sarif-file"] == "dropout-lint.sarif"
+    report = json.loads((runner.workspace / "dropout-lint.sarif").read_text(encoding="utf-8"))
+    assert report["version"] == "2.1.0"
+    results = report["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"DL202", "DL401", "DL304", "DL301", "DL305"}
+
+    lint = runner.run("lint", paths=DIRTY, report="code-scanning")
+    assert lint.returncode == 1, lint.stdout + lint.stderr
+    assert "::error" not in lint.stdout and "::warning" not in lint.stdout
+    assert f"{DIRTY}:25:13: DL401 [error]" in lint.stdout
+    # An explicit format still wins.
+    lint = runner.run("lint", paths=DIRTY, report="code-scanning", format="json")
+    assert {f["code"] for f in json.loads(lint.stdout)} == {"DL202", "DL401", "DL304", "DL301", "DL305"}
+
+
+def test_code_scanning_needs_a_sarif_file(runner: Runner) -> None:
+    done = runner.run("sarif", paths=DIRTY, report="code-scanning", sarif_file="")
+    assert done.returncode == 2
+    assert "::error::sarif-file must be set" in done.stdout
 
 
 def test_clean_file_passes(runner: Runner) -> None:
-    sarif = runner.run("sarif", paths=CLEAN, sarif_file="reports/out.sarif")
+    sarif = runner.run("sarif", paths=CLEAN, sarif_file="reports/out.sarif", report="code-scanning")
     assert sarif.returncode == 0, sarif.stdout + sarif.stderr
     report = json.loads((runner.workspace / "reports" / "out.sarif").read_text(encoding="utf-8"))
     assert report["version"] == "2.1.0" and report["runs"][0]["results"] == []
-    assert runner.outputs() == {"sarif-file": "reports/out.sarif"}
+    assert runner.outputs()["sarif-file"] == "reports/out.sarif"
 
     lint = runner.run("lint", paths=CLEAN)
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -212,7 +298,7 @@ def test_several_paths_args_and_format(runner: Runner) -> None:
     assert {f["path"] for f in findings} == {DIRTY, "fixtures/local/rates.py"}
 
     # args apply to the SARIF report too, and --format/--output there cannot be overridden.
-    runner.run("sarif", paths=paths, args="--select DL401 --format text")
+    runner.run("sarif", paths=paths, args="--select DL401 --format text", report="code-scanning")
     report = json.loads((runner.workspace / "dropout-lint.sarif").read_text(encoding="utf-8"))
     assert {r["ruleId"] for r in report["runs"][0]["results"]} == {"DL401"}
 
@@ -235,23 +321,35 @@ def test_inputs_are_not_evaluated_by_the_shell(runner: Runner) -> None:
         done = runner.run(step_id, paths=hostile, args="$(touch pwned)")
         assert done.returncode == 2, done.stdout + done.stderr  # no such file or option
     runner.run("install", version="1; touch pwned")
-    done = runner.run("sarif", paths=CLEAN, sarif_file="$(touch pwned).sarif")
+    runner.run("install", report="$(touch pwned)")
+    done = runner.run("sarif", paths=CLEAN, sarif_file="$(touch pwned).sarif", report="code-scanning")
     assert done.returncode == 0, done.stdout + done.stderr
     assert (runner.workspace / "$(touch pwned).sarif").is_file()
     assert not (runner.workspace / "pwned").exists()
 
 
-def test_readme_workflow_uses_the_action() -> None:
+def test_readme_workflows_use_the_action() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### GitHub Action", 1)[1]
-    workflow = yaml.safe_load(section.split("```yaml\n", 1)[1].split("\n```", 1)[0])
-    (job,) = workflow["jobs"].values()
-    assert job["permissions"]["security-events"] == "write"
-    ours = [s for s in job["steps"] if s.get("uses", "").split("@")[0].endswith("/dropout-lint")]
-    (step,) = ours
-    assert set(step.get("with", {})) <= set(ACTION["inputs"])
-    (upload,) = [s for s in job["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
-    assert upload["if"] == "always()"
-    assert upload["with"]["sarif_file"] == "${{ steps.%s.outputs.sarif-file }}" % step["id"]
+    section = readme.split("### GitHub Action", 1)[1].split("\n### ", 1)[0]
+    blocks = [yaml.safe_load(block.split("\n```", 1)[0]) for block in section.split("```yaml\n")[1:]]
+    reports = set()
+    for workflow in blocks:
+        (job,) = workflow["jobs"].values()
+        ours = [s for s in job["steps"] if s.get("uses", "").endswith("/dropout-lint")]
+        (step,) = ours
+        # A local copy until the repository is published: no owner or tag to make up.
+        assert step["uses"].startswith("./"), step["uses"]
+        assert set(step.get("with", {})) <= set(ACTION["inputs"])
+        report = step.get("with", {}).get("report", DEFAULTS["report"])
+        reports.add(report)
+        uploads = [s for s in job["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+        if report == "code-scanning":
+            (upload,) = uploads
+            assert job["permissions"]["security-events"] == "write"
+            assert upload["if"] == "always()"
+            assert upload["with"]["sarif_file"] == "${{ steps.%s.outputs.sarif-file }}" % step["id"]
+        else:
+            assert uploads == []
+    assert reports == {"annotations", "code-scanning"}
     for name in ACTION["inputs"]:
         assert f"| `{name}` | " in section

@@ -545,13 +545,14 @@ def test_naming_files_does_not_import_the_ignore_matcher(project: Path) -> None:
 
 
 def test_force_exclude_matches_plain_patterns_without_the_ignore_matcher(project: Path) -> None:
-    # The hook's --force-exclude: the default excludes and plain names are matched by hand.
+    # --force-exclude: the default excludes and plain names are matched by hand (here
+    # without the project's other files, whose walk reads .gitignore files).
     (project / "pyproject.toml").write_text('[tool.dropout-lint]\nextend-exclude = ["third_party/"]\n', encoding="utf-8")
-    code, heavy, _ = _probe(["check", "--force-exclude", "good.py"], project)
+    code, heavy, _ = _probe(["check", "--no-project-context", "--force-exclude", "good.py"], project)
     assert code == "0"
     assert "pathspec" not in heavy.split(",")
     (project / "pyproject.toml").write_text('[tool.dropout-lint]\nextend-exclude = ["*_pb2.py"]\n', encoding="utf-8")
-    code, heavy, _ = _probe(["check", "--force-exclude", "good.py"], project)
+    code, heavy, _ = _probe(["check", "--no-project-context", "--force-exclude", "good.py"], project)
     assert code == "0"
     assert "pathspec" in heavy.split(",")
 

@@ -69,8 +69,9 @@ def _flake8(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def _check(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """``dropout-lint check`` on the named files alone, as flake8 sees one file at a time."""
     return subprocess.run(
-        [sys.executable, "-m", "dropout_lint", "check", "--format", "concise", *args],
+        [sys.executable, "-m", "dropout_lint", "check", "--no-project-context", "--format", "concise", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

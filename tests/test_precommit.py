@@ -191,3 +191,80 @@ def test_pre_commit_try_repo_fails_then_passes(tmp_path: Path) -> None:
     assert passed.returncode == 0, output
     assert "Passed" in output
     assert "DL401" not in output
+
+
+@pytest.mark.slow
+def test_pre_commit_sees_the_project_of_the_staged_file(tmp_path: Path) -> None:
+    # The model class lives in models.py, committed earlier; only train.py is staged, and
+    # its DL301 findings still block the commit, however the files are split.
+    from test_scope import MODELS, TRAIN
+
+    env = _git_env(tmp_path)
+    hook_repo = tmp_path / "hook-repo"
+    hook_repo.mkdir()
+    _copy_checkout(hook_repo, env)
+
+    target = tmp_path / "project"
+    target.mkdir()
+    _git_run(["init", "-q", "."], target, env)
+    (target / "models.py").write_text(MODELS, encoding="utf-8")
+    _git_run(["add", "models.py"], target, env)
+    _git_run(["commit", "-q", "--no-verify", "-m", "the model"], target, env)
+    (target / "train.py").write_text(TRAIN, encoding="utf-8")
+    _git_run(["add", "train.py"], target, env)
+
+    failed = _try_repo(hook_repo, target, env, "train.py")
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output
+    assert output.count(": DL301 ") == 2, output
+    assert "models.py:" not in output
+
+
+def _readme_hook_config() -> str:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### pre-commit\n", 1)[1].split("\n### ", 1)[0]
+    return section.split("```yaml\n", 1)[1].split("\n```", 1)[0] + "\n"
+
+
+def test_readme_local_hook_is_the_published_hook() -> None:
+    import yaml
+    from pre_commit.clientlib import load_manifest
+
+    (repo,) = yaml.safe_load(_readme_hook_config())["repos"]
+    assert repo["repo"] == "local"
+    (hook,) = repo["hooks"]
+    (published,) = load_manifest(str(REPO_ROOT / ".pre-commit-hooks.yaml"))
+    for key in ("id", "name", "entry", "types_or", "require_serial"):
+        assert hook[key] == published[key], key
+
+
+def test_readme_local_hook_blocks_a_commit_with_the_project_in_sight(tmp_path: Path) -> None:
+    # The README's configuration as written, with the linter installed where git runs.
+    from test_scope import MODELS, TRAIN
+
+    env = _git_env(tmp_path)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    target = tmp_path / "project"
+    target.mkdir()
+    _git_run(["init", "-q", "."], target, env)
+    (target / ".pre-commit-config.yaml").write_text(_readme_hook_config(), encoding="utf-8")
+    (target / "models.py").write_text(MODELS, encoding="utf-8")
+    _git_run(["add", ".pre-commit-config.yaml", "models.py"], target, env)
+    _git_run(["commit", "-q", "--no-verify", "-m", "the model"], target, env)
+    (target / "train.py").write_text(TRAIN, encoding="utf-8")
+    _git_run(["add", "train.py"], target, env)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--color", "never"],
+        cwd=target,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "dropout-lint" in output and "Failed" in output
+    assert output.count(": DL301 ") == 2, output
+    assert output.count(": DL304 ") == 1, output
+    assert "models.py:" not in output

@@ -51,3 +51,9 @@ def test_readme_documents_every_option_of_check() -> None:
     names = [param.opts[-1] for param in check.params if isinstance(param, Option)]
     missing = [name for name in names if name not in traced and f"`{name}" not in section and f" {name}" not in section]
     assert missing == []
+
+
+def test_installation_snippets_name_nothing_made_up() -> None:
+    # No release and no settled address yet: no placeholder owner, tag or PyPI install.
+    for made_up in ("OWNER", "<owner>", "pip install dropout-lint", "rev: v"):
+        assert made_up not in README, made_up

@@ -108,6 +108,25 @@ def test_page_structure(rule: Rule) -> None:
     assert first_paragraph(text), f"{rule.code}: 'What it does' has no first paragraph"
 
 
+ARTICLE = 'The article "ドロップアウト層とは" (What is a dropout layer)'
+NOT_TORCH = frozenset({"DL900", "DL901", "DL902"})  # about the linter, not a torch API
+_LINK = re.compile(r"\[[^\]]+\]\((?P<url>[^)\s]+)\)")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_references_cite_the_torch_documentation(rule: Rule) -> None:
+    references = sections(_page(rule))["References"]
+    urls = [match.group("url") for match in _LINK.finditer(references)]
+    assert all(url.startswith("https://") for url in urls), urls
+    if rule.code not in NOT_TORCH:
+        # Besides the article: the PyTorch documentation of the API the rule is about.
+        assert any(url.startswith("https://pytorch.org/docs/stable/") for url in urls), rule.code
+    # The article is cited by its title, always the same way (its address is not known).
+    for line in references.splitlines():
+        if "ドロップアウト" in line or "article" in line.lower():
+            assert line.startswith(f"- {ARTICLE}"), line
+
+
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
 def test_every_rule_has_bad_and_good_examples(rule: Rule) -> None:
     kinds = [example.kind for example in examples(_page(rule))]
