@@ -49,6 +49,18 @@ FLAGGED = {
     "dl201-lstm": _case("DL201", "rnn = nn.LSTM(8, 8, num_layers=2, dropout=1.0)\n", [1]),
     "dl201-aten": _case("DL201", "y = torch.dropout(x, 1.0, True)\n", [1]),
     "dl201-module-alias": _case("DL201", "from torch.nn import Dropout as D\nd = D(1)\n", [2]),
+    # A dropout module where its rate goes (timm-style `attn_drop` read as `dropout_p`).
+    "dl201-module-as-rate": _case(
+        "DL201",
+        _module(
+            "x = F.scaled_dot_product_attention(x, x, x, dropout_p=self.attn_drop if self.training else 0.0)",
+            "self.attn_drop = nn.Dropout(p)",
+        ),
+        [8],
+    ),
+    "dl201-module-as-functional-rate": _case(
+        "DL201", _module("x = F.dropout(x, self.drop, self.training)", "self.drop = nn.Dropout2d(p, inplace=True)"), [8]
+    ),
     # DL202 high-dropout-rate
     "dl202-literal": _case("DL202", "d = nn.Dropout(0.8)\n", [1]),
     "dl202-keyword": _case("DL202", "d = nn.Dropout(p=0.51)\n", [1]),
@@ -185,6 +197,20 @@ SILENT = {
     "rate-lstm-positional-unknown": ("DL2", "l = nn.LSTM(4, 4, 2, True, False, 0.9)\n"),
     # torchgeo's DOFA: torch reads `False` as 0, no dropout.
     "rate-false-is-zero": ("DL2", "layer = nn.TransformerEncoderLayer(64, 4, dropout=False)\nd = nn.Dropout(p=False)\n"),
+    "rate-false-default-is-zero": ("DL2", "def f(dropout=False):\n    return nn.Dropout(dropout), nn.LSTM(4, 4, dropout=dropout)\n"),
+    "rate-module-p": (
+        "DL2",
+        _module(
+            "x = F.scaled_dot_product_attention(x, x, x, dropout_p=self.attn_drop.p if self.training else 0.0)",
+            "self.attn_drop = nn.Dropout(p)",
+        ),
+    ),
+    # `self.drop` is a number in some configurations: not provably a module.
+    "rate-module-or-number": (
+        "DL2",
+        _module("x = F.dropout(x, self.drop, self.training)", "self.drop = nn.Dropout(p)\n        self.drop = 0.1"),
+    ),
+    "rate-unknown-attribute": ("DL2", _module("x = F.dropout(x, self.drop, self.training)", "self.drop = make(p)")),
     # DL304 / DL305
     "mode-called": ("DL3", "model.eval()\nmodel.train()\nmodel.train(False)\n"),
     "mode-method-as-value": ("DL3", "cb = model.eval\nhooks.append(model.train)\nf = model.eval if a else model.train\n"),
