@@ -30,6 +30,7 @@ from dropout_lint.checks import (
     dl407_hand_rolled_training_flag,
     dl408_custom_dropout_ignores_mode,
     dl409_dropout_result_discarded,
+    dl410_mode_read_at_construction,
 )
 from dropout_lint.diagnostics import Severity
 from dropout_lint.rule import Check, ProjectCheck, Rule
@@ -66,6 +67,7 @@ CHECKS: tuple[type[Check], ...] = (
     dl405_dropout_never_active.DropoutNeverActive,
     dl406_attention_dropout_always_on.AttentionDropoutAlwaysOn,
     dl409_dropout_result_discarded.DropoutResultDiscarded,
+    dl410_mode_read_at_construction.ModeReadAtConstruction,
 )
 
 # Rules of the runtime tracer (`dropout-lint trace`): no static check implements them.

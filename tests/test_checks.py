@@ -179,6 +179,25 @@ FLAGGED = {
     "dl409-module-attr": _case("DL409", _module("self.drop(x)", "self.drop = nn.Dropout(p)"), [8]),
     "dl409-aten": _case("DL409", _module("torch.dropout(x, self.p, self.training)"), [8]),
     "dl409-inplace-false": _case("DL409", _module("F.dropout(x, self.p, self.training, inplace=False)"), [8]),
+    # DL410 mode-read-at-construction (torchtune's export MultiHeadAttention builds its SDPA so)
+    "dl410-rate": _case("DL410", _module("pass", "self.sdpa = SDPA(p if self.training else 0.0)"), [5]),
+    "dl410-keyword-rate": _case("DL410", _module("pass", "self.sdpa = SDPA(attn_dropout=self.p if self.training else 0.0)"), [5]),
+    "dl410-branch": _case(
+        "DL410", _module("pass", "if self.training and p > 0:\n            self.drop = nn.Dropout(p)"), [5]
+    ),
+    "dl410-negated": _case(
+        "DL410",
+        _module("pass", "self.drop = nn.Identity() if not self.training else nn.Dropout(p)"),
+        [5],
+    ),
+    "dl410-flag-passed": _case("DL410", _module("pass", "self.block = Block(p, training=self.training)"), [5]),
+    "dl410-flag-stored": _case("DL410", _module("pass", "self.use_dropout = self.training"), [5]),
+    "dl410-helper": _case(
+        "DL410",
+        _module("pass", "self._build()")
+        + "\n    def _build(self):\n        self.drop = nn.Dropout(self.p) if self.training else nn.Identity()\n",
+        [12],
+    ),
 }
 
 SILENT = {
@@ -329,6 +348,25 @@ SILENT = {
     "d-unknown-module": ("DL409", _module("self.drop(x)", "self.drop = make_dropout(p)")),
     "d-returned": ("DL409", _module("return F.dropout(x, self.p, self.training)")),
     "d-inplace-unknown": ("DL409", _module("F.dropout(x, self.p, self.training, inplace=self.inplace)")),
+    # DL410: reads that happen later, or that choose nothing about the module
+    "m-forward": ("DL410", _module("x = F.dropout(x, self.p, self.training)", "self.drop = nn.Dropout(p)")),
+    "m-closure": ("DL410", _module("pass", "self.gate = lambda: self.p if self.training else 0.0")),
+    "m-nested-function": ("DL410", _module("pass", "def rate():\n            return p if self.training else 0.0\n        self.rate = rate")),
+    "m-after-eval": ("DL410", _module("pass", "self.eval()\n        self.drop = nn.Dropout(p) if self.training else nn.Identity()")),
+    "m-after-assign": ("DL410", _module("pass", "self.training = False\n        self.drop = nn.Dropout(p) if self.training else None")),
+    "m-no-choice": ("DL410", _module("pass", "assert self.training\n        if self.training and p > 0.5:\n            log(p)")),
+    "m-plain-object": ("DL410", "class Task:\n    def __init__(self, training):\n        self.training = training\n        self.x = 1 if self.training else 2\n"),
+    "m-not-a-module": ("DL410", "class Task:\n    def __init__(self):\n        self.x = 1 if self.training else 2\n"),
+    "m-own-property": (
+        "DL410",
+        "class M(nn.Module):\n    training = False\n    def __init__(self):\n        super().__init__()\n"
+        "        self.drop = nn.Dropout(0.1) if self.training else nn.Identity()\n",
+    ),
+    "m-helper-called-later": (
+        "DL410",
+        _module("self._build()", "self._build()")
+        + "\n    def _build(self):\n        self.drop = nn.Dropout(self.p) if self.training else nn.Identity()\n",
+    ),
 }
 
 
