@@ -35,6 +35,30 @@ class M(nn.Module):
 """
 
 
+def _override(
+    body: str, params: str = "mode=True", encoder: str = "nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1))", freeze: str = "pass"
+) -> str:
+    """A module with a mode-dependent encoder and a head, whose ``train`` runs ``body``."""
+    return f"""\
+class Model(nn.Module):
+    def __init__(self, frozen=False):
+        super().__init__()
+        self.encoder = {encoder}
+        self.head = nn.Linear(8, 2)
+        self.frozen = frozen
+        {freeze}
+
+    def train(self, {params}):
+        {body}
+
+    def _switch(self, mode):
+        self.encoder.train(mode)
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+"""
+
+
 FLAGGED = {
     # DL201 invalid-dropout-rate
     "dl201-one": _case("DL201", "d = nn.Dropout(p=1.0)\n", [1]),
@@ -104,6 +128,23 @@ FLAGGED = {
         [11],
     ),
     "dl305-chained": _case("DL305", "model.training = model.encoder.training = False\nmodel.cuda()\n", [1, 1]),
+    # DL306 train-override-skips-submodules
+    "dl306-early-return": _case("DL306", _override("self.training = mode\n        if self.frozen:\n            self.head.train(mode)\n            return self\n        self.encoder.train(mode)\n        self.head.train(mode)\n        return self"), [9]),
+    "dl306-some-children": _case("DL306", _override("self.training = mode\n        self.head.train(mode)\n        return self"), [9]),
+    # segmentation-models-pytorch: the frozen encoder is skipped, only its norm layers were put in eval
+    "dl306-loop-skips-by-name": _case(
+        "DL306",
+        _override(
+            "self.training = mode\n        for name, module in self.named_children():\n"
+            "            if self.frozen and name == 'encoder':\n                continue\n            module.train(mode)\n        return self"
+        ),
+        [9],
+    ),
+    "dl306-super-only-in-training": _case("DL306", _override("if mode:\n            super().train(mode)\n        return self"), [9]),
+    "dl306-forced-on": _case("DL306", _override("self.training = mode\n        self.encoder.train(True)\n        self.head.train(mode)"), [9]),
+    "dl306-flags-only": _case("DL306", _override("self.training = mode\n        return self", encoder="nn.Dropout(0.1)"), [9]),
+    # torch_geometric's GLEM: `eval()` calls `train(False)`, which this signature rejects
+    "dl306-no-mode-parameter": _case("DL306", _override("self.fit(loader, optimizer)", params="loader, optimizer"), [9]),
     # DL401 functional-dropout-always-on
     "dl401-keyword-p": _case("DL401", _module("x = F.dropout(x, p=self.p)"), [8]),
     "dl401-positional-p": _case("DL401", _module("x = F.dropout(x, 0.2)"), [8]),
@@ -201,6 +242,34 @@ FLAGGED = {
 }
 
 SILENT = {
+    # DL306: overrides that switch every child, or whose skipped part is frozen in eval mode
+    "o-super": ("DL306", _override("super().train(mode)\n        return self")),
+    "o-super-then-freeze-bn": ("DL306", _override("super().train(mode)\n        self.encoder.eval()\n        return self")),
+    "o-base-call": ("DL306", _override("nn.Module.train(self, mode)\n        self.encoder.eval()")),
+    "o-super-on-all-paths": ("DL306", _override("if self.frozen:\n            return super().train(False)\n        return super().train(mode)")),
+    "o-super-with-flag": ("DL306", _override("super().train(self.frozen and mode)")),
+    "o-children-loop": ("DL306", _override("self.training = mode\n        for module in self.children():\n            module.train(mode)\n        return self")),
+    "o-loop-eval-or-train": (
+        "DL306",
+        _override(
+            "self.training = mode\n        for name, module in self.named_children():\n            if name == 'encoder' and self.frozen:\n"
+            "                module.eval()\n            else:\n                module.train(mode)\n        return self"
+        ),
+    ),
+    "o-every-part-named": ("DL306", _override("self.training = mode\n        for part in (self.encoder, self.head):\n            part.train(mode)\n        return self")),
+    "o-unknown-skip": (
+        "DL306",
+        _override(
+            "self.training = mode\n        for module in self.modules():\n            if isinstance(module, nn.BatchNorm1d):\n"
+            "                continue\n            module.train(mode)\n        return self"
+        ),
+    ),
+    "o-frozen-elsewhere": ("DL306", _override("self.training = mode\n        self.head.train(mode)\n        return self", freeze="self.encoder.eval()")),
+    "o-frozen-module": ("DL306", _override("return self", freeze="self.eval()")),
+    "o-only-train-path-skips": ("DL306", _override("if not mode:\n            return super().train(False)\n        self.training = True\n        return self")),
+    "o-helper-switches": ("DL306", _override("self.training = mode\n        self._switch(mode)\n        return self")),
+    "o-star-args": ("DL306", _override("super().train(*args)", params="*args")),
+    "o-not-a-module": ("DL306", "class Trainer:\n    def train(self):\n        self.model.train()\n"),
     # DL201 / DL202 / DL203: fine or unknown rates
     "rate-half": ("DL2", "d = nn.Dropout(0.5)\n"),
     "rate-zero-placeholder": ("DL2", "d = nn.Dropout(p=0.0)\n"),
