@@ -33,7 +33,8 @@ ALL = EvalOutcome(True, frozenset(), frozenset())
 
 
 def test_super_switches_every_child() -> None:
-    assert _outcomes("super().train(mode)\nself.encoder.eval()\nreturn self") == {EvalOutcome(True, frozenset({"encoder"}), frozenset())}
+    outcomes = _outcomes("super().train(mode)\nself.encoder.eval()\nreturn self")
+    assert outcomes == {EvalOutcome(True, frozenset({"encoder"}), frozenset())}
 
 
 def test_each_return_is_an_outcome() -> None:

@@ -23,6 +23,7 @@ from dropout_lint.analysis.syntax import Statement, block_statements, children, 
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS, PART_LISTS, READ_ONLY_FUNCTIONS
 
 _MAX_PATHS = 64
+_MAX_DEPTH = 16  # of `and`/`or`/`not` in a test: deeper ones are not worked out
 _READS = READ_ONLY_FUNCTIONS | {"hasattr", "getattr", "setattr", "isinstance", "super", "next", "iter", "list", "dict"}
 _NESTED = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
@@ -312,15 +313,17 @@ class _Interpreter:
             return frozenset({name})
         return None
 
-    def value_in_eval(self, test: cst.BaseExpression) -> Optional[bool]:
+    def value_in_eval(self, test: cst.BaseExpression, depth: int = 0) -> Optional[bool]:
         """The truth of ``test`` when the mode parameter is False; None when unknown."""
+        if depth > _MAX_DEPTH:
+            return None
         if type(test) is cst.Name and test.value == self.mode:
             return False
         if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
-            inner = self.value_in_eval(test.expression)
+            inner = self.value_in_eval(test.expression, depth + 1)
             return None if inner is None else not inner
         if type(test) is cst.BooleanOperation:
-            left, right = self.value_in_eval(test.left), self.value_in_eval(test.right)
+            left, right = self.value_in_eval(test.left, depth + 1), self.value_in_eval(test.right, depth + 1)
             if type(test.operator) is cst.And:
                 return False if False in (left, right) else (True if left is True and right is True else None)
             return True if True in (left, right) else (False if left is False and right is False else None)
@@ -389,14 +392,16 @@ def _names_tested(tests: Sequence[tuple[cst.BaseExpression, bool]], name: str) -
     return found or None
 
 
-def _conjuncts(test: cst.BaseExpression, taken: bool) -> Iterable[tuple[cst.BaseExpression, bool]]:
+def _conjuncts(test: cst.BaseExpression, taken: bool, depth: int = 0) -> Iterable[tuple[cst.BaseExpression, bool]]:
     """The comparisons known to hold (True) or fail (False) when ``test`` was ``taken``."""
+    if depth > _MAX_DEPTH:
+        return
     if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
-        yield from _conjuncts(test.expression, not taken)
+        yield from _conjuncts(test.expression, not taken, depth + 1)
     elif type(test) is cst.BooleanOperation:
         if (type(test.operator) is cst.And) == taken:  # `a and b` held, or `a or b` failed
-            yield from _conjuncts(test.left, taken)
-            yield from _conjuncts(test.right, taken)
+            yield from _conjuncts(test.left, taken, depth + 1)
+            yield from _conjuncts(test.right, taken, depth + 1)
     else:
         yield test, taken
 

@@ -19,7 +19,9 @@ RULE = Rule(
 )
 
 # Layers whose behaviour depends on the mode, and containers that may hold one.
-_MODE_KINDS = frozenset({"dropout", "channel_dropout", "alpha_dropout", "batchnorm", "rnn", "attention", "sequential", "module_list", "module_dict"})
+_MODE_KINDS = frozenset(
+    {"dropout", "channel_dropout", "alpha_dropout", "batchnorm", "rnn", "attention", "sequential", "module_list", "module_dict"}
+)
 _SHOWN = 3
 
 
