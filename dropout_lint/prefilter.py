@@ -11,7 +11,8 @@ selected rule:
 | --- | --- |
 | DL203, DL204, DL401, DL402, DL404-DL406, DL409 | `drop`, `attention`, `attn`, `transformer`, `lstm`, `gru`, `rnn` (any case) |
 | DL304 | `.eval`, `.train` |
-| DL305 | `.training` |
+| DL305, DL410 | `.training` |
+| DL306 | `def train` |
 | DL902 | `noqa` |
 | the cross-file rules (DL1xx, DL201, DL202, DL205, DL301-DL303, DL403, DL407, DL408) | every file: a file without any such word may still hold a constant, a helper or a class that a finding elsewhere depends on (`Block(drop=0.9)` in a file that never names dropout is a DL202 when `Block` passes it to `nn.Dropout`) |
 
@@ -28,6 +29,8 @@ TOKENS: dict[str, str] = {
     **{code: DROPOUT_API for code in ("DL203", "DL204", "DL401", "DL402", "DL404", "DL405", "DL406", "DL409")},
     "DL304": r"\.\s*(?:eval|train)\b",
     "DL305": r"\.\s*training\b",
+    "DL306": r"def\s+train\b",
+    "DL410": r"\.\s*training\b",
     "DL902": r"noqa",
 }
 # Rules whose findings need every file of the run (or the whole file, whatever it holds).

@@ -21,6 +21,7 @@ from dropout_lint.checks import (
     dl303_export_in_train_mode,
     dl304_mode_method_not_called,
     dl305_training_flag_assigned,
+    dl306_train_override_skips_submodules,
     dl401_functional_dropout_always_on,
     dl402_dropout_module_in_forward,
     dl403_alpha_dropout_without_selu,
@@ -30,6 +31,7 @@ from dropout_lint.checks import (
     dl407_hand_rolled_training_flag,
     dl408_custom_dropout_ignores_mode,
     dl409_dropout_result_discarded,
+    dl410_mode_read_at_construction,
 )
 from dropout_lint.diagnostics import Severity
 from dropout_lint.rule import Check, ProjectCheck, Rule
@@ -60,12 +62,14 @@ CHECKS: tuple[type[Check], ...] = (
     dl204_rate_changed_during_training.RateChangedDuringTraining,
     dl304_mode_method_not_called.ModeMethodNotCalled,
     dl305_training_flag_assigned.TrainingFlagAssigned,
+    dl306_train_override_skips_submodules.TrainOverrideSkipsSubmodules,
     dl401_functional_dropout_always_on.FunctionalDropoutAlwaysOn,
     dl402_dropout_module_in_forward.DropoutModuleInForward,
     dl404_dropout_forced_on.DropoutForcedOn,
     dl405_dropout_never_active.DropoutNeverActive,
     dl406_attention_dropout_always_on.AttentionDropoutAlwaysOn,
     dl409_dropout_result_discarded.DropoutResultDiscarded,
+    dl410_mode_read_at_construction.ModeReadAtConstruction,
 )
 
 # Rules of the runtime tracer (`dropout-lint trace`): no static check implements them.

@@ -35,6 +35,30 @@ class M(nn.Module):
 """
 
 
+def _override(
+    body: str, params: str = "mode=True", encoder: str = "nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1))", freeze: str = "pass"
+) -> str:
+    """A module with a mode-dependent encoder and a head, whose ``train`` runs ``body``."""
+    return f"""\
+class Model(nn.Module):
+    def __init__(self, frozen=False):
+        super().__init__()
+        self.encoder = {encoder}
+        self.head = nn.Linear(8, 2)
+        self.frozen = frozen
+        {freeze}
+
+    def train(self, {params}):
+        {body}
+
+    def _switch(self, mode):
+        self.encoder.train(mode)
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+"""
+
+
 FLAGGED = {
     # DL201 invalid-dropout-rate
     "dl201-one": _case("DL201", "d = nn.Dropout(p=1.0)\n", [1]),
@@ -49,6 +73,18 @@ FLAGGED = {
     "dl201-lstm": _case("DL201", "rnn = nn.LSTM(8, 8, num_layers=2, dropout=1.0)\n", [1]),
     "dl201-aten": _case("DL201", "y = torch.dropout(x, 1.0, True)\n", [1]),
     "dl201-module-alias": _case("DL201", "from torch.nn import Dropout as D\nd = D(1)\n", [2]),
+    # A dropout module where its rate goes (timm-style `attn_drop` read as `dropout_p`).
+    "dl201-module-as-rate": _case(
+        "DL201",
+        _module(
+            "x = F.scaled_dot_product_attention(x, x, x, dropout_p=self.attn_drop if self.training else 0.0)",
+            "self.attn_drop = nn.Dropout(p)",
+        ),
+        [8],
+    ),
+    "dl201-module-as-functional-rate": _case(
+        "DL201", _module("x = F.dropout(x, self.drop, self.training)", "self.drop = nn.Dropout2d(p, inplace=True)"), [8]
+    ),
     # DL202 high-dropout-rate
     "dl202-literal": _case("DL202", "d = nn.Dropout(0.8)\n", [1]),
     "dl202-keyword": _case("DL202", "d = nn.Dropout(p=0.51)\n", [1]),
@@ -92,6 +128,23 @@ FLAGGED = {
         [11],
     ),
     "dl305-chained": _case("DL305", "model.training = model.encoder.training = False\nmodel.cuda()\n", [1, 1]),
+    # DL306 train-override-skips-submodules
+    "dl306-early-return": _case("DL306", _override("self.training = mode\n        if self.frozen:\n            self.head.train(mode)\n            return self\n        self.encoder.train(mode)\n        self.head.train(mode)\n        return self"), [9]),
+    "dl306-some-children": _case("DL306", _override("self.training = mode\n        self.head.train(mode)\n        return self"), [9]),
+    # segmentation-models-pytorch: the frozen encoder is skipped, only its norm layers were put in eval
+    "dl306-loop-skips-by-name": _case(
+        "DL306",
+        _override(
+            "self.training = mode\n        for name, module in self.named_children():\n"
+            "            if self.frozen and name == 'encoder':\n                continue\n            module.train(mode)\n        return self"
+        ),
+        [9],
+    ),
+    "dl306-super-only-in-training": _case("DL306", _override("if mode:\n            super().train(mode)\n        return self"), [9]),
+    "dl306-forced-on": _case("DL306", _override("self.training = mode\n        self.encoder.train(True)\n        self.head.train(mode)"), [9]),
+    "dl306-flags-only": _case("DL306", _override("self.training = mode\n        return self", encoder="nn.Dropout(0.1)"), [9]),
+    # torch_geometric's GLEM: `eval()` calls `train(False)`, which this signature rejects
+    "dl306-no-mode-parameter": _case("DL306", _override("self.fit(loader, optimizer)", params="loader, optimizer"), [9]),
     # DL401 functional-dropout-always-on
     "dl401-keyword-p": _case("DL401", _module("x = F.dropout(x, p=self.p)"), [8]),
     "dl401-positional-p": _case("DL401", _module("x = F.dropout(x, 0.2)"), [8]),
@@ -167,9 +220,56 @@ FLAGGED = {
     "dl409-module-attr": _case("DL409", _module("self.drop(x)", "self.drop = nn.Dropout(p)"), [8]),
     "dl409-aten": _case("DL409", _module("torch.dropout(x, self.p, self.training)"), [8]),
     "dl409-inplace-false": _case("DL409", _module("F.dropout(x, self.p, self.training, inplace=False)"), [8]),
+    # DL410 mode-read-at-construction (torchtune's export MultiHeadAttention builds its SDPA so)
+    "dl410-rate": _case("DL410", _module("pass", "self.sdpa = SDPA(p if self.training else 0.0)"), [5]),
+    "dl410-keyword-rate": _case("DL410", _module("pass", "self.sdpa = SDPA(attn_dropout=self.p if self.training else 0.0)"), [5]),
+    "dl410-branch": _case(
+        "DL410", _module("pass", "if self.training and p > 0:\n            self.drop = nn.Dropout(p)"), [5]
+    ),
+    "dl410-negated": _case(
+        "DL410",
+        _module("pass", "self.drop = nn.Identity() if not self.training else nn.Dropout(p)"),
+        [5],
+    ),
+    "dl410-flag-passed": _case("DL410", _module("pass", "self.block = Block(p, training=self.training)"), [5]),
+    "dl410-flag-stored": _case("DL410", _module("pass", "self.use_dropout = self.training"), [5]),
+    "dl410-helper": _case(
+        "DL410",
+        _module("pass", "self._build()")
+        + "\n    def _build(self):\n        self.drop = nn.Dropout(self.p) if self.training else nn.Identity()\n",
+        [12],
+    ),
 }
 
 SILENT = {
+    # DL306: overrides that switch every child, or whose skipped part is frozen in eval mode
+    "o-super": ("DL306", _override("super().train(mode)\n        return self")),
+    "o-super-then-freeze-bn": ("DL306", _override("super().train(mode)\n        self.encoder.eval()\n        return self")),
+    "o-base-call": ("DL306", _override("nn.Module.train(self, mode)\n        self.encoder.eval()")),
+    "o-super-on-all-paths": ("DL306", _override("if self.frozen:\n            return super().train(False)\n        return super().train(mode)")),
+    "o-super-with-flag": ("DL306", _override("super().train(self.frozen and mode)")),
+    "o-children-loop": ("DL306", _override("self.training = mode\n        for module in self.children():\n            module.train(mode)\n        return self")),
+    "o-loop-eval-or-train": (
+        "DL306",
+        _override(
+            "self.training = mode\n        for name, module in self.named_children():\n            if name == 'encoder' and self.frozen:\n"
+            "                module.eval()\n            else:\n                module.train(mode)\n        return self"
+        ),
+    ),
+    "o-every-part-named": ("DL306", _override("self.training = mode\n        for part in (self.encoder, self.head):\n            part.train(mode)\n        return self")),
+    "o-unknown-skip": (
+        "DL306",
+        _override(
+            "self.training = mode\n        for module in self.modules():\n            if isinstance(module, nn.BatchNorm1d):\n"
+            "                continue\n            module.train(mode)\n        return self"
+        ),
+    ),
+    "o-frozen-elsewhere": ("DL306", _override("self.training = mode\n        self.head.train(mode)\n        return self", freeze="self.encoder.eval()")),
+    "o-frozen-module": ("DL306", _override("return self", freeze="self.eval()")),
+    "o-only-train-path-skips": ("DL306", _override("if not mode:\n            return super().train(False)\n        self.training = True\n        return self")),
+    "o-helper-switches": ("DL306", _override("self.training = mode\n        self._switch(mode)\n        return self")),
+    "o-star-args": ("DL306", _override("super().train(*args)", params="*args")),
+    "o-not-a-module": ("DL306", "class Trainer:\n    def train(self):\n        self.model.train()\n"),
     # DL201 / DL202 / DL203: fine or unknown rates
     "rate-half": ("DL2", "d = nn.Dropout(0.5)\n"),
     "rate-zero-placeholder": ("DL2", "d = nn.Dropout(p=0.0)\n"),
@@ -185,6 +285,20 @@ SILENT = {
     "rate-lstm-positional-unknown": ("DL2", "l = nn.LSTM(4, 4, 2, True, False, 0.9)\n"),
     # torchgeo's DOFA: torch reads `False` as 0, no dropout.
     "rate-false-is-zero": ("DL2", "layer = nn.TransformerEncoderLayer(64, 4, dropout=False)\nd = nn.Dropout(p=False)\n"),
+    "rate-false-default-is-zero": ("DL2", "def f(dropout=False):\n    return nn.Dropout(dropout), nn.LSTM(4, 4, dropout=dropout)\n"),
+    "rate-module-p": (
+        "DL2",
+        _module(
+            "x = F.scaled_dot_product_attention(x, x, x, dropout_p=self.attn_drop.p if self.training else 0.0)",
+            "self.attn_drop = nn.Dropout(p)",
+        ),
+    ),
+    # `self.drop` is a number in some configurations: not provably a module.
+    "rate-module-or-number": (
+        "DL2",
+        _module("x = F.dropout(x, self.drop, self.training)", "self.drop = nn.Dropout(p)\n        self.drop = 0.1"),
+    ),
+    "rate-unknown-attribute": ("DL2", _module("x = F.dropout(x, self.drop, self.training)", "self.drop = make(p)")),
     # DL304 / DL305
     "mode-called": ("DL3", "model.eval()\nmodel.train()\nmodel.train(False)\n"),
     "mode-method-as-value": ("DL3", "cb = model.eval\nhooks.append(model.train)\nf = model.eval if a else model.train\n"),
@@ -303,6 +417,25 @@ SILENT = {
     "d-unknown-module": ("DL409", _module("self.drop(x)", "self.drop = make_dropout(p)")),
     "d-returned": ("DL409", _module("return F.dropout(x, self.p, self.training)")),
     "d-inplace-unknown": ("DL409", _module("F.dropout(x, self.p, self.training, inplace=self.inplace)")),
+    # DL410: reads that happen later, or that choose nothing about the module
+    "m-forward": ("DL410", _module("x = F.dropout(x, self.p, self.training)", "self.drop = nn.Dropout(p)")),
+    "m-closure": ("DL410", _module("pass", "self.gate = lambda: self.p if self.training else 0.0")),
+    "m-nested-function": ("DL410", _module("pass", "def rate():\n            return p if self.training else 0.0\n        self.rate = rate")),
+    "m-after-eval": ("DL410", _module("pass", "self.eval()\n        self.drop = nn.Dropout(p) if self.training else nn.Identity()")),
+    "m-after-assign": ("DL410", _module("pass", "self.training = False\n        self.drop = nn.Dropout(p) if self.training else None")),
+    "m-no-choice": ("DL410", _module("pass", "assert self.training\n        if self.training and p > 0.5:\n            log(p)")),
+    "m-plain-object": ("DL410", "class Task:\n    def __init__(self, training):\n        self.training = training\n        self.x = 1 if self.training else 2\n"),
+    "m-not-a-module": ("DL410", "class Task:\n    def __init__(self):\n        self.x = 1 if self.training else 2\n"),
+    "m-own-property": (
+        "DL410",
+        "class M(nn.Module):\n    training = False\n    def __init__(self):\n        super().__init__()\n"
+        "        self.drop = nn.Dropout(0.1) if self.training else nn.Identity()\n",
+    ),
+    "m-helper-called-later": (
+        "DL410",
+        _module("self._build()", "self._build()")
+        + "\n    def _build(self):\n        self.drop = nn.Dropout(self.p) if self.training else nn.Identity()\n",
+    ),
 }
 
 

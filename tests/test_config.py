@@ -255,10 +255,10 @@ FILE_LEVEL = {"DL900", "DL901"}
 
 def test_merged_layers_the_command_line_over_the_file() -> None:
     base = config_from_table({"select": ["DL2", "DL30"], "ignore": ["DL202", "DL204", "DL301", "DL302"]}, root=Path("."))
-    assert base.enabled == {"DL201", "DL203", "DL205", "DL303", "DL304", "DL305"} | FILE_LEVEL
+    assert base.enabled == {"DL201", "DL203", "DL205", "DL303", "DL304", "DL305", "DL306"} | FILE_LEVEL
     assert base.merged().enabled == base.enabled
     assert base.merged(ignore=("DL3",)).enabled == {"DL201", "DL203", "DL205"} | FILE_LEVEL
-    assert base.merged(extend_select=("DL202",)).enabled == {"DL201", "DL202", "DL203", "DL205", "DL303", "DL304", "DL305"} | FILE_LEVEL
+    assert base.merged(extend_select=("DL202",)).enabled == {"DL201", "DL202", "DL203", "DL205", "DL303", "DL304", "DL305", "DL306"} | FILE_LEVEL
     assert base.merged(select=("DL202",)).enabled == {"DL202"} | FILE_LEVEL
     assert base.merged(select=("DL2",), ignore=("DL201",)).enabled == {"DL202", "DL203", "DL204", "DL205"} | FILE_LEVEL
     assert base.merged(max_rate=0.3).max_rate == 0.3

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from typing import Optional
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
+from dropout_lint.analysis.syntax import is_self_attribute
+from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.checks._rates import describe_rate
 from dropout_lint.diagnostics import Severity
 from dropout_lint.project.rates import describe, passed_rates
 from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
+
+if TYPE_CHECKING:
+    from dropout_lint.analysis.structure import Binding
+    from dropout_lint.context import FileContext
 
 RULE = Rule(
     code="DL201",
@@ -53,6 +58,14 @@ class InvalidDropoutRate(Check):
                 f"pass the rate and `training={self.ctx.text(expr)}`",
             )
             return
+        module = self._dropout_module(expr)
+        if module is not None:
+            self.report(
+                module,
+                f"`{keyword}` of `{callee}` is `{self.ctx.text(module)}`, a dropout module, not a number; "
+                f"pass its rate, `{self.ctx.text(module)}.p`",
+            )
+            return
         if type(expr) is cst.Name and expr.value in ("True", "False"):
             if expr.value == "True":  # torch reads a bool as 0 or 1; `False` is no dropout
                 self.report(expr, f"`{keyword}=True` of `{callee}` is read as 1 by torch: it drops every unit")
@@ -72,6 +85,35 @@ class InvalidDropoutRate(Check):
                 expr,
                 f"{rate} of `{callee}` drops every unit: the output is all zeros in training",
             )
+
+    def _dropout_module(self, expr: cst.BaseExpression) -> Optional[cst.Attribute]:
+        """``self.<name>`` (or a branch of ``... if self.training else ...`` that is one)
+        when every assignment of that attribute in the class builds a dropout module."""
+        cls, method = self.ctx.module_method()
+        if cls is None or method is None:
+            return None
+        self_name = self.ctx.facts.function(method).self_name or "self"
+        candidates = (expr.body, expr.orelse) if type(expr) is cst.IfExp else (expr,)
+        for candidate in candidates:
+            if type(candidate) is not cst.Attribute:
+                continue
+            attr = is_self_attribute(candidate, self_name)
+            if attr is not None and _builds_dropout_module(self.ctx, cls.self_bindings.get(attr, ())):
+                return candidate
+        return None
+
+
+def _builds_dropout_module(ctx: FileContext, bindings: Sequence[Binding]) -> bool:
+    if not bindings:
+        return False
+    for binding in bindings:
+        value = binding.value
+        if type(value) is not cst.Call:
+            return False
+        api = ctx.api(value)
+        if api is None or api.kind is not ApiKind.MODULE:
+            return False
+    return True
 
 
 class InvalidPassedRate(ProjectCheck):
