@@ -408,3 +408,27 @@ def test_a_name_built_at_run_time_reaches_only_what_it_starts_with(tmp_path: Pat
     assert run(tmp_path, {"deepnog.py": source}, select=("DL104",)) == [("deepnog.py", 10, "DL104")]
     applied = source.replace("self.fc(sum(out))", "self.fc(self.dropout1(sum(out)))")
     assert run(tmp_path, {"deepnog.py": applied}, select=("DL104",)) == []
+
+
+@pytest.mark.parametrize("test", ["self.is_training == True", "self.is_training is True", "not self.is_training == False"])
+def test_a_home_made_flag_compared_with_true_switches_dropout(tmp_path: Path, test: str) -> None:
+    """DL407: `if self.is_training == True:` gates dropout on a flag `model.eval()` never sets."""
+    source = f"""\
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+            self.is_training = True
+
+        def forward(self, x):
+            if {test}:
+                x = F.dropout(x, 0.5)
+            return self.fc(x)
+    """
+    assert run(tmp_path, {"net.py": source}, select=("DL407",)) == [("net.py", 13, "DL407")]
+    gated = source.replace(test, test.replace("is_training", "training"))
+    assert run(tmp_path, {"net.py": gated}, select=("DL401", "DL407")) == []

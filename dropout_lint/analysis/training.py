@@ -101,14 +101,26 @@ def guarded_by_mode(ancestors: Sequence[cst.CSTNode], node: cst.CSTNode) -> bool
 
 
 def boolean_operands(test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The truth values a test combines with ``and``/``or``/``not``."""
+    """The truth values a test combines with ``and``/``or``/``not``; ``flag == True``
+    and ``flag is False`` test ``flag``."""
     if type(test) is cst.BooleanOperation:
         yield from boolean_operands(test.left)
         yield from boolean_operands(test.right)
     elif type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
         yield from boolean_operands(test.expression)
+    elif _compared_to_bool(test):
+        assert type(test) is cst.Comparison
+        yield from boolean_operands(test.left)
     else:
         yield test
+
+
+def _compared_to_bool(test: cst.BaseExpression) -> bool:
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    operator = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)
+    return isinstance(target.operator, operator) and type(target.comparator) is cst.Name and target.comparator.value in ("True", "False")
 
 
 def tests_caller_flag(test: cst.BaseExpression, function: FunctionInfo, ignored: set[str]) -> bool:
