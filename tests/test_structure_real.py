@@ -432,3 +432,105 @@ def test_a_home_made_flag_compared_with_true_switches_dropout(tmp_path: Path, te
     assert run(tmp_path, {"net.py": source}, select=("DL407",)) == [("net.py", 13, "DL407")]
     gated = source.replace(test, test.replace("is_training", "training"))
     assert run(tmp_path, {"net.py": gated}, select=("DL401", "DL407")) == []
+
+
+LAYERDROP_HELPER = """\
+import torch
+import torch.nn as nn
+
+
+def drop_layers(layers, p):
+    mask = torch.zeros(len(layers)).uniform_(0, 1) < p
+    return [layer for layer, dropped in zip(layers, mask) if not dropped]
+
+
+class Encoder(nn.Module):
+    def __init__(self, n, layer_drop=0.1):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(8, 8) for _ in range(n)])
+        self.layer_drop = layer_drop
+
+    def forward(self, x):
+        layers = {layers}
+        for layer in layers:
+            x = layer(x)
+        return x
+
+
+def build():
+    return Encoder(4)
+"""
+
+LAYERDROP_INLINE = """\
+import torch
+import torch.nn as nn
+
+
+class Encoder(nn.Module):
+    def __init__(self, n, layer_drop=0.1):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(8, 8) for _ in range(n)])
+        self.layer_drop = layer_drop
+
+    def forward(self, x):
+        keep = torch.rand(len(self.layers)) >= self.layer_drop
+        for layer, k in zip(self.layers, keep):
+            if {test}:
+                x = layer(x)
+        return x
+
+
+def build():
+    return Encoder(4)
+"""
+
+EDGE_DROP = """\
+import torch
+import torch.nn as nn
+
+
+class EdgeDrop(nn.Module):
+    def __init__(self, p=0.2):
+        super().__init__()
+        self.p = p
+
+    def forward(self, edge_index):
+        mask = torch.rand(edge_index.size(1)) >= self.p
+        return edge_index[:, mask]{gate}
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.edges = EdgeDrop()
+
+    def forward(self, e):
+        return self.edges(e)
+
+
+def build():
+    return Net()
+"""
+
+
+def test_hand_written_layerdrop_and_edge_dropping_are_found(tmp_path: Path) -> None:
+    """DL408 on the real forms of LayerDrop: a helper that filters the layer list by a
+    random mask, an inline mask whose decisions the loop reads, and a random mask that
+    drops edges by boolean indexing."""
+    helper = LAYERDROP_HELPER.format(layers="drop_layers(self.layers, self.layer_drop)")
+    assert run(tmp_path, {"enc.py": helper}, select=("DL408",)) == [("enc.py", 17, "DL408")]
+    inline = LAYERDROP_INLINE.format(test="k")
+    assert run(tmp_path, {"enc.py": inline}, select=("DL408",)) == [("enc.py", 12, "DL408")]
+    assert run(tmp_path, {"edges.py": EDGE_DROP.format(gate="")}, select=("DL408",)) == [("edges.py", 11, "DL408")]
+
+
+def test_gated_layerdrop_and_random_augmentation_are_not_reported(tmp_path: Path) -> None:
+    gated = "drop_layers(self.layers, self.layer_drop) if self.training else self.layers"
+    assert run(tmp_path, {"enc.py": LAYERDROP_HELPER.format(layers=gated)}, select=("DL408",)) == []
+    inline = LAYERDROP_INLINE.format(test="k or not self.training")
+    assert run(tmp_path, {"enc.py": inline}, select=("DL408",)) == []
+    gate = " if self.training else edge_index"
+    assert run(tmp_path, {"edges.py": EDGE_DROP.format(gate=gate)}, select=("DL408",)) == []
+    # A random flip is augmentation: its probability is not named like a drop rate.
+    flip = LAYERDROP_INLINE.replace("layer_drop", "p").replace("keep", "flip").format(test="k")
+    assert run(tmp_path, {"enc.py": flip}, select=("DL408",)) == []

@@ -3,9 +3,10 @@ stochastic depth.
 
 A draw "drops" when a uniform draw is compared with something (``torch.rand(...) < p``)
 or a Bernoulli draw is made, and the result masks a tensor (``x * mask``,
-``masked_fill``, ``where``) or decides to skip a layer (``if ...: continue`` or
-``return``). Random noise, sampling and augmentation (``randn``, ``argsort(rand)``,
-flips) do not.
+``masked_fill``, ``where``), selects what is kept (``edge_index[:, mask]``, a
+comprehension filtered by it) or decides to skip a layer (``if ...: continue`` or
+``return``, or a layer applied only on the random branch). Random noise, sampling and
+augmentation (``randn``, ``argsort(rand)``, flips) do not.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dropout_lint.analysis.syntax import (
     iter_nodes,
     iter_statements,
     last_identifier,
+    target_names,
 )
 from dropout_lint.project.summary import Places, RandomDrop
 
@@ -72,9 +74,17 @@ class _Taint:
     def __init__(self, func: cst.FunctionDef, qualify: Qualify) -> None:
         self.qualify = qualify
         self.names: dict[str, str] = {}
-        statements = [s for s in iter_statements(function_body(func)) if isinstance(s, (cst.Assign, cst.AnnAssign))]
+        self.sources: dict[str, cst.BaseExpression] = {}  # what a tainted name was made from
+        statements = [s for s in iter_statements(function_body(func)) if isinstance(s, (cst.Assign, cst.AnnAssign, cst.For))]
         for _ in range(2):  # a second pass lets names defined later in a loop settle
             for stmt in statements:
+                if isinstance(stmt, cst.For):
+                    # The elements of a mask are its decisions: `for layer, keep in zip(layers, mask)`.
+                    if self.kind(stmt.iter) == "mask":
+                        for name in target_names(stmt.target):
+                            self.names[name] = "mask"
+                            self.sources[name] = stmt.iter
+                    continue
                 value = stmt.value
                 if value is None:
                     continue
@@ -84,6 +94,22 @@ class _Taint:
                 for target, _ in assignment_targets(stmt):
                     if type(target) is cst.Name:
                         self.names[target.value] = kind
+                        self.sources[target.value] = value
+
+    def words(self, expr: cst.CSTNode) -> set[str]:
+        """The identifiers of an expression and of what its tainted names were made from
+        (`keep` of `keep = torch.rand(n) >= self.layer_drop` brings `layer_drop`)."""
+        out: set[str] = set()
+        pending: list[cst.CSTNode] = [expr]
+        seen: set[str] = set()
+        while pending:
+            for name in identifiers(pending.pop()):
+                out.add(name)
+                source = self.sources.get(name)
+                if source is not None and name not in seen:
+                    seen.add(name)
+                    pending.append(source)
+        return out
 
     def kind(self, expr: cst.CSTNode) -> Optional[str]:
         """"mask", "uniform" or None for what an expression holds."""
@@ -151,15 +177,32 @@ def _is_zero(expr: cst.BaseExpression) -> bool:
 
 
 def _skips(node: cst.CSTNode, taint: _Taint) -> bool:
-    """``if <random decision against a drop rate>: continue`` (or ``return``): a layer
-    skipped at random. The rate must be named like one (``self.layerdrop``,
-    ``drop_prob``, ``survival_prob``): ``if torch.rand(1) < self.p: return hflip(img)``
-    is a random augmentation, not dropout."""
+    """``if <random decision against a drop rate>: continue`` (or ``return``), or
+    ``if <random decision>: x = layer(x)``: a layer skipped at random. The rate must be
+    named like one (``self.layerdrop``, ``drop_prob``, ``survival_prob``), in the test or
+    in the draw behind it: ``if torch.rand(1) < self.p: return hflip(img)`` is a random
+    augmentation, not dropout."""
     if type(node) is not cst.If or taint.kind(node.test) != "mask":
         return False
-    if not any(_DROP_WORDS.search(name) for name in identifiers(node.test)):
+    if not any(_DROP_WORDS.search(name) for name in taint.words(node.test)):
         return False
-    return any(isinstance(n, (cst.Continue, cst.Return)) for n in iter_nodes(node.body))
+    return any(isinstance(n, (cst.Continue, cst.Return, cst.Call)) for n in iter_nodes(node.body))
+
+
+def _selections(node: cst.CSTNode, taint: _Taint) -> Iterator[cst.CSTNode]:
+    """Masks that choose which elements are kept: boolean indexing (``edge_index[:, mask]``)
+    and a comprehension filtering by one (``[l for l, d in zip(layers, mask) if not d]``)."""
+    if type(node) is cst.Subscript:
+        for element in node.slice:
+            index = element.slice
+            if type(index) is cst.Index and taint.kind(index.value) == "mask":
+                yield index.value
+    elif isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
+        comp: Optional[cst.CompFor] = node.for_in
+        while comp is not None:
+            if comp.ifs and taint.kind(comp.iter) == "mask":
+                yield comp.iter
+            comp = comp.inner_for_in
 
 
 def random_drops(
@@ -176,36 +219,32 @@ def random_drops(
     for node in iter_nodes(func.body):
         if type(node) is cst.FunctionDef:
             continue
-        sources: list[cst.CSTNode] = list(_masks(node, taint))
+        sources: list[cst.CSTNode] = [*_masks(node, taint), *_selections(node, taint)]
         if _skips(node, taint):
             assert type(node) is cst.If
             sources.append(node.test)
         for source in sources:
-            draw = taint.first_draw(source) or _draw_behind_names(source, func, taint)
+            draw = taint.first_draw(source) or _draw_behind_names(source, taint)
             if draw is not None:
                 found.setdefault(id(draw), draw)
     return tuple(RandomDrop(places.of(draw), text(draw)) for draw in found.values())
 
 
-def _draw_behind_names(expr: cst.CSTNode, func: cst.FunctionDef, taint: _Taint) -> Optional[cst.Call]:
-    """The draw behind a tainted name: the first draw assigned to a tainted name."""
-    names = {n.value for n in iter_nodes(expr) if type(n) is cst.Name and n.value in taint.names}
-    pending = set(names)
+def _draw_behind_names(expr: cst.CSTNode, taint: _Taint) -> Optional[cst.Call]:
+    """The draw behind a tainted name: the first draw in what it was made from,
+    followed through the names that made it."""
+    pending = [n.value for n in iter_nodes(expr) if type(n) is cst.Name and n.value in taint.names]
     seen: set[str] = set()
     while pending:
-        name = pending.pop()
+        name = pending.pop(0)
+        if name in seen:
+            continue
         seen.add(name)
-        for stmt in iter_statements(function_body(func)):
-            if not isinstance(stmt, (cst.Assign, cst.AnnAssign)) or stmt.value is None:
-                continue
-            if not any(type(t) is cst.Name and t.value == name for t, _ in assignment_targets(stmt)):
-                continue
-            draw = taint.first_draw(stmt.value)
-            if draw is not None:
-                return draw
-            pending |= {
-                n.value
-                for n in iter_nodes(stmt.value)
-                if type(n) is cst.Name and n.value in taint.names and n.value not in seen
-            }
+        source = taint.sources.get(name)
+        if source is None:
+            continue
+        draw = taint.first_draw(source)
+        if draw is not None:
+            return draw
+        pending.extend(n.value for n in iter_nodes(source) if type(n) is cst.Name and n.value in taint.names)
     return None
