@@ -534,3 +534,53 @@ def test_gated_layerdrop_and_random_augmentation_are_not_reported(tmp_path: Path
     # A random flip is augmentation: its probability is not named like a drop rate.
     flip = LAYERDROP_INLINE.replace("layer_drop", "p").replace("keep", "flip").format(test="k")
     assert run(tmp_path, {"enc.py": flip}, select=("DL408",)) == []
+
+
+ARGPARSE = """\
+import argparse
+
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, dropout=0.1):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.drop(self.fc(x)) + x
+
+
+def main(args):
+    return Net(dropout=args.dropout)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument({flags}, type=float, default={default})
+    {parsed} = parser.parse_{how}()
+    main(args)
+"""
+
+
+@pytest.mark.parametrize(
+    "flags, parsed, how",
+    [('"--dropout"', "args", "args"), ('"-d", "--dropout"', "args, _", "known_args"), ('"--drop", dest="dropout"', "args", "args")],
+)
+def test_a_rate_from_the_command_line_is_its_default(tmp_path: Path, flags: str, parsed: str, how: str) -> None:
+    """`parser.add_argument("--dropout", default=0.9)` and `Net(dropout=args.dropout)`: DL202
+    sees 0.9, and the message names the option and the line of its default."""
+    source = ARGPARSE.format(flags=flags, parsed=parsed, how=how, default="0.9")
+    assert run(tmp_path, {"train.py": source}, select=("DL202",)) == [("train.py", 17, "DL202")]
+    assert run(tmp_path, {"train.py": ARGPARSE.format(flags=flags, parsed=parsed, how=how, default="0.2")}, select=("DL202",)) == []
+
+
+def test_the_command_line_default_is_named_in_the_message(tmp_path: Path) -> None:
+    from dropout_lint.config import Config
+    from dropout_lint.runner import lint_files
+
+    path = tmp_path / "train.py"
+    path.write_text(ARGPARSE.format(flags='"--dropout"', parsed="args", how="args", default="0.9"), encoding="utf-8")
+    [result] = lint_files([str(path)], Config(select=("DL202",)), jobs=1)
+    assert "the default of `--dropout`, line 22" in result.diagnostics[0].message

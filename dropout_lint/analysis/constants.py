@@ -12,6 +12,7 @@ import libcst as cst
 
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo, ModuleFacts
 from dropout_lint.analysis.syntax import is_self_attribute
+from dropout_lint.positions import locate
 
 Number = Union[int, float]
 _MAX_DEPTH = 6
@@ -117,6 +118,9 @@ class ConstantResolver:
         return Resolved(found.value, found.origin or f"the constant `{name}`")
 
     def _attribute(self, expr: cst.Attribute, scope: Scope, depth: int) -> Optional[Resolved]:
+        holder = expr.value
+        if type(holder) is cst.Name and holder.value in self.facts.options.parsed:
+            return self._option(expr.attr.value, depth)
         cls = scope.cls
         if cls is None:
             if type(expr.value) is cst.Name:
@@ -143,6 +147,18 @@ class ConstantResolver:
                 return None
             return Resolved(found.value, found.origin or f"`self.{attr}` as set in `__init__`")
         return self._class_attribute(cls, attr, depth)
+
+    def _option(self, dest: str, depth: int) -> Optional[Resolved]:
+        """``args.dropout``: the default of the ``--dropout`` option, unless the user passes another."""
+        option = self.facts.options.declared.get(dest)
+        if option is None:
+            return None
+        found = self._number(option.default, Scope(), depth + 1)
+        if found is None:
+            return None
+        line = locate(self.facts.module, [option.default]).get(id(option.default))
+        where = f", line {line.line}" if line is not None else ""
+        return Resolved(found.value, found.origin or f"the default of `{option.flag}`{where}")
 
     def _class_attribute(self, cls: ClassInfo, attr: str, depth: int) -> Optional[Resolved]:
         values = cls.class_attrs.get(attr)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 import libcst as cst
 
 from dropout_lint.analysis import torch_api
+from dropout_lint.analysis.cli_options import Options, command_line_options
 from dropout_lint.analysis.imports import ImportTable
 from dropout_lint.analysis.syntax import (
     Statement,
@@ -176,6 +178,11 @@ class ModuleFacts:
                 self.global_names.update(n.name.value for n in stmt.names)
             elif type(stmt) is cst.Import or type(stmt) is cst.ImportFrom:
                 self.imports.add(stmt)
+
+    @cached_property
+    def options(self) -> Options:
+        """The command-line options the file declares (read when a rate is looked up)."""
+        return command_line_options(self.module)
 
     def constant(self, name: str) -> Optional[cst.BaseExpression]:
         """The value of a module-level name assigned exactly once, else None."""
