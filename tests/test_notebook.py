@@ -276,4 +276,4 @@ def test_messages_name_other_places_by_cell(tmp_path: Path) -> None:
     path = _write(tmp_path / "nb.ipynb", _notebook(_cell(IMPORTS), _cell(MODEL), _cell(train), _cell(evaluate)))
     rows = json.loads(CliRunner().invoke(main, ["check", "--format", "json", "--select", "DL301", str(path)]).stdout)
     assert [(r["cell"], r["line"]) for r in rows] == [(4, 2)]
-    assert "`model.train()` at line 2 of cell 3 put it in training mode" in rows[0]["message"]
+    assert "in training mode (dropout on) since `model.train()` at line 2 of cell 3" in rows[0]["message"]

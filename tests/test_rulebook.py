@@ -15,10 +15,11 @@ from click.testing import CliRunner
 
 from dropout_lint.cli import main
 from dropout_lint.config import Config
-from dropout_lint.engine import lint_source
+from dropout_lint.engine import lint_file, lint_source
 from dropout_lint.registry import RULES, RULES_BY_CODE, TRACE_RULES
 from dropout_lint.rule import Rule
 from dropout_lint.rulebook import examples, first_paragraph, pages_dir, page_text, sections
+from dropout_lint.runner import lint_files
 
 NO_EXAMPLES = frozenset({"DL901"})  # a crash of a check has no code that shows it
 REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "References")
@@ -239,6 +240,59 @@ def test_rules_without_a_fix_show_none() -> None:
 def test_markers_are_read() -> None:
     code = "a = 1  # error: DL201\nb = 2  # error: DL202, DL203\nc = 3\n"
     assert expected_findings(code) == {(1, "DL201"), (2, "DL202"), (2, "DL203")}
+
+
+# --- the messages ---------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# A message states the problem in its first clause and leaves the explanation to the rule
+# page. Names and expressions quoted from the user's code (`...`) can be long; each counts
+# as at most QUOTED_CAP characters.
+MAX_MESSAGE = 160
+MAX_MEDIAN = 120
+QUOTED_CAP = 20
+_QUOTED = re.compile(r"`[^`]*`")
+
+
+def message_length(message: str) -> int:
+    return len(_QUOTED.sub(lambda m: m.group(0)[:QUOTED_CAP], message))
+
+
+def _static_messages() -> list[tuple[str, str]]:
+    """(where, message) of every finding of the rule book's static examples and of the
+    fixtures (run from the repository's root, so that paths read as in the fixtures)."""
+    out = []
+    for rule in RULES:
+        for example in examples(page_text(rule) or ""):
+            if not example.traced:
+                where = f"{rule.code}-{rule.name}.md, block at line {example.line}"
+                out += [(where, d.message) for d in lint_source(example.code, f"{rule.code}_example.py", ALL)]
+    fixtures = ROOT / "fixtures"
+    singles = sorted(p for folder in ("examples", "local", "tracer", "notebooks") for p in (fixtures / folder).iterdir())
+    for path in singles:
+        if path.suffix in (".py", ".ipynb"):
+            relative = path.relative_to(ROOT).as_posix()
+            out += [(relative, d.message) for d in lint_file(relative, ALL, relative).diagnostics]
+    for folder in sorted(p for p in (fixtures / "projects").iterdir() if p.is_dir()):
+        files = sorted(p.relative_to(ROOT).as_posix() for p in folder.rglob("*.py"))
+        out += [(r.path, d.message) for r in lint_files(files, ALL, jobs=1) for d in r.diagnostics]
+    return out
+
+
+def test_message_length_caps_quoted_code() -> None:
+    assert message_length("`model.eval` is not called") == 26
+    assert message_length(f"`{'x' * 40}` is not called") == QUOTED_CAP + len(" is not called")
+
+
+def test_messages_are_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    found = _static_messages()
+    assert len({message for _, message in found}) >= 80, "the examples and fixtures give too few findings to judge"
+    assert [f"{where}: {message!r}" for where, message in found if "\n" in message] == []
+    long = [f"{where}: ({message_length(m)}) {m}" for where, m in found if message_length(m) > MAX_MESSAGE]
+    assert long == [], "messages longer than MAX_MESSAGE: say the problem, leave the reasons to the rule page"
+    lengths = sorted(message_length(message) for _, message in found)
+    assert lengths[len(lengths) // 2] <= MAX_MEDIAN
 
 
 # --- dropout-lint explain -------------------------------------------------------------

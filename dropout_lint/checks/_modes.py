@@ -7,27 +7,29 @@ from dropout_lint.rule import LINE
 
 
 def in_training(layers: frozenset[ModeLayer]) -> str:
-    """What a model in training mode does wrong when it is evaluated."""
+    """What is wrong with a model in training mode when it is evaluated: `` (dropout on)``;
+    nothing more where its layers are not known."""
     if ModeLayer.DROPOUT in layers and ModeLayer.BATCH_NORM in layers:
-        return "its dropout is active and its batch norm uses batch statistics"
+        return " (dropout on, batch norm on batch statistics)"
     if ModeLayer.DROPOUT in layers:
-        return "its dropout is active"
+        return " (dropout on)"
     if ModeLayer.BATCH_NORM in layers:
-        return "its batch norm uses batch statistics"
-    return "its dropout and batch norm (if any) behave as in training"
+        return " (batch norm on batch statistics)"
+    return ""
 
 
 def in_eval(layers: frozenset[ModeLayer]) -> str:
-    """What a training step does wrong on a model in eval mode."""
+    """What is wrong with a model in eval mode when it is trained: `` (dropout off)``;
+    nothing more where its layers are not known."""
     if ModeLayer.DROPOUT in layers and ModeLayer.BATCH_NORM in layers:
-        return "runs without dropout and with frozen batch-norm statistics"
+        return " (dropout off, batch norm on running statistics)"
     if ModeLayer.DROPOUT in layers:
-        return "runs without dropout"
+        return " (dropout off)"
     if ModeLayer.BATCH_NORM in layers:
-        return "runs with frozen batch-norm statistics"
-    return "runs without its dropout (if any)"
+        return " (batch norm on running statistics)"
+    return ""
 
 
-def through(via: Via | None, verb: str) -> str:
-    """``validate()` evaluates it at line 22: `` before a message about a helper's use."""
-    return f"`{via.function}()` {verb} it at line {LINE}: " if via is not None else ""
+def through(via: Via | None) -> str:
+    """`` in `validate()` at line 22,``: where a helper the model is given uses it."""
+    return f" in `{via.function}()` at line {LINE}," if via is not None else ""

@@ -15,10 +15,7 @@ RULE = Rule(
     summary="The first layer a top-level model applies to its raw input is dropout.",
 )
 
-_WHY = (
-    "dropout on the raw input throws away input features instead of regularising hidden "
-    "units, and can make training unstable; put dropout after hidden layers"
-)
+_FIX = "put dropout after hidden layers"
 
 
 class InputDropout(ProjectCheck):
@@ -30,9 +27,12 @@ class InputDropout(ProjectCheck):
             step = first_on_input(found[0]) if found is not None else None
             if step is not None and drops(self.index, step):
                 yield ProjectFinding(
-                    step.place, f"`{step.name}` is the first layer `{located.cls.name}` applies to its input: {_WHY}"
+                    step.place,
+                    f"dropout on the raw input: `{step.name}` is the first layer `{located.cls.name}` applies; {_FIX}",
                 )
         for _, model in self.index.root_sequentials():
             step = first_on_input(unroll(model.children)[0])
             if step is not None and drops(self.index, step):
-                yield ProjectFinding(step.place, f"`{step.name}` is the first layer of the model `{model.name}`: {_WHY}")
+                yield ProjectFinding(
+                    step.place, f"dropout on the raw input: `{step.name}` is the first layer of `{model.name}`; {_FIX}"
+                )

@@ -15,10 +15,7 @@ RULE = Rule(
     summary="A top-level model's output is the output of a dropout.",
 )
 
-_WHY = (
-    "dropout after the output layer zeroes predictions (logits) at random in training and "
-    "does not regularise anything; end the model with its output layer"
-)
+_FIX = "end the model with its output layer"
 
 
 class OutputDropout(ProjectCheck):
@@ -31,11 +28,12 @@ class OutputDropout(ProjectCheck):
             if outputs and all(drops(self.index, step) for step in outputs):
                 for step in outputs:
                     yield ProjectFinding(
-                        step.place, f"`{step.name}` makes the output of `{located.cls.name}`: {_WHY}"
+                        step.place, f"dropout on the output: `{step.name}` makes the output of `{located.cls.name}`; {_FIX}"
                     )
         for _, model in self.index.root_sequentials():
             outputs = output_steps(*unroll(model.children))
             if outputs and all(drops(self.index, step) for step in outputs):
                 yield ProjectFinding(
-                    outputs[0].place, f"`{outputs[0].name}` is the last layer of the model `{model.name}`: {_WHY}"
+                    outputs[0].place,
+                    f"dropout on the output: `{outputs[0].name}` is the last layer of `{model.name}`; {_FIX}",
                 )

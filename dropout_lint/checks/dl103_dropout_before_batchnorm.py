@@ -28,10 +28,8 @@ class DropoutBeforeBatchNorm(ProjectCheck):
                     if after.kind == "batchnorm":
                         yield ProjectFinding(
                             step.place,
-                            f"`{step.name}` feeds straight into batch norm {where(after)}: batch norm "
-                            "learns running statistics from dropped activations in training that "
-                            "differ from the full ones at eval (variance shift); move dropout after "
-                            "the batch norm, or drop it",
+                            f"`{step.name}` feeds straight into batch norm {where(after)}: variance "
+                            "shift at eval; move dropout after it",
                             (after.place,),
                         )
                         break

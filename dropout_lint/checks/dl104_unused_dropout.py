@@ -31,9 +31,8 @@ class UnusedDropout(ProjectCheck):
                     continue
                 yield ProjectFinding(
                     layer.place,
-                    f"`self.{attr} = {layer.name}(...)` is registered but `{cls.name}` never applies "
-                    f"it: no method reads `self.{attr}`, so this dropout does nothing; apply it in "
-                    "`forward`, or remove it if the rate is applied some other way",
+                    f"`self.{attr} = {layer.name}(...)` is never applied: no method of `{cls.name}` "
+                    "reads it; apply it in `forward` or remove it",
                 )
 
 

@@ -29,31 +29,24 @@ class DropoutDimensionMismatch(ProjectCheck):
                 if step.kind != "channel_dropout" or not drops(self.index, step) or step.type is None:
                     continue
                 source = rank_source(steps, index)
-                problem = _mismatch(step.type.dims, source)
-                if source is not None and problem is not None:
-                    yield ProjectFinding(
-                        step.place,
-                        f"`{step.name}` zeroes whole channels of {_EXPECTS.get(step.type.dims or 0, 'channel')} "
-                        f"inputs, but it gets the output of {where(source)}, {problem}; use "
-                        f"{_suggestion(source)}",
-                        (source.place,),
-                    )
+                message = _message(step, source)
+                if source is not None and message is not None:
+                    yield ProjectFinding(step.place, message, (source.place,))
 
 
-def _mismatch(dims: Optional[int], source: Optional[Step]) -> Optional[str]:
+def _message(step: Step, source: Optional[Step]) -> Optional[str]:
+    dims = step.type.dims if step.type is not None else None
     if source is None or source.type is None or dims is None:
         return None
     if source.kind in _FEATURES:
         return (
-            "a feature vector without channels: channel dropout there drops whole rows or "
-            "samples, or falls back to element-wise dropout with a deprecation warning"
+            f"channel dropout on features without channels: `{step.name}` gets the output of "
+            f"{where(source)}; use `nn.Dropout`"
         )
     if source.kind in ("conv", "batchnorm", "pool") and source.type.dims is not None and source.type.dims != dims:
-        return f"a {source.type.dims}-d feature map, which it reads with another layout (torch warns for some ranks)"
+        expects = _EXPECTS.get(dims, "(N, C, ...)")
+        return (
+            f"channel dropout of the wrong rank: `{step.name}` expects {expects} but {where(source)} "
+            f"gives {source.type.dims}-d maps; use `nn.Dropout{source.type.dims}d`"
+        )
     return None
-
-
-def _suggestion(source: Step) -> str:
-    if source.kind in _FEATURES or source.type is None or source.type.dims is None:
-        return "`nn.Dropout` (element-wise) instead"
-    return f"`nn.Dropout{source.type.dims}d` to match it"

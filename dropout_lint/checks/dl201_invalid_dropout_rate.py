@@ -7,9 +7,9 @@ import libcst as cst
 
 from dropout_lint.analysis.syntax import is_self_attribute
 from dropout_lint.analysis.torch_api import ApiKind
-from dropout_lint.checks._rates import describe_rate
+from dropout_lint.checks._rates import describe_rate, passed
 from dropout_lint.diagnostics import Severity
-from dropout_lint.project.rates import describe, passed_rates
+from dropout_lint.project.rates import passed_rates
 from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
 
 if TYPE_CHECKING:
@@ -53,16 +53,15 @@ class InvalidDropoutRate(Check):
         if _is_training_flag(expr):
             self.report(
                 expr,
-                f"`{self.ctx.text(expr)}` is passed to `{callee}` as `{keyword}`: the training "
-                f"flag went where the drop probability goes (a bool `True` means `{keyword}=1`); "
-                f"pass the rate and `training={self.ctx.text(expr)}`",
+                f"the training flag `{self.ctx.text(expr)}` is passed as the rate `{keyword}` of `{callee}`; "
+                f"pass the rate, and `training={self.ctx.text(expr)}`",
             )
             return
         module = self._dropout_module(expr)
         if module is not None:
             self.report(
                 module,
-                f"`{keyword}` of `{callee}` is `{self.ctx.text(module)}`, a dropout module, not a number; "
+                f"`{keyword}` of `{callee}` is the dropout module `{self.ctx.text(module)}`, not a number; "
                 f"pass its rate, `{self.ctx.text(module)}.p`",
             )
             return
@@ -81,10 +80,7 @@ class InvalidDropoutRate(Check):
         if resolved.value < 0 or resolved.value > 1:
             self.report(expr, f"{rate} of `{callee}` is outside [0, 1]: torch rejects it")
         elif resolved.value == 1:
-            self.report(
-                expr,
-                f"{rate} of `{callee}` drops every unit: the output is all zeros in training",
-            )
+            self.report(expr, f"{rate} of `{callee}` drops every unit: the output is all zeros in training")
 
     def _dropout_module(self, expr: cst.BaseExpression) -> Optional[cst.Attribute]:
         """``self.<name>`` (or a branch of ``... if self.training else ...`` that is one)
@@ -122,10 +118,12 @@ class InvalidPassedRate(ProjectCheck):
     rule = RULE
 
     def run(self) -> Iterator[ProjectFinding]:
-        for passed in passed_rates(self.index):
-            if passed.value < 0 or passed.value > 1:
-                yield ProjectFinding(passed.argument.place, f"{describe(passed)}: outside [0, 1], torch rejects it")
-            elif passed.value == 1:
+        for rate in passed_rates(self.index):
+            if rate.value < 0 or rate.value > 1:
                 yield ProjectFinding(
-                    passed.argument.place, f"{describe(passed)}: p=1 drops every unit, the output is all zeros in training"
+                    rate.argument.place, f"{passed(rate)} is outside [0, 1] for {rate.reaches}: torch rejects it"
+                )
+            elif rate.value == 1:
+                yield ProjectFinding(
+                    rate.argument.place, f"{passed(rate)} makes {rate.reaches} drop every unit: the output is all zeros"
                 )

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from dropout_lint.checks._rates import describe_rate
+from dropout_lint.checks._rates import describe_rate, passed
 from dropout_lint.diagnostics import Severity
-from dropout_lint.project.rates import describe, passed_rates
+from dropout_lint.project.rates import passed_rates
 from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
 
 RULE = Rule(
@@ -33,8 +33,7 @@ class HighDropoutRate(Check):
             self.report(
                 expr,
                 f"{describe_rate(api.rate.keyword, self.ctx.text(expr), resolved)} of `{self.ctx.text(node.func)}` is "
-                f"above the maximum {limit:g}: so high a rate makes the model underfit; start "
-                "near 0.1 and raise it while validation accuracy improves",
+                f"above the maximum {limit:g}: the model may underfit",
             )
 
 
@@ -45,10 +44,9 @@ class HighPassedRate(ProjectCheck):
 
     def run(self) -> Iterator[ProjectFinding]:
         limit = self.config.max_rate
-        for passed in passed_rates(self.index):
-            if limit < passed.value < 1:
+        for rate in passed_rates(self.index):
+            if limit < rate.value < 1:
                 yield ProjectFinding(
-                    passed.argument.place,
-                    f"{describe(passed)}: above the maximum {limit:g}, so high a rate makes the "
-                    "model underfit; start near 0.1 and raise it while validation accuracy improves",
+                    rate.argument.place,
+                    f"{passed(rate)} is above the maximum {limit:g} for {rate.reaches}: the model may underfit",
                 )

@@ -33,6 +33,6 @@ class KeepProbAsRate(Check):
         shown = self.ctx.text(expr)
         self.report(
             expr,
-            f"`{shown}` is passed to `{self.ctx.text(node.func)}` as `{keyword}`, the probability "
-            f"to drop; a keep probability is its complement: pass `{keyword}=1 - {shown}`",
+            f"the keep probability `{shown}` is passed as the drop probability `{keyword}` of "
+            f"`{self.ctx.text(node.func)}`; pass `{keyword}=1 - {shown}`",
         )

@@ -97,9 +97,7 @@ class RateChangedDuringTraining(Check):
             return
         self.report(
             node,
-            f"{what} inside the training loop: dropout should be in place with a fixed rate "
-            "from the start of training, not changed or added late in it; set it up before "
-            "training starts",
+            f"{what} inside the training loop; set dropout up before training starts",
         )
 
     def _training_loop(self) -> Optional[cst.CSTNode]:

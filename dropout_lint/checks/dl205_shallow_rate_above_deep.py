@@ -32,7 +32,6 @@ class ShallowRateAboveDeep(ProjectCheck):
                     yield ProjectFinding(
                         step.place,
                         f"`{step.name}` drops with p={value:g}, more than the deeper "
-                        f"{where(later[0])} with p={later[1]:g}: shallow layers usually want a "
-                        "lower rate than deep ones; consider raising the rate with depth",
+                        f"{where(later[0])} with p={later[1]:g}; rates usually rise with depth",
                         (later[0].place,),
                     )

@@ -23,8 +23,7 @@ class MissingEval(ProjectCheck):
             if isinstance(violation, EvalInTrainMode):
                 path = violation.model
                 message = (
-                    f"{through(violation.via, 'evaluates')}`{path}` is in training mode here, so "
-                    f"{in_training(violation.layers)} during evaluation: {violation.fact.why}, and no "
-                    f"`{path}.eval()` runs before this; call `{path}.eval()` before evaluating"
+                    f"`{path}` is evaluated in training mode{in_training(violation.layers)}{through(violation.via)} "
+                    f"since {violation.fact.why}; call `{path}.eval()` first"
                 )
                 yield ProjectFinding(violation.place, message, related_places(violation))

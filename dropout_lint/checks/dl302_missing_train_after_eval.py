@@ -23,8 +23,7 @@ class MissingTrainAfterEval(ProjectCheck):
             if isinstance(violation, TrainInEvalMode):
                 path = violation.model
                 message = (
-                    f"{through(violation.via, 'trains')}`{path}` is in eval mode here, so this training "
-                    f"step {in_eval(violation.layers)}: {violation.fact.why}, and nothing calls "
-                    f"`{path}.train()` before it; call `{path}.train()` at the start of each epoch"
+                    f"`{path}` is trained in eval mode{in_eval(violation.layers)}{through(violation.via)} "
+                    f"since {violation.fact.why}; call `{path}.train()` first"
                 )
                 yield ProjectFinding(violation.place, message, related_places(violation))

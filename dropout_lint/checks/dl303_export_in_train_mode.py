@@ -23,7 +23,7 @@ class ExportInTrainMode(ProjectCheck):
             if isinstance(violation, modes.ExportInTrainMode):
                 path = violation.model
                 message = (
-                    f"`{violation.api}` captures `{path}` in training mode, so {in_training(violation.layers)} "
-                    f"in the exported graph: {violation.fact.why}; call `{path}.eval()` before exporting"
+                    f"`{violation.api}` exports `{path}` in training mode{in_training(violation.layers)} "
+                    f"since {violation.fact.why}; call `{path}.eval()` first"
                 )
                 yield ProjectFinding(violation.place, message, modes.related_places(violation))

@@ -25,7 +25,6 @@ class ModeMethodNotCalled(Check):
             shown = self.ctx.text(value)
             self.report(
                 value,
-                f"`{shown}` is not called, so this line does nothing and the model stays in "
-                f"its current mode; write `{shown}()`",
+                f"`{shown}` is not called, so the mode does not change; write `{shown}()`",
                 Edit(value, cst.Call(func=value), f"Call `{shown}()`"),
             )

@@ -68,8 +68,7 @@ class TrainingFlagAssigned(Check):
             edit = Edit(statement, cst.Call(func=switch), f"Call {fix}")
         self.report(
             target,
-            f"assigning `{shown}.training` changes only this module's flag: its submodules "
-            f"(dropout, batch norm) keep their old mode; call {fix}",
+            f"assigning `{shown}.training` leaves its submodules (dropout, batch norm) in their old mode; call {fix}",
             edit,
         )
 

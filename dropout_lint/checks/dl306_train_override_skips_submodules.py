@@ -36,9 +36,8 @@ class TrainOverrideSkipsSubmodules(Check):
         if not accepts_mode(method):
             self.report(
                 method.name,
-                f"`{cls.name}.train()` cannot take the mode: `eval()` calls `train(False)`, which raises a "
-                f"TypeError, so no part is ever switched to eval mode; keep `train(self, mode=True)` and give "
-                f"the other work a method of its own",
+                f"`{cls.name}.train()` takes no mode, so `eval()`, which calls `train(False)`, raises a TypeError; "
+                "keep `train(self, mode=True)`",
             )
             return
         outcomes = eval_outcomes(method, cls.methods)
@@ -58,9 +57,8 @@ class TrainOverrideSkipsSubmodules(Check):
         shown = ", ".join(f"`self.{name}`" for name in names[:_SHOWN]) + (", ..." if len(names) > _SHOWN else "")
         self.report(
             method.name,
-            f"`{cls.name}.train()` does not pass the mode on to {shown}: `eval()` calls it too, so "
-            f"{'that part stays' if len(names) == 1 else 'those parts stay'} in training mode, dropout "
-            f"included; call `super().train(mode)`, then put a frozen part back with `.eval()`",
+            f"`{cls.name}.train()` does not pass the mode on to {shown}, so `eval()` leaves "
+            f"{'it' if len(names) == 1 else 'them'} in training mode; call `super().train(mode)`",
         )
 
     def _mode_parts(self, cls: ClassInfo) -> frozenset[str]:

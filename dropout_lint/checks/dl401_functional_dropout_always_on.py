@@ -42,7 +42,6 @@ class FunctionalDropoutAlwaysOn(Check):
             edit = Edit(node, with_keyword(node, "training", value), f"Pass `training={flag}`")
         self.report(
             node,
-            f"`{callee}` is called without `training=`: its default `training=True` keeps "
-            f"dropout on in eval mode; pass `training={flag}`",
+            f"`{callee}` is called without `training=`, so it drops in eval mode too; pass `training={flag}`",
             edit,
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from dropout_lint.analysis.syntax import is_self_attribute
-from dropout_lint.analysis.torch_api import FUNCTIONAL_OF, ApiKind
+from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.diagnostics import Severity
 from dropout_lint.rule import Check, Rule
 
@@ -37,9 +37,8 @@ class DropoutModuleInForward(Check):
         callee = self.ctx.text(node.func)
         self.report(
             node,
-            f"`{callee}` is built inside `forward`: a new module is always in training mode "
-            f"and `model.eval()` never reaches it, so it drops at inference too; create it "
-            f"in `__init__` (or call `F.{FUNCTIONAL_OF[api.short]}(x, p, training=self.training)`)",
+            f"`{callee}` built inside `forward` drops at inference too: `model.eval()` never reaches it; "
+            "create it in `__init__`",
         )
 
     def _registered(self, node: cst.Call) -> bool:

@@ -14,10 +14,7 @@ RULE = Rule(
     summary="AlphaDropout is used in a model without SELU activations.",
 )
 
-_WHY = (
-    "alpha dropout keeps the self-normalising mean and variance of SELU networks and does "
-    "not suit other activations; use `nn.Dropout` here, or SELU activations"
-)
+_FIX = "use `nn.Dropout`, or SELU activations"
 
 
 class AlphaDropoutWithoutSelu(ProjectCheck):
@@ -29,13 +26,13 @@ class AlphaDropoutWithoutSelu(ProjectCheck):
             sites = [*_alpha_layers(cls), *((place, "F.alpha_dropout") for place in cls.alpha)]
             if sites and not _model_has_selu(self.index, cls):
                 for place, name in sites:
-                    yield ProjectFinding(place, f"`{name}` is used in `{cls.name}`, whose model has no SELU: {_WHY}")
+                    yield ProjectFinding(place, f"`{name}` is used in `{cls.name}`, whose model has no SELU; {_FIX}")
         for _, model in self.index.root_sequentials():
             layers = list(_flatten(model.children))
             if not any(_is(layer, "selu") for layer in layers):
                 for layer in layers:
                     if _is(layer, "alpha_dropout"):
-                        yield ProjectFinding(layer.place, f"`{layer.name}` is used in a model without SELU: {_WHY}")
+                        yield ProjectFinding(layer.place, f"`{layer.name}` is used in a model without SELU; {_FIX}")
 
 
 def _is(layer: Layer, kind: str) -> bool:

@@ -29,7 +29,6 @@ class DropoutForcedOn(Check):
             return  # `if self.training: F.dropout(x, p, training=True)` drops in training only
         self.report(
             flag.value,
-            f"`{self.ctx.text(node.func)}` is given `{api.training.keyword}=True`, so it drops in "
-            f"eval mode too: right for Monte Carlo dropout, a bug otherwise; pass "
-            f"`{api.training.keyword}=self.training` unless you sample on purpose",
+            f"`{self.ctx.text(node.func)}` is given `{api.training.keyword}=True`, so it drops in eval mode "
+            f"too; pass `{api.training.keyword}=self.training` unless it is Monte Carlo dropout",
         )

@@ -29,8 +29,8 @@ class DropoutNeverActive(Check):
         if flag.value is not None and literal_bool(flag.value) is False:
             self.report(
                 flag.value,
-                f"`{callee}` is given `{keyword}=False`, so it never drops, in training "
-                f"either; pass `{keyword}=self.training`",
+                f"`{callee}` is given `{keyword}=False`, so it never drops, even in training; "
+                f"pass `{keyword}=self.training`",
             )
             return
         rate = find_arg(node, api.rate).value
@@ -40,6 +40,6 @@ class DropoutNeverActive(Check):
         if flag.missing and api.training_default is False:
             self.report(
                 node,
-                f"`{callee}` is called without `training=`: its default is `training=False` "
-                f"(unlike `F.dropout`), so it never drops; pass `training=self.training`",
+                f"`{callee}` is called without `training=`, whose default is `False`, so it never drops; "
+                "pass `training=self.training`",
             )

@@ -39,9 +39,7 @@ class AttentionDropoutAlwaysOn(Check):
         self.report(
             rate,
             f"`{keyword}={shown}` of `{self.ctx.text(node.func)}` is not gated on "
-            f"`{self_name}.training`: an attention kernel does not know the module's mode, so "
-            f"attention dropout stays on in eval; pass "
-            f"`{keyword}={shown} if {self_name}.training else 0.0`",
+            f"`{self_name}.training`, so it drops in eval mode too",
             Edit(rate, _gated(rate, self_name), f"Gate it: `{shown} if {self_name}.training else 0.0`"),
         )
 

@@ -25,10 +25,8 @@ class HandRolledTrainingFlag(ProjectCheck):
                 if use.flag in switched:
                     continue  # something sets it outside the constructor: the code keeps it in step
                 flag = f"self.{use.flag}" if use.kind == "attr" else use.flag
-                where = "only its constructor sets it" if use.kind == "attr" else "it is a constant of the module"
-                yield ProjectFinding(
-                    use.place,
-                    f"`{use.text}` is switched by `{flag}`, but {where}: `model.train()` and "
-                    f"`model.eval()` do not change it, so dropout stays as it was set; use "
-                    "`self.training`, which they do set",
-                )
+                if use.kind == "attr":
+                    what = "which only the constructor sets, not `eval()`"
+                else:
+                    what = "a module constant that `eval()` does not change"
+                yield ProjectFinding(use.place, f"`{use.text}` is switched by `{flag}`, {what}; use `self.training`")

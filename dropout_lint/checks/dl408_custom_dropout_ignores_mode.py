@@ -15,9 +15,6 @@ RULE = Rule(
     summary="A module's `forward` drops values or whole layers at random without consulting `self.training`.",
 )
 
-_FIX = "check `self.training` first (`if not self.training: return x`) so that eval is deterministic"
-
-
 class CustomDropoutIgnoresMode(ProjectCheck):
     rule = RULE
 
@@ -43,19 +40,19 @@ class CustomDropoutIgnoresMode(ProjectCheck):
             for drop in forward.drops:
                 yield ProjectFinding(
                     drop.place,
-                    f"`{cls.name}.forward` drops at random with `{drop.text}` without consulting "
-                    f"`self.training`, so it drops at inference too; {_FIX}",
+                    f"`{cls.name}.forward` drops at random in eval mode too: `{drop.text}` is not gated "
+                    "on `self.training`",
                 )
             for op in cls.forward.ops:
                 helper = self._helper(cls, op.kind, op.attr, op.target)
                 if helper is None or helper.mentions_mode or not helper.drops:
                     continue
                 drop = helper.drops[0]
+                where = f"line {LINE}" if drop.place.path == op.place.path else f"{drop.place.path}:{LINE}"
                 yield ProjectFinding(
                     op.place,
-                    f"`{op.callee}` drops at random (`{drop.text}`, {drop.place.path}:{LINE}) "
-                    f"and neither it nor `{cls.name}.forward` consults `self.training`, so it drops "
-                    f"at inference too; {_FIX}",
+                    f"`{op.callee}` drops at random in eval mode too: neither it nor `{cls.name}.forward` "
+                    f"gates `{drop.text}` ({where}) on `self.training`",
                     (drop.place,),
                 )
 

@@ -29,9 +29,7 @@ class DropoutResultDiscarded(Check):
             shown = self.ctx.text(call)
             self.report(
                 call,
-                f"the result of `{shown}` is thrown away: dropout returns a new tensor and "
-                f"leaves its input unchanged, so this line does nothing; assign it "
-                f"(`x = {shown}`)",
+                f"the result of `{shown}` is discarded: dropout is not in place, so this line does nothing",
             )
 
     def _functional_out_of_place(self, call: cst.Call) -> bool:

@@ -40,8 +40,8 @@ class ModeReadAtConstruction(Check):
             for read in _deciding_reads(method, self_name):
                 self.report(
                     read,
-                    f"`{self_name}.training` is always `True` in {where}: the choice is made once, at "
-                    f"construction, and `eval()` does not undo it; read the flag in `forward`",
+                    f"`{self_name}.training` is always `True` in {where}, so `eval()` cannot undo this "
+                    "choice; read the flag in `forward`",
                 )
 
 

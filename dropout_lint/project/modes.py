@@ -91,7 +91,9 @@ class Mode(enum.Enum):
 @record
 class Fact:
     mode: Mode
-    why: str = ""  # a reason; LINE stands for the lines of `places`, in order
+    # What set the mode, to follow "since" in a message (```model.train()` at line 12``);
+    # LINE stands for the lines of `places`, in order.
+    why: str = ""
     places: tuple[Place, ...] = ()
 
 
@@ -610,7 +612,7 @@ class _Interpreter:
             # `nn.Sequential`, a class it cannot resolve): the switch says what it is.
             objs = frozenset({Obj(f"switched:{event.place.path}#{event.place.index}", None, event.path)})
             self.bind(state, event.path, objs)
-        why = f"`{event.text}` at line {LINE} put it in {event.mode.value} mode"
+        why = f"`{event.text}` at line {LINE}"
         mode = Mode.EVAL if event.mode is Switch.EVAL else Mode.TRAIN
         self.set_facts(state, objs, frozenset({Fact(mode, why, _places(event.place))}))
 
@@ -700,9 +702,9 @@ class _Interpreter:
             obj = Obj(site, source.target, path, configured=source.kind is SourceKind.CONFIGURED)
             self.bind(state, path, frozenset({obj}))
             if source.kind in (SourceKind.TRAIN, SourceKind.CONFIGURED):
-                fact = Fact(Mode.TRAIN, f"`{path}` was built at line {LINE}, and a new model starts in training mode", _places(place))
+                fact = Fact(Mode.TRAIN, f"`{path}` was built at line {LINE}", _places(place))
             elif source.kind is SourceKind.EVAL:
-                fact = Fact(Mode.EVAL, f"`from_pretrained` at line {LINE} returns it in eval mode", _places(place))
+                fact = Fact(Mode.EVAL, f"`from_pretrained` at line {LINE}", _places(place))
             else:
                 fact = _UNKNOWN
             state.facts[obj] = frozenset({fact})
@@ -725,7 +727,7 @@ class _Interpreter:
                 untrained = factory is not None and not _may_load(self.analysis.functions[factory].body())
                 obj = Obj(site, models[0].cls.qualname, path, built=untrained)
                 self.bind(state, path, frozenset({obj}))
-                why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
+                why = f"`{path}` was built at line {LINE}"
                 state.facts[obj] = frozenset({Fact(Mode.TRAIN, why, _places(place))})
                 return
         # (What a call does to the models it is given, its own event has applied.)
@@ -763,7 +765,7 @@ class _Interpreter:
             # (none that depend on the mode for the families without dropout).
             obj = Obj(site, target if DROPOUT_FREE_MODELS.match(target) else None, path)
             self.bind(state, path, frozenset({obj}))
-            why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
+            why = f"`{path}` was built at line {LINE}"
             state.facts[obj] = frozenset({Fact(Mode.TRAIN, why, _places(event.place))})
             self.escape(state, [*args, *event.source.keywords])
             return
@@ -777,7 +779,7 @@ class _Interpreter:
         given = [*args, *event.source.keywords]
         parts = frozenset(o for p in given for o in self.lookup(state, p, create=False) if o.cls is not None)
         obj = Obj(site, qualname, path, parts, built=not parts)
-        why = f"`{path}` was built at line {LINE}, and a new model starts in training mode"
+        why = f"`{path}` was built at line {LINE}"
         fresh = frozenset({Fact(Mode.TRAIN, why, _places(event.place))})
         if torch_layer is not None and torch_layer.kind in _CONTAINERS and parts:
             # `nn.Sequential(backbone, head)` of models that exist keeps their modes.
@@ -971,8 +973,8 @@ class _Interpreter:
                     elif fact.mode is Mode.UNKNOWN:
                         after.add(fact)
                     else:
-                        why = f"`{short}()` (line {LINE}) calls it: {fact.why}"
-                        after.add(Fact(fact.mode, why, (*_places(at), *fact.places)))
+                        why = f"{fact.why}, via `{short}()` at line {LINE}"
+                        after.add(Fact(fact.mode, why, (*fact.places, *_places(at))))
                 state.facts[obj] = frozenset(after)
 
     def _used_by_callee(

@@ -81,11 +81,3 @@ def _given(cls: ClassSummary, inst: Instantiation, param: str) -> Optional[float
         return None
     default = next((p.default for p in cls.params if p.name == param), None)
     return None if default is None else default.value
-
-
-def describe(passed: PassedRate) -> str:
-    """```drop=0.9` of `Block(...)` reaches `nn.Dropout(drop)` in `Block```."""
-    argument = passed.argument
-    shown = f"{argument.keyword}={argument.text}" if argument.keyword else argument.text
-    origin = f" ({argument.origin})" if argument.origin else ""
-    return f"`{shown}`{origin} passed to `{passed.callee}` reaches {passed.reaches}"
