@@ -244,6 +244,28 @@ FLAGGED = {
 SILENT = {
     # DL306: overrides that switch every child, or whose skipped part is frozen in eval mode
     "o-super": ("DL306", _override("super().train(mode)\n        return self")),
+    # A `train(x_pos, x_neg)` of a model with no part that has a mode (forward-forward
+    # training in pytorch/examples): nothing is left in training mode.
+    "o-no-mode-parameter-no-mode-part": (
+        "DL306",
+        """\
+class Layer(nn.Linear):
+    def train(self, x_pos, x_neg):
+        return self.forward(x_pos), self.forward(x_neg)
+
+class Net(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.layers = []
+        for a, b in zip(dims, dims[1:]):
+            self.layers += [Layer(a, b)]
+        self.act = nn.ReLU()
+
+    def train(self, x_pos, x_neg):
+        for layer in self.layers:
+            x_pos, x_neg = layer.train(x_pos, x_neg)
+""",
+    ),
     "o-super-then-freeze-bn": ("DL306", _override("super().train(mode)\n        self.encoder.eval()\n        return self")),
     "o-base-call": ("DL306", _override("nn.Module.train(self, mode)\n        self.encoder.eval()")),
     "o-super-on-all-paths": ("DL306", _override("if self.frozen:\n            return super().train(False)\n        return super().train(mode)")),

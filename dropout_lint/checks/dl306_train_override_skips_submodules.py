@@ -34,6 +34,8 @@ class TrainOverrideSkipsSubmodules(Check):
         if method is None or method.decorators or not self.ctx.facts.is_module_class(cls):
             return
         if not accepts_mode(method):
+            if not self._mode_parts(cls):
+                return  # nothing with a mode to leave in training: `eval()` fails loudly, harmlessly
             self.report(
                 method.name,
                 f"`{cls.name}.train()` takes no mode, so `eval()`, which calls `train(False)`, raises a TypeError; "
