@@ -16,7 +16,7 @@ from typing import Optional
 from ecosystem.corpus import CorpusError, default_cache, read_packages
 from ecosystem.examples import lint_examples, read_examples, read_runs, write_runs
 from ecosystem.gate import compare, difference_table
-from ecosystem.historical import measure, read_mirrors, read_outcomes, write_outcomes
+from ecosystem.historical import Outcome, measure, read_mirrors, read_outcomes, write_outcomes
 from ecosystem.labels import LabelError, read_known_bugs, read_labels
 from ecosystem.lint import LintError, lint_packages
 from ecosystem.report import Check, render
@@ -61,6 +61,17 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _log_changed(last: Sequence[Outcome], now: Sequence[Outcome]) -> None:
+    """Say which historical bugs are found now and were not at the last measurement, and
+    the other way round."""
+    before = {(o.project, o.version, o.path, o.line, o.rule): o.found for o in last}
+    for outcome in now:
+        was = before.get((outcome.project, outcome.version, outcome.path, outcome.line, outcome.rule))
+        if was is not None and was != outcome.found:
+            state = "now found" if outcome.found else "no longer found"
+            _log(f"historical {state}: {outcome.project} {outcome.path}:{outcome.line} {outcome.rule}")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -89,9 +100,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             outcomes, missing = measure(bugs, mirrors, cache, measured_with, args.jobs)
             for repository in missing:
                 _log(f"no mirror of {repository}: its historical rows keep their last outcome")
-            kept = [o for o in read_outcomes() if o.project in missing]
-            write_outcomes(sorted(outcomes + kept, key=lambda o: (o.project, o.path, o.line)))
-        outcomes = read_outcomes()
+            last = read_outcomes()
+            kept = [o for o in last if o.project in missing]
+            outcomes = sorted(outcomes + kept, key=lambda o: (o.project, o.path, o.line))
+            _log_changed(last, outcomes)
+            if not args.no_write:
+                write_outcomes(outcomes)
+        else:
+            outcomes = read_outcomes()
     except (CorpusError, LabelError, LintError, OSError, subprocess.SubprocessError) as exc:
         _log(f"ecosystem: {exc}")
         return 2
