@@ -144,6 +144,33 @@ FLAGGED = {
     "dl306-forced-on": _case("DL306", _override("self.training = mode\n        self.encoder.train(True)\n        self.head.train(mode)"), [9]),
     "dl306-flags-only": _case("DL306", _override("self.training = mode\n        return self", encoder="nn.Dropout(0.1)"), [9]),
     # torch_geometric's GLEM: `eval()` calls `train(False)`, which this signature rejects
+    "dl306-given-parts": _case(
+        "DL306",
+        """\
+from transformers import PreTrainedModel
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.1)
+
+class Multimodal(nn.Module):
+    def __init__(self, encoders: dict[str, Encoder], language_model: PreTrainedModel, hook=None):
+        super().__init__()
+        self.encoders = encoders
+        self.language_model = language_model
+        self.hook = hook
+
+    def train(self, encoders_mode=None, llm_mode=None):
+        super().train(True)
+        if llm_mode is None:
+            return self
+        for p in self.language_model.parameters():
+            p.requires_grad_(llm_mode)
+        return self
+""",
+        [15],
+    ),
     "dl306-no-mode-parameter": _case("DL306", _override("self.fit(loader, optimizer)", params="loader, optimizer"), [9]),
     # DL401 functional-dropout-always-on
     "dl401-keyword-p": _case("DL401", _module("x = F.dropout(x, p=self.p)"), [8]),
@@ -246,6 +273,25 @@ SILENT = {
     "o-super": ("DL306", _override("super().train(mode)\n        return self")),
     # A `train(x_pos, x_neg)` of a model with no part that has a mode (forward-forward
     # training in pytorch/examples): nothing is left in training mode.
+    # Parts given to `__init__` that are not annotated as models (a callback, a size).
+    "o-given-non-models": (
+        "DL306",
+        """\
+from typing import Callable
+
+class Model(nn.Module):
+    def __init__(self, hook: Callable, width: int):
+        super().__init__()
+        self.hook = hook
+        self.width = width
+        self.head = nn.Linear(width, 2)
+
+    def train(self, mode=True):
+        self.training = mode
+        self.head.train(mode)
+        return self
+""",
+    ),
     "o-no-mode-parameter-no-mode-part": (
         "DL306",
         """\

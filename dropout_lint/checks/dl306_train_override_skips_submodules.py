@@ -7,7 +7,7 @@ from dropout_lint.analysis.layers import module_layer
 from dropout_lint.analysis.mode_override import accepts_mode, eval_outcomes
 from dropout_lint.analysis.structure import ClassInfo
 from dropout_lint.analysis.syntax import dotted_name, iter_nodes
-from dropout_lint.analysis.vocabulary import MODE_SWITCHES
+from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_LIBRARIES
 from dropout_lint.diagnostics import Severity
 from dropout_lint.rule import Check, Rule
 
@@ -68,11 +68,40 @@ class TrainOverrideSkipsSubmodules(Check):
         behaves differently in training, a module class of this file, or anything the
         class switches with ``.train()``/``.eval()``."""
         parts = set(_switched_attributes(cls.node))
+        init = cls.methods.get("__init__")
+        given = self._module_params(init) if init is not None else frozenset()
         for attr, bindings in cls.self_bindings.items():
             for binding in bindings:
-                if type(binding.value) is cst.Call and self._builds_mode_part(binding.value):
+                value = binding.value
+                if type(value) is cst.Call and self._builds_mode_part(value):
+                    parts.add(attr)
+                elif type(value) is cst.Name and value.value in given:
                     parts.add(attr)
         return frozenset(parts)
+
+    def _module_params(self, init: cst.FunctionDef) -> frozenset[str]:
+        """The ``__init__`` parameters annotated as models: ``language_model:
+        PreTrainedModel``, ``encoders: dict[str, Encoder]`` of a module class of this
+        file, ``backbone: nn.Module``. What the caller gives them has a mode the class
+        cannot see, and the class holds it as a part."""
+        params = init.params
+        found: set[str] = set()
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.annotation is not None and self._names_module(param.annotation.annotation):
+                found.add(param.name.value)
+        return frozenset(found)
+
+    def _names_module(self, annotation: cst.BaseExpression) -> bool:
+        for node in iter_nodes(annotation):
+            if type(node) is cst.Name and any(
+                self.ctx.facts.is_module_class(local) for local in self.ctx.facts.classes_by_name.get(node.value, ())
+            ):
+                return True
+            if isinstance(node, (cst.Name, cst.Attribute)):
+                qualname = self.ctx.facts.imports.qualify(node)
+                if qualname is not None and _is_model_type(qualname):
+                    return True
+        return False
 
     def _builds_mode_part(self, call: cst.Call) -> bool:
         func = call.func
@@ -85,6 +114,13 @@ class TrainOverrideSkipsSubmodules(Check):
         if type(func) is cst.Name:
             return any(self.ctx.facts.is_module_class(local) for local in self.ctx.facts.classes_by_name.get(func.value, ()))
         return False
+
+
+def _is_model_type(qualname: str) -> bool:
+    """``torch.nn.Module`` or a model class of a model library (``PreTrainedModel``)."""
+    if qualname in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+        return True
+    return qualname.startswith(MODEL_LIBRARIES) and not qualname.startswith("torch.") and qualname.endswith("Model")
 
 
 def _switched_attributes(scope: cst.CSTNode, to_eval: bool = False) -> set[str]:
