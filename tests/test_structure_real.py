@@ -385,6 +385,60 @@ def test_a_layer_added_to_a_part_is_not_the_class_own(tmp_path: Path) -> None:
     assert run(tmp_path, {"attention.py": source}, select=("DL104",)) == []
 
 
+LEFTOVER = """\
+import torch.nn as nn
+
+
+class FeedForward(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.fc = nn.Linear(config.dim, config.dim)
+        self.dropout = nn.Dropout(config.{child_rate})
+
+    def forward(self, x):
+        return self.dropout(self.fc(x))
+
+
+class recurrentCell(nn.Module):
+    def __init__(self, size, dropout=0.2):
+        super().__init__()
+        self.fc = nn.Linear(size, size)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.fc(self.dropout(x))
+
+
+class Layer(nn.Module):
+    def __init__(self, config, size, n, dropout):
+        super().__init__()
+        self.ff = FeedForward(config)
+        self.cells = nn.ModuleList([recurrentCell(size, {cell_rate}) for _ in range(n)])
+        self.dropout = nn.Dropout(config.dropout)
+        self.cell_dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        for cell in self.cells:
+            x = cell(x)
+        return self.ff(x)
+"""
+
+
+def test_a_leftover_whose_rate_drops_inside_the_parts_is_not_reported(tmp_path: Path) -> None:
+    """XLNet's layer and pytorch-forecasting's mLSTM layer: the unapplied dropout's rate
+    (``config.dropout``, the ``dropout`` parameter) reaches parts that apply a dropout
+    with it, so no regularisation is lost."""
+    source = LEFTOVER.format(child_rate="dropout", cell_rate="dropout")
+    assert run(tmp_path, {"layer.py": source}, select=("DL104",)) == []
+
+
+def test_a_leftover_whose_rate_reaches_no_applied_dropout_is_reported(tmp_path: Path) -> None:
+    """The parts drop with another setting (``config.attention_dropout``) or a literal:
+    the layer's own rates are lost."""
+    source = LEFTOVER.format(child_rate="attention_dropout", cell_rate="0.1")
+    assert run(tmp_path, {"layer.py": source}, select=("DL104",)) == [("layer.py", 29, "DL104"), ("layer.py", 30, "DL104")]
+
+
 @pytest.mark.parametrize("name", ['f"conv{i + 1}"', '"conv" + str(i + 1)', '"conv%d" % (i + 1)', '"conv{}".format(i + 1)'])
 def test_a_name_built_at_run_time_reaches_only_what_it_starts_with(tmp_path: Path, name: str) -> None:
     """DeepNOG: `getattr(self, f"conv{i + 1}")` applies the convolutions, not `dropout1`."""

@@ -134,7 +134,8 @@ class SummaryCollector:
         self.numbering: dict[int, int] = {}  # filled by the walker: node -> rank
         self.classes: dict[int, _ClassNotes] = {}
         self.constructions: list[_Construction] = []
-        self.factory_calls: list[tuple[cst.Call, ClassInfo]] = []  # lower-case calls in classes
+        # Lower-case calls in classes, with the function around them.
+        self.factory_calls: list[tuple[cst.Call, ClassInfo, Optional[cst.FunctionDef], cst.FunctionDef]] = []
         self.drawing: set[int] = set()  # functions that make random draws
         self.switching: set[int] = set()  # functions that switch modes, train, or export
         self.flag_uses: list[tuple[str, str, str, cst.Call]] = []  # (flag, kind, owner, call)
@@ -192,7 +193,7 @@ class SummaryCollector:
                 parent = ctx.ancestors[-1] if ctx.ancestors else None
                 self.constructions.append(_Construction(node, cls, method, ctx.enclosing_function(), parent))
             elif cls is not None and method is not None and is_self_attribute(func) is None:
-                self.factory_calls.append((node, cls))
+                self.factory_calls.append((node, cls, ctx.enclosing_function(), method))
 
     def _note_flag(self, node: cst.Call, cls: ClassInfo) -> None:
         """A dropout call switched by a flag of the code's own instead of ``self.training``."""
@@ -577,19 +578,23 @@ class _Summariser:
 
     def factory_instantiations(self) -> Iterator[Instantiation]:
         """Calls in a module's methods to functions that may build its parts
-        (``self.embed = make_embedding(...)``): the index follows what they return."""
-        for call, cls in self.collector.factory_calls:
+        (``self.embed = make_embedding(...)``): the index follows what they return. A
+        class with a lower-case name (``mLSTMCell(size, dropout)``) is built this way too,
+        so the arguments are kept."""
+        for call, cls, function, method in self.collector.factory_calls:
             if self.facts.module_status(cls) is False:
                 continue
             target = self.qualify(call.func) if isinstance(call.func, (cst.Name, cst.Attribute)) else None
             if target is None or not _may_be_project_class(target) or target.startswith("builtins"):
                 continue
+            fn_info = self.facts.function(function) if function is not None else None
+            scope = Scope(fn_info, cls if method is function else None)
             yield Instantiation(
                 target=target,
                 place=self.places.of(call),
                 owner=f"{self.module}.{cls.name}",
-                args=(),
-                star=False,
+                args=tuple(self.arguments(call, scope)),
+                star=any(arg.star for arg in call.args),
                 root=False,
             )
 
