@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dropout_lint.analysis.constants import Resolved
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dropout_lint.analysis.constants import Resolved
 
 
 def describe_rate(keyword: str, written: str, resolved: Resolved) -> str:

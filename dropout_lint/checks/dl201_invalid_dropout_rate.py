@@ -1,27 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from dropout_lint.analysis.syntax import is_self_attribute
 from dropout_lint.analysis.torch_api import ApiKind
+from dropout_lint.catalog import DL201 as RULE
 from dropout_lint.checks._rates import describe_rate
-from dropout_lint.diagnostics import Severity
-from dropout_lint.project.rates import describe, passed_rates
-from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
+from dropout_lint.rule import Check
 
 if TYPE_CHECKING:
     from dropout_lint.analysis.structure import Binding
     from dropout_lint.context import FileContext
-
-RULE = Rule(
-    code="DL201",
-    name="invalid-dropout-rate",
-    severity=Severity.ERROR,
-    summary="The dropout probability is outside [0, 1], equals 1, or is not a number.",
-)
 
 
 def _not_a_number(expr: cst.BaseExpression) -> Optional[str]:
@@ -115,17 +107,3 @@ def _builds_dropout_module(ctx: FileContext, bindings: Sequence[Binding]) -> boo
             return False
     return True
 
-
-class InvalidPassedRate(ProjectCheck):
-    """The same rule for a rate passed to a class that hands it to a dropout layer."""
-
-    rule = RULE
-
-    def run(self) -> Iterator[ProjectFinding]:
-        for passed in passed_rates(self.index):
-            if passed.value < 0 or passed.value > 1:
-                yield ProjectFinding(passed.argument.place, f"{describe(passed)}: outside [0, 1], torch rejects it")
-            elif passed.value == 1:
-                yield ProjectFinding(
-                    passed.argument.place, f"{describe(passed)}: p=1 drops every unit, the output is all zeros in training"
-                )
