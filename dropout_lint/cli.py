@@ -6,11 +6,8 @@ A thin click shell over the library; heavy imports happen inside the commands so
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -35,27 +32,6 @@ _PROGRESS_MIN_FILES = 50
 def _fail(message: str) -> click.exceptions.Exit:
     click.echo(f"dropout-lint: error: {message}", err=True)
     return click.exceptions.Exit(EXIT_ERROR)
-
-
-@contextmanager
-def _linter_imports() -> Iterator[None]:
-    """Import libcst, the rules and the analyses with the garbage collector off.
-
-    The import makes a few hundred thousand objects (classes, functions, their
-    dictionaries) that live as long as the process, and next to no garbage, yet sets off
-    dozens of collections, each scanning what was made so far. So the collector is off
-    while they are made and then leaves them out of every later collection
-    (``gc.freeze``, which also keeps a forked worker from copying their pages): about
-    25 ms of a 0.3 s one-file run. Only the first import in a process does this."""
-    if "dropout_lint.engine" in sys.modules or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def _spelled_out(params: list[click.Parameter], args: list[str]) -> list[str]:
@@ -289,10 +265,9 @@ def check(
     **trace_options: Any,
 ) -> None:
     """Lint files and folders (default: the current folder); `-` reads stdin."""
-    with _linter_imports():
-        from dropout_lint.config import Config, ConfigError, find_config_file, load_config
-        from dropout_lint.discovery import discover
-        from dropout_lint.reporters import make_report, render
+    from dropout_lint.config import Config, ConfigError, find_config_file, load_config
+    from dropout_lint.discovery import discover
+    from dropout_lint.reporters import make_report, render
 
     stdin = paths == ("-",) or (not paths and stdin_filename is not None)
     if "-" in paths and not stdin:
@@ -460,7 +435,7 @@ def _check_stdin(path: str, config: Config, fixing: _Fixing, *, skipped: bool, c
     it, changed or not); ``--diff`` prints the change and exits. A ``skipped``
     (excluded) source is not linted: ``--fix`` gives it back as it came."""
     from dropout_lint.engine import analyse_data, lint_data
-    from dropout_lint.fixer import fix_data, unified_diff
+    from dropout_lint.runner import prepare
 
     data = sys.stdin.buffer.read()
     if skipped:
@@ -469,7 +444,10 @@ def _check_stdin(path: str, config: Config, fixing: _Fixing, *, skipped: bool, c
         if fixing.diff:
             sys.exit(EXIT_CLEAN)
         return []
+    prepare(config)
     if fixing.diff or fixing.fix:
+        from dropout_lint.fixer import fix_data, unified_diff
+
         outcome, written = fix_data(data, path, config, unsafe=fixing.unsafe)
         _fix_errors([outcome])
         if fixing.diff:
@@ -639,7 +617,7 @@ def _trace_summary(outcome: TraceOutcome, count: int) -> str:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_command(output_format: str) -> None:
     """List every rule: code, name, severity and whether it is on by default."""
-    from dropout_lint.registry import RULES
+    from dropout_lint.catalog import RULES
 
     if output_format == "json":
         import json

@@ -6,43 +6,36 @@
    cross-file rules, apply ``# noqa`` and report unused ones.
 
 ``lint_source`` and ``lint_file`` do both for one file; they work without the CLI.
+
+libcst, the analyses and the checks of the syntax tree are imported when the first file
+is parsed (``prepare``): a run whose files all come from the cache, or that skips them
+all, needs none of them.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
-import libcst as cst
-
 from dropout_lint import budget, memory
+from dropout_lint.catalog import INTERNAL_ERROR, PARSE_ERROR, UNUSED_NOQA
 from dropout_lint.config import Config
-from dropout_lint.context import FileContext, Report
 from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
-from dropout_lint.positions import locate
-from dropout_lint.registry import (
-    ALWAYS_REPORTED,
-    CHECKS,
-    INTERNAL_ERROR,
-    PARSE_ERROR,
-    PROJECT_CHECKS,
-    RULES_BY_CODE,
-    UNUSED_NOQA,
-)
+from dropout_lint.registry import ALWAYS_REPORTED, PROJECT_CODES, RULES_BY_CODE, file_checks, project_checks
 from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
 from dropout_lint.prefilter import may_matter
 from dropout_lint.source import decode_source, parse_error, parse_module, python_check, risky, split_lines
-from dropout_lint.walker import Walker
 
 if TYPE_CHECKING:
+    import libcst as cst
+
+    from dropout_lint.context import Report
     from dropout_lint.notebook import NotebookSource  # imported when a notebook is linted
     from dropout_lint.project.summary import PackedSummary, Place
-
-_PROJECT_CODES = frozenset(check.rule.code for check in PROJECT_CHECKS)
 
 
 @dataclass(frozen=True)
@@ -76,6 +69,20 @@ class FileAnalysis:
     real_path: Optional[str] = None  # where to read the lines again if needed
     notebook: Optional[NotebookSource] = None  # a notebook's cells, joined into the text linted
     cacheable: bool = True  # False when the result depends on the moment (a time bound hit)
+
+
+def prepare(enabled: Collection[str]) -> None:
+    """Import what parsing a file takes: libcst, the checks of the rules of ``enabled``
+    and, when a rule of the project needs them, the summaries. The first file parsed
+    does it otherwise; a caller that starts worker processes does it first, so that they
+    inherit it all."""
+    import libcst  # noqa: F401 - the parser and its node classes
+
+    from dropout_lint import context, walker  # noqa: F401
+
+    file_checks(enabled)
+    if PROJECT_CODES & set(enabled):
+        from dropout_lint.project import extract  # noqa: F401
 
 
 def lint_source(source: str, path: str = "<string>", config: Optional[Config] = None) -> list[Diagnostic]:
@@ -272,6 +279,12 @@ def _analyse_text(
             return FileAnalysis(path, enabled, found, noqa, None, lines, real_path)
         if skippable and parses:
             return FileAnalysis(path, enabled, (), noqa, None, lines, real_path)
+    # A file to parse: the first one imports libcst, the context and the walker (``prepare``).
+    import libcst as cst
+
+    from dropout_lint.context import FileContext
+    from dropout_lint.walker import Walker
+
     try:
         module = parse_module(source)
     except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
@@ -283,9 +296,9 @@ def _analyse_text(
 
     budget.check()  # the parse may end between two of its own looks at the bound
     ctx = FileContext(path, module, config)
-    checks: list[object] = [check(ctx) for check in CHECKS if check.rule.code in enabled]
+    checks: list[object] = [check(ctx) for check in file_checks(enabled)]
     collector = None
-    if _PROJECT_CODES & config.enabled:
+    if PROJECT_CODES & config.enabled:
         from dropout_lint.project.extract import SummaryCollector
 
         collector = SummaryCollector(ctx)
@@ -336,6 +349,8 @@ def _locate(module: cst.Module, pending: Sequence[Report], path: str) -> list[Di
     only by files that have something to report)."""
     if not pending:
         return []
+    from dropout_lint.positions import locate
+
     nodes = [node for _, node, _, _ in pending]
     nodes.extend(edit.node for _, _, _, edit in pending if edit is not None)
     spans = locate(module, nodes)
@@ -399,7 +414,7 @@ def _read_lines(path: str) -> tuple[str, ...]:
 
 def _project_findings(analyses: Sequence[FileAnalysis], config: Config) -> dict[str, list[Diagnostic]]:
     summaries = [a.summary for a in analyses if a.summary is not None]
-    selected = [check for check in PROJECT_CHECKS if check.rule.code in config.enabled]
+    selected = project_checks(config.enabled)
     if not summaries or not selected:
         return {}
     enabled = {a.path: a.enabled for a in analyses}
@@ -485,6 +500,8 @@ def _place(found: Sequence[tuple[Rule, ProjectFinding]], analyses: Sequence[File
         text = _text_of(analysis) if missing else None
         if text is None:
             continue
+        import libcst as cst
+
         try:
             module = parse_module(text)
         except (cst.ParserSyntaxError, RecursionError, ValueError):

@@ -14,13 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-import libcst as cst
-
 from dropout_lint.atomic import write_atomic
+from dropout_lint.catalog import RULES
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety
 from dropout_lint.engine import lint_source
-from dropout_lint.registry import RULES
 from dropout_lint.source import LINE_BREAK, decode_source
 
 MAX_ROUNDS = 10
@@ -94,6 +92,8 @@ def fix_text(source: str, path: str, config: Config, *, unsafe: bool = False) ->
     selected = tuple(sorted(config.enabled & FIXABLE))
     if not selected:
         return FixOutcome(path, source, source, 0)
+    import libcst as cst  # a file to fix is parsed (a run with nothing to fix needs no libcst)
+
     rounds_config = config.merged(select=selected)
     text = source
     applied = 0

@@ -103,7 +103,7 @@ class Flake8Plugin:
         cls.disable_noqa = bool(getattr(options, "disable_noqa", False))
 
     def run(self) -> Iterator[tuple[int, int, str, type[Any]]]:
-        from dropout_lint.registry import UNUSED_NOQA
+        from dropout_lint.catalog import UNUSED_NOQA
 
         for diagnostic in self._diagnostics():
             if diagnostic.code == UNUSED_NOQA.code:

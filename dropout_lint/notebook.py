@@ -23,8 +23,6 @@ import tokenize
 from dataclasses import dataclass
 from typing import Any, Optional
 
-import libcst as cst
-
 from dropout_lint import notebook_raw
 from dropout_lint.notebook_raw import RawLine
 from dropout_lint.source import parse_error, parse_module, python_check
@@ -135,6 +133,8 @@ def to_source(notebook: dict[str, Any]) -> NotebookSource:
         code = "\n".join(python) + "\n"
         problem, _ = python_check(code)
         if problem is None:
+            import libcst as cst
+
             try:
                 parse_module(code)
             except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as error:

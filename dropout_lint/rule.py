@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Optional
 
-import libcst as cst
-
 from dropout_lint.diagnostics import FixSafety, Severity
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from dropout_lint.config import Config
     from dropout_lint.context import FileContext
     from dropout_lint.project.index import ProjectIndex
@@ -30,13 +30,17 @@ class Edit:
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule's identity: stable code, kebab-case name, severity and one-line summary."""
+    """A rule's identity: stable code, kebab-case name, severity and one-line summary;
+    and the classes that implement it, each named ``module:Class`` (a module of
+    ``dropout_lint.checks``), which ``registry`` imports when a run first needs them."""
 
     code: str
     name: str
     severity: Severity
     summary: str
     fix_safety: Optional[FixSafety] = None
+    file_check: Optional[str] = None  # a ``Check`` of each file's syntax tree
+    project_check: Optional[str] = None  # a ``ProjectCheck`` over the project index
 
     @property
     def default_enabled(self) -> bool:

@@ -8,12 +8,12 @@ import re
 import tokenize
 import warnings
 from dataclasses import dataclass
-from typing import Optional
-
-import libcst as cst
+from typing import TYPE_CHECKING, Optional
 
 from dropout_lint.diagnostics import Span
-from dropout_lint.unchecked import unchecked
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 _LIBCST_POSITION = re.compile(r"error at (\d+):(\d+)")
 # Python's own line breaks; str.splitlines() also splits on form feeds and other characters.
@@ -97,7 +97,12 @@ def risky(source: str) -> bool:
 def parse_module(source: str) -> cst.Module:
     """libcst's parse of a module, without validating each node as it is built (see
     ``unchecked``: validation stays on for every other thread, and for every node built
-    after the parse, such as a fix's)."""
+    after the parse, such as a fix's). libcst is imported here, by the first parse: reading
+    and decoding files needs none of it."""
+    import libcst as cst
+
+    from dropout_lint.unchecked import unchecked
+
     with unchecked():
         return cst.parse_module(source)
 

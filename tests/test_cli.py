@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dropout_lint import __version__
+from dropout_lint.catalog import RULES
 from dropout_lint.cli import _spelled_out, main
-from dropout_lint.registry import RULES
 
 BAD = """\
 import torch.nn as nn
@@ -574,6 +574,45 @@ def test_a_pre_commit_run_imports_only_what_it_uses(project: Path) -> None:
     code, heavy, _ = _probe(["check", "--quit", "good.py"], project)
     assert code == "2"
     assert "difflib" in heavy.split(","), heavy
+
+
+def _findings(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if re.match(r"\S+:\d+:\d+: DL\d{3} ", line)]
+
+
+def test_a_warm_run_parses_nothing_and_imports_no_libcst(project: Path) -> None:
+    # Nothing changed: the run's results come from the cache; or, when the set of files
+    # differs, every file's analysis does, and the cross-file rules run again over the
+    # cached summaries. Neither parses a file, so neither imports libcst (nor the checks
+    # of the syntax tree, which need it).
+    (project / "pyproject.toml").write_text("[tool.dropout-lint]\n", encoding="utf-8")
+    (project / "train.py").write_text((REPO_ROOT / "fixtures" / "examples" / "train_mnist.py").read_text(encoding="utf-8"), encoding="utf-8")
+    args = ["check", "-q", "--format", "concise", "."]
+    code, heavy, cold = _probe(args, project)
+    assert code == "1" and "libcst" in heavy.split(",")  # the probe sees it when files are parsed
+    assert any(" DL301 " in line for line in _findings(cold))  # a finding of the cross-file rules
+    code, heavy, warm = _probe(args, project)
+    assert code == "1" and "libcst" not in heavy.split(","), heavy
+    assert _findings(warm) == _findings(cold)
+    (project / "forced.py").unlink()  # another run: its results are not cached, its files' analyses are
+    code, heavy, fewer = _probe(args, project)
+    assert code == "1" and "libcst" not in heavy.split(","), heavy
+    assert _findings(fewer) == _findings(cold)
+    # The pre-commit hook's run: one file named, the rest of its project read as context.
+    code, heavy, hook = _probe(["check", "--force-exclude", "-q", "--format", "concise", "train.py"], project)
+    assert code == "1" and "libcst" not in heavy.split(","), heavy
+    assert _findings(hook) == [line for line in _findings(cold) if line.startswith("train.py:")]
+    # One file changed: that one is parsed again.
+    with (project / "good.py").open("a", encoding="utf-8") as handle:
+        handle.write("# edited\n")
+    code, heavy, edited = _probe(args, project)
+    assert "libcst" in heavy.split(",") and _findings(edited) == _findings(cold)
+
+
+def test_the_rule_catalog_needs_no_libcst(project: Path) -> None:
+    for args in (["rules"], ["rules", "--format", "json"], ["explain", "DL401"]):
+        code, heavy, _ = _probe(args, project)
+        assert "libcst" not in heavy.split(","), (args, heavy)
 
 
 def test_short_options_mean_what_their_long_names_mean() -> None:

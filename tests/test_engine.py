@@ -4,6 +4,7 @@ import dataclasses
 import subprocess
 import sys
 import textwrap
+from collections.abc import Collection
 from pathlib import Path
 
 import libcst as cst
@@ -14,7 +15,7 @@ from dropout_lint import engine
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Severity
 from dropout_lint.engine import lint_file, lint_source
-from dropout_lint.registry import CHECKS
+from dropout_lint.registry import file_checks
 from dropout_lint.rule import Check, Rule
 
 BUGGY = textwrap.dedent(
@@ -104,9 +105,12 @@ class _Crashing(Check):
         raise ValueError("boom")
 
 
+def _crashing_dl401(codes: Collection[str]) -> tuple[type[Check], ...]:
+    return tuple(_Crashing if c.rule.code == "DL401" else c for c in file_checks(codes))
+
+
 def test_a_crashing_check_is_reported_and_the_others_go_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    replaced = tuple(_Crashing if c.rule.code == "DL401" else c for c in CHECKS)
-    monkeypatch.setattr(engine, "CHECKS", replaced)
+    monkeypatch.setattr(engine, "file_checks", _crashing_dl401)
     diagnostics = lint_source(BUGGY, "m.py")
     assert [d.code for d in diagnostics] == ["DL901", "DL402", "DL202"]
     crash = diagnostics[0]
@@ -115,8 +119,7 @@ def test_a_crashing_check_is_reported_and_the_others_go_on(monkeypatch: pytest.M
 
 
 def test_a_crash_is_reported_even_when_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
-    replaced = tuple(_Crashing if c.rule.code == "DL401" else c for c in CHECKS)
-    monkeypatch.setattr(engine, "CHECKS", replaced)
+    monkeypatch.setattr(engine, "file_checks", _crashing_dl401)
     diagnostics = lint_source(BUGGY, "m.py", Config(select=("DL401",), ignore=("DL901",)))
     assert [d.code for d in diagnostics] == ["DL901"]
 

@@ -22,10 +22,11 @@ from click.testing import CliRunner, Result
 from jsonschema import Draft4Validator
 
 import dropout_lint.rulebook
+from dropout_lint.catalog import RULES
 from dropout_lint.cli import main
 from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety, Severity, Span
 from dropout_lint.engine import FileResult
-from dropout_lint.registry import RULES, RULES_BY_CODE
+from dropout_lint.registry import RULES_BY_CODE
 from dropout_lint.reporters import make_report, render, sarif
 
 BAD = """\

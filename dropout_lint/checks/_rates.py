@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dropout_lint.analysis.constants import Resolved
+from typing import TYPE_CHECKING
+
 from dropout_lint.project.rates import PassedRate
+
+if TYPE_CHECKING:
+    from dropout_lint.analysis.constants import Resolved
 
 
 def describe_rate(keyword: str, written: str, resolved: Resolved) -> str:

@@ -2,18 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.catalog import DL101 as RULE
 from dropout_lint.checks._placement import drops
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project.index import class_steps
 from dropout_lint.project.placement import first_on_input, unroll
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
-RULE = Rule(
-    code="DL101",
-    name="input-dropout",
-    severity=Severity.WARNING,
-    summary="The first layer a top-level model applies to its raw input is dropout.",
-)
 
 _FIX = "put dropout after hidden layers"
 

@@ -2,18 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.catalog import DL102 as RULE
 from dropout_lint.checks._placement import drops
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project.index import class_steps
 from dropout_lint.project.placement import output_steps, unroll
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
-RULE = Rule(
-    code="DL102",
-    name="output-dropout",
-    severity=Severity.WARNING,
-    summary="A top-level model's output is the output of a dropout.",
-)
 
 _FIX = "end the model with its output layer"
 

@@ -2,18 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.catalog import DL103 as RULE
 from dropout_lint.checks._placement import drops, where
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project.index import step_lists
 from dropout_lint.project.placement import consumers
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
-
-RULE = Rule(
-    code="DL103",
-    name="dropout-before-batchnorm",
-    severity=Severity.WARNING,
-    summary="Dropout feeds straight into a BatchNorm layer (variance shift between train and eval).",
-)
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class DropoutBeforeBatchNorm(ProjectCheck):

@@ -2,18 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dropout_lint.diagnostics import Severity
+from dropout_lint.catalog import DL104 as RULE
 from dropout_lint.project.index import ProjectIndex, bind, layerless_base
 from dropout_lint.project.rates import rate_value
 from dropout_lint.project.summary import ClassSummary, Instantiation, Rate
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
-
-RULE = Rule(
-    code="DL104",
-    name="unused-dropout",
-    severity=Severity.WARNING,
-    summary="A dropout module is registered in `__init__` but `forward` never applies it.",
-)
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class UnusedDropout(ProjectCheck):

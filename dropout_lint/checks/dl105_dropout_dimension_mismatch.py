@@ -3,18 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional
 
+from dropout_lint.catalog import DL105 as RULE
 from dropout_lint.checks._placement import drops, where
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project.index import step_lists
 from dropout_lint.project.placement import Step, rank_source
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
-RULE = Rule(
-    code="DL105",
-    name="dropout-dimension-mismatch",
-    severity=Severity.WARNING,
-    summary="Channel dropout (Dropout1d/2d/3d) is applied to features of the wrong rank.",
-)
 
 _EXPECTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 _FEATURES = frozenset({"linear", "embedding", "rnn", "attention"})

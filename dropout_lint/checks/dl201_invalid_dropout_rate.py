@@ -1,27 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from dropout_lint.analysis.syntax import is_self_attribute
 from dropout_lint.analysis.torch_api import ApiKind
-from dropout_lint.checks._rates import describe_rate, passed
-from dropout_lint.diagnostics import Severity
-from dropout_lint.project.rates import passed_rates
-from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
+from dropout_lint.catalog import DL201 as RULE
+from dropout_lint.checks._rates import describe_rate
+from dropout_lint.rule import Check
 
 if TYPE_CHECKING:
     from dropout_lint.analysis.structure import Binding
     from dropout_lint.context import FileContext
-
-RULE = Rule(
-    code="DL201",
-    name="invalid-dropout-rate",
-    severity=Severity.ERROR,
-    summary="The dropout probability is outside [0, 1], equals 1, or is not a number.",
-)
 
 
 def _not_a_number(expr: cst.BaseExpression) -> Optional[str]:
@@ -110,20 +102,3 @@ def _builds_dropout_module(ctx: FileContext, bindings: Sequence[Binding]) -> boo
         if api is None or api.kind is not ApiKind.MODULE:
             return False
     return True
-
-
-class InvalidPassedRate(ProjectCheck):
-    """The same rule for a rate passed to a class that hands it to a dropout layer."""
-
-    rule = RULE
-
-    def run(self) -> Iterator[ProjectFinding]:
-        for rate in passed_rates(self.index):
-            if rate.value < 0 or rate.value > 1:
-                yield ProjectFinding(
-                    rate.argument.place, f"{passed(rate)} is outside [0, 1] for {rate.reaches}: torch rejects it"
-                )
-            elif rate.value == 1:
-                yield ProjectFinding(
-                    rate.argument.place, f"{passed(rate)} makes {rate.reaches} drop every unit: the output is all zeros"
-                )

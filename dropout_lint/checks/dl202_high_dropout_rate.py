@@ -1,20 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from dropout_lint.catalog import DL202 as RULE
 from dropout_lint.checks._rates import describe_rate, passed
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project.rates import passed_rates
-from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
+from dropout_lint.rule import Check, ProjectCheck, ProjectFinding
 
-RULE = Rule(
-    code="DL202",
-    name="high-dropout-rate",
-    severity=Severity.WARNING,
-    summary="The dropout probability is above the configured maximum (default 0.5).",
-)
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 class HighDropoutRate(Check):

@@ -5,15 +5,9 @@ import re
 import libcst as cst
 
 from dropout_lint.analysis.syntax import last_identifier
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.catalog import DL203 as RULE
+from dropout_lint.rule import Check
 
-RULE = Rule(
-    code="DL203",
-    name="keep-prob-as-rate",
-    severity=Severity.WARNING,
-    summary="A keep probability (a name like `keep_prob`) is passed where torch expects the drop probability.",
-)
 
 _KEEP = re.compile(r"(^|_)(keep|retain)_?(prob|probability|rate|ratio|p)($|_)", re.IGNORECASE)
 

@@ -7,18 +7,12 @@ import libcst as cst
 from dropout_lint.analysis.syntax import assignment_targets, dotted_name, iter_nodes, last_identifier, target_names
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.training import training_loops
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.catalog import DL204 as RULE
+from dropout_lint.rule import Check
 
 if TYPE_CHECKING:
     from dropout_lint.context import FileContext
 
-RULE = Rule(
-    code="DL204",
-    name="rate-changed-during-training",
-    severity=Severity.WARNING,
-    summary="A dropout rate is changed, or a dropout layer added, inside a training loop.",
-)
 
 _MODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
 

@@ -2,18 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.catalog import DL205 as RULE
 from dropout_lint.checks._placement import rate, where
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project.index import step_lists
 from dropout_lint.project.placement import Step
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
-
-RULE = Rule(
-    code="DL205",
-    name="shallow-rate-above-deep",
-    severity=Severity.INFO,
-    summary="Within one model, an earlier dropout has a higher rate than a later one.",
-)
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class ShallowRateAboveDeep(ProjectCheck):

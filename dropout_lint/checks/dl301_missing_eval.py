@@ -2,17 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.catalog import DL301 as RULE
 from dropout_lint.checks._modes import in_training, through
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project.modes import EvalInTrainMode, mode_violations, related_places
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
-
-RULE = Rule(
-    code="DL301",
-    name="missing-eval",
-    severity=Severity.WARNING,
-    summary="Evaluation or inference runs a model that is in training mode on some path.",
-)
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class MissingEval(ProjectCheck):

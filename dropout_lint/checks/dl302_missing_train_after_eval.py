@@ -2,17 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.catalog import DL302 as RULE
 from dropout_lint.checks._modes import in_eval, through
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project.modes import TrainInEvalMode, mode_violations, related_places
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
-
-RULE = Rule(
-    code="DL302",
-    name="missing-train-after-eval",
-    severity=Severity.ERROR,
-    summary="Inside a training loop the model is in eval mode when the next training step runs.",
-)
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class MissingTrainAfterEval(ProjectCheck):

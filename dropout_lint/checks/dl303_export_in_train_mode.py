@@ -2,17 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dropout_lint.catalog import DL303 as RULE
 from dropout_lint.checks._modes import in_training
-from dropout_lint.diagnostics import Severity
 from dropout_lint.project import modes
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
-
-RULE = Rule(
-    code="DL303",
-    name="export-in-train-mode",
-    severity=Severity.WARNING,
-    summary="`torch.jit.trace`, `torch.export.export` or similar captures a model that is in training mode.",
-)
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class ExportInTrainMode(ProjectCheck):

@@ -2,16 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from dropout_lint.diagnostics import FixSafety, Severity
-from dropout_lint.rule import Check, Edit, Rule
+from dropout_lint.catalog import DL304 as RULE
+from dropout_lint.rule import Check, Edit
 
-RULE = Rule(
-    code="DL304",
-    name="mode-method-not-called",
-    severity=Severity.ERROR,
-    summary="`model.eval` or `model.train` is written without parentheses, which does nothing.",
-    fix_safety=FixSafety.SAFE,
-)
 
 _MODE_METHODS = frozenset({"eval", "train"})
 

@@ -15,16 +15,9 @@ from dropout_lint.analysis.syntax import (
     target_names,
 )
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES
-from dropout_lint.diagnostics import FixSafety, Severity
-from dropout_lint.rule import Check, Edit, Rule
+from dropout_lint.catalog import DL305 as RULE
+from dropout_lint.rule import Check, Edit
 
-RULE = Rule(
-    code="DL305",
-    name="training-flag-assigned",
-    severity=Severity.ERROR,
-    summary="`model.training = ...` is assigned directly, so submodules keep their old mode.",
-    fix_safety=FixSafety.SAFE,
-)
 
 class TrainingFlagAssigned(Check):
     rule = RULE

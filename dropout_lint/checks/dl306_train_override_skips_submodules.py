@@ -8,15 +8,9 @@ from dropout_lint.analysis.mode_override import accepts_mode, eval_outcomes
 from dropout_lint.analysis.structure import ClassInfo
 from dropout_lint.analysis.syntax import dotted_name, iter_nodes
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_LIBRARIES
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.catalog import DL306 as RULE
+from dropout_lint.rule import Check
 
-RULE = Rule(
-    code="DL306",
-    name="train-override-skips-submodules",
-    severity=Severity.WARNING,
-    summary="A `train(self, mode)` override does not pass the mode on to every child.",
-)
 
 # Layers whose behaviour depends on the mode, and containers that may hold one.
 _MODE_KINDS = frozenset(

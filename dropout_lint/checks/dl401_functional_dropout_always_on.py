@@ -5,16 +5,8 @@ import libcst as cst
 from dropout_lint.analysis.calls import find_arg, with_keyword
 from dropout_lint.analysis.constants import literal_number
 from dropout_lint.analysis.torch_api import ApiKind
-from dropout_lint.diagnostics import FixSafety, Severity
-from dropout_lint.rule import Check, Edit, Rule
-
-RULE = Rule(
-    code="DL401",
-    name="functional-dropout-always-on",
-    severity=Severity.ERROR,
-    summary="`F.dropout` (or `dropout1d/2d/3d`) is called inside a module without a `training` argument.",
-    fix_safety=FixSafety.UNSAFE,
-)
+from dropout_lint.catalog import DL401 as RULE
+from dropout_lint.rule import Check, Edit
 
 
 class FunctionalDropoutAlwaysOn(Check):

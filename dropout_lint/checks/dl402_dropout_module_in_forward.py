@@ -4,15 +4,9 @@ import libcst as cst
 
 from dropout_lint.analysis.syntax import is_self_attribute
 from dropout_lint.analysis.torch_api import ApiKind
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.catalog import DL402 as RULE
+from dropout_lint.rule import Check
 
-RULE = Rule(
-    code="DL402",
-    name="dropout-module-in-forward",
-    severity=Severity.ERROR,
-    summary="A dropout module is constructed inside `forward`, where it is always in training mode.",
-)
 
 _REGISTERING_CALLS = frozenset({"add_module", "register_module", "setattr"})
 

@@ -2,17 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dropout_lint.diagnostics import Severity
+from dropout_lint.catalog import DL403 as RULE
 from dropout_lint.project.index import ProjectIndex
 from dropout_lint.project.summary import ClassSummary, Layer, Place
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
-RULE = Rule(
-    code="DL403",
-    name="alpha-dropout-without-selu",
-    severity=Severity.INFO,
-    summary="AlphaDropout is used in a model without SELU activations.",
-)
 
 _FIX = "use `nn.Dropout`, or SELU activations"
 

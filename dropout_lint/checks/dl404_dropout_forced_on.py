@@ -4,15 +4,8 @@ import libcst as cst
 
 from dropout_lint.analysis.calls import find_arg, literal_bool
 from dropout_lint.analysis.torch_api import ApiKind
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
-
-RULE = Rule(
-    code="DL404",
-    name="dropout-forced-on",
-    severity=Severity.INFO,
-    summary="Functional dropout is given `training=True` literally, so it also drops at eval.",
-)
+from dropout_lint.catalog import DL404 as RULE
+from dropout_lint.rule import Check
 
 
 class DropoutForcedOn(Check):

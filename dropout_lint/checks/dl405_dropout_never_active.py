@@ -5,15 +5,8 @@ import libcst as cst
 from dropout_lint.analysis.calls import find_arg, literal_bool
 from dropout_lint.analysis.constants import literal_number
 from dropout_lint.analysis.torch_api import ApiKind
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
-
-RULE = Rule(
-    code="DL405",
-    name="dropout-never-active",
-    severity=Severity.WARNING,
-    summary="Functional dropout never drops: `training=False` or `p=0` literally, or alpha dropout without `training`.",
-)
+from dropout_lint.catalog import DL405 as RULE
+from dropout_lint.rule import Check
 
 
 class DropoutNeverActive(Check):

@@ -5,16 +5,8 @@ import libcst as cst
 from dropout_lint.analysis.calls import find_arg
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.training import Gating
-from dropout_lint.diagnostics import FixSafety, Severity
-from dropout_lint.rule import Check, Edit, Rule
-
-RULE = Rule(
-    code="DL406",
-    name="attention-dropout-always-on",
-    severity=Severity.ERROR,
-    summary="An attention kernel's `dropout_p` inside a module is not gated on `self.training`.",
-    fix_safety=FixSafety.UNSAFE,
-)
+from dropout_lint.catalog import DL406 as RULE
+from dropout_lint.rule import Check, Edit
 
 
 class AttentionDropoutAlwaysOn(Check):

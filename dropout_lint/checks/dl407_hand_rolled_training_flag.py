@@ -2,15 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import ProjectCheck, ProjectFinding, Rule
-
-RULE = Rule(
-    code="DL407",
-    name="hand-rolled-training-flag",
-    severity=Severity.WARNING,
-    summary="Dropout is switched by a home-made flag that nothing changes alongside `train()`/`eval()`.",
-)
+from dropout_lint.catalog import DL407 as RULE
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class HandRolledTrainingFlag(ProjectCheck):

@@ -3,17 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional
 
-from dropout_lint.diagnostics import Severity
+from dropout_lint.catalog import DL408 as RULE
 from dropout_lint.project.index import ProjectIndex
 from dropout_lint.project.summary import ClassSummary, FunctionSummary
-from dropout_lint.rule import LINE, ProjectCheck, ProjectFinding, Rule
+from dropout_lint.rule import LINE, ProjectCheck, ProjectFinding
 
-RULE = Rule(
-    code="DL408",
-    name="custom-dropout-ignores-mode",
-    severity=Severity.WARNING,
-    summary="A module's `forward` drops values or whole layers at random without consulting `self.training`.",
-)
 
 class CustomDropoutIgnoresMode(ProjectCheck):
     rule = RULE

@@ -7,15 +7,8 @@ import libcst as cst
 from dropout_lint.analysis.calls import find_arg, literal_bool
 from dropout_lint.analysis.syntax import is_self_attribute
 from dropout_lint.analysis.torch_api import ApiKind, DropoutApi
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
-
-RULE = Rule(
-    code="DL409",
-    name="dropout-result-discarded",
-    severity=Severity.ERROR,
-    summary="The result of a dropout that is not in place is thrown away, so the dropout does nothing.",
-)
+from dropout_lint.catalog import DL409 as RULE
+from dropout_lint.rule import Check
 
 
 class DropoutResultDiscarded(Check):

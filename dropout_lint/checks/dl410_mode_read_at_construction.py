@@ -7,15 +7,9 @@ import libcst as cst
 from dropout_lint.analysis.structure import ClassInfo
 from dropout_lint.analysis.syntax import children, is_self_attribute, iter_nodes
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES
-from dropout_lint.diagnostics import Severity
-from dropout_lint.rule import Check, Rule
+from dropout_lint.catalog import DL410 as RULE
+from dropout_lint.rule import Check
 
-RULE = Rule(
-    code="DL410",
-    name="mode-read-at-construction",
-    severity=Severity.ERROR,
-    summary="`self.training` is read in `__init__`, where it is always `True`, to choose a rate or a code path.",
-)
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)  # code that runs later, not now
 # Wrappers through which a read still decides: `not self.training`, `a and self.training`.

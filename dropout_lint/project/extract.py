@@ -38,7 +38,8 @@ from dropout_lint.analysis.syntax import (
 from dropout_lint.analysis.training import boolean_operands, mentions_mode
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 from dropout_lint.context import FileContext
-from dropout_lint.project.modes_ir import EventBuilder, ModeFunction, active, local_names, prune
+from dropout_lint.project.modes_builder import EventBuilder, local_names
+from dropout_lint.project.modes_ir import ModeFunction, active, prune
 from dropout_lint.project.randomness import random_drops
 from dropout_lint.project.summary import (
     Argument,

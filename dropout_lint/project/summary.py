@@ -8,16 +8,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, Optional
 
-import libcst as cst
-
 from dropout_lint.analysis.layers import LayerType
-from dropout_lint.analysis.syntax import iter_nodes
 from dropout_lint.blobs import Blob
 from dropout_lint.diagnostics import Span
-from dropout_lint.positions import locate
 from dropout_lint.records import record
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from dropout_lint.project.modes_ir import ModeFunction
 
 
@@ -70,6 +68,9 @@ class Places:
 
 def resolve_places(module: cst.Module, places: Iterable[Place]) -> None:
     """Fill in the line and column of places of one file, from its parsed module."""
+    from dropout_lint.analysis.syntax import iter_nodes
+    from dropout_lint.positions import locate
+
     wanted = {place.index: place for place in places if place.index >= 0}
     if not wanted:
         return
