@@ -31,6 +31,7 @@ from dropout_lint.registry import (
     PARSE_ERROR,
     PROJECT_CHECKS,
     RULES_BY_CODE,
+    TRACE_RULES,
     UNUSED_NOQA,
 )
 from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
@@ -518,6 +519,9 @@ def _apply_noqa(diagnostics: Iterable[Diagnostic], noqa: dict[int, Noqa]) -> tup
     return kept, used
 
 
+_TRACE_CODES = frozenset(rule.code for rule in TRACE_RULES)
+
+
 def _unused_noqa(
     noqa: dict[int, Noqa], used: set[tuple[int, str]], enabled: frozenset[str], path: str
 ) -> list[Diagnostic]:
@@ -527,7 +531,8 @@ def _unused_noqa(
             continue  # a bare noqa may serve other linters
         ours = [c for c in directive.codes if c.startswith("DL")]
         unknown = [c for c in ours if c not in RULES_BY_CODE]
-        unused = [c for c in ours if c in enabled and (directive.line, c) not in used]
+        # The tracer's rules are judged at run time: a static pass cannot tell them unused.
+        unused = [c for c in ours if c in enabled and c not in _TRACE_CODES and (directive.line, c) not in used]
         if not unknown and not unused:
             continue
         parts = []
