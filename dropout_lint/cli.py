@@ -375,7 +375,7 @@ def check(
     if write_baseline and baseline_path is None:
         raise _fail("--write-baseline needs --baseline FILE: the file to write")
     targets = [stdin_filename or "."] if stdin else list(paths) or ["."]
-    requests = _requests(trace_targets, trace_options)
+    requests = _requests(trace_targets, trace_options) if trace_targets else []
     try:
         if max_rate is not None and not 0 < max_rate <= 1:
             raise ConfigError(f"--max-rate must be in (0, 1], got {max_rate}")

@@ -153,7 +153,6 @@ def join(static: Sequence[FileResult], outcomes: Sequence[TraceOutcome], config:
     ran = {(real(c["file"]), c["line"]) for o in outcomes for c in o.calls if c.get("file") and c.get("line")}
     results: list[FileResult] = []
     for result in static:
-        place = places(real(result.path))
         marked = []
         for d in result.diagnostics:
             if d.code not in CHECKABLE:
@@ -161,7 +160,7 @@ def join(static: Sequence[FileResult], outcomes: Sequence[TraceOutcome], config:
             elif d.cell is not None:
                 status = "not checkable at run time (a notebook cell)"
             else:
-                status = _status(d, place, items, ran)
+                status = _status(d, places(real(result.path)), items, ran)
             marked.append(replace(d, runtime=status))
         results.append(replace(result, diagnostics=tuple(marked)))
     shown = {real(r.path): r.path for r in static}
