@@ -85,11 +85,33 @@ def main() -> None:
 def _trace_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """The options that say how to build and feed the model a trace runs."""
     options = [
-        click.option("--input", "inputs", multiple=True, help="An input tensor: float32[8,3,32,32] or int64[8,128]{0,30522}."),
+        click.option("--init", "init", metavar="JSON", help='Keyword arguments of the class or factory, as a JSON object: \'{"num_classes": 10}\'.'),
+        click.option(
+            "--model-config",
+            metavar="JSON|FILE",
+            help="For transformers:ClassName: the config's fields, as a JSON object or a config.json file.",
+        ),
+        click.option(
+            "--input",
+            "inputs",
+            multiple=True,
+            metavar="[NAME=]DTYPE[SHAPE]",
+            help="An input tensor: float[8,3,32,32], input_ids=long[2,16]{0,30522} (a keyword argument), mask=bool[2,16].",
+        ),
         click.option("--input-shape", "shapes", multiple=True, help="An input's shape, like 8,784 (with --dtype)."),
         click.option("--dtype", default="float32", show_default=True, help="The dtype of --input-shape inputs."),
+        click.option(
+            "--vocab-size",
+            type=click.IntRange(min=1),
+            help="Integer inputs without a {LOW,HIGH} range are drawn from [0, N) (default: the config's vocab_size, else 10).",
+        ),
+        click.option("--dict-input", is_flag=True, help="Pass the named --input tensors as one dict: model({...}), not as keywords."),
         click.option("--example-inputs", help="module:function returning the inputs (default: example_inputs() beside the model)."),
-        click.option("--weights", type=click.Path(dir_okay=False, path_type=str), help="A state dict to load (weights_only)."),
+        click.option(
+            "--weights",
+            type=click.Path(dir_okay=False, path_type=str),
+            help="A state dict or checkpoint to load (weights_only; .safetensors needs safetensors).",
+        ),
         click.option(
             "--device",
             type=click.Choice(["auto", "cpu", "cuda", "mps", "meta"]),
@@ -99,37 +121,81 @@ def _trace_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the trace."),
         click.option("--conformance", is_flag=True, help="Check every dropout implementation against the reference."),
-        click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds before the trace is stopped."),
+        click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds before a trace is stopped."),
+        click.option(
+            "--stochastic-module",
+            "stochastic_modules",
+            multiple=True,
+            metavar="PATTERN",
+            help="A module meant to stay random in eval (Monte Carlo dropout): its path in the model or class name, globs allowed.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def _request(target: str, options: dict[str, Any]) -> TraceRequest:
+def _json_object(text: Optional[str], option: str, files: bool = False) -> Optional[dict[str, Any]]:
+    """A JSON object given on the command line (or, with ``files``, the file it names)."""
+    import json
+
+    if text is None:
+        return None
+    if files and (Path(text).is_file() or not text.lstrip().startswith(("{", "["))):
+        try:
+            text = Path(text).read_text(encoding="utf-8")
+        except OSError as error:
+            raise _fail(f"{option}: cannot read {text}: {error.strerror}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _fail(f"{option}: not valid JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(value, dict):
+        raise _fail(f"{option} must be a JSON object, like {{\"num_classes\": 10}}, not {type(value).__name__}")
+    return value
+
+
+def _requests(targets: tuple[str, ...], options: dict[str, Any]) -> list[TraceRequest]:
     from dropout_lint.tracer.process import TraceRequest
 
-    return TraceRequest(
-        target=target,
-        inputs=tuple(options["inputs"]),
-        shapes=tuple(options["shapes"]),
-        dtype=options["dtype"],
-        example_inputs=options["example_inputs"],
-        weights=options["weights"],
-        device=options["device"],
-        seed=options["seed"],
-        conformance=options["conformance"],
-        timeout=options["timeout"],
-    )
+    init = _json_object(options["init"], "--init")
+    model_config = _json_object(options["model_config"], "--model-config", files=True)
+    return [
+        TraceRequest(
+            target=target,
+            init=init,
+            model_config=model_config,
+            inputs=tuple(options["inputs"]),
+            shapes=tuple(options["shapes"]),
+            dtype=options["dtype"],
+            vocab_size=options["vocab_size"],
+            dict_input=options["dict_input"],
+            example_inputs=options["example_inputs"],
+            weights=options["weights"],
+            device=options["device"],
+            seed=options["seed"],
+            conformance=options["conformance"],
+            timeout=options["timeout"],
+        )
+        for target in targets
+    ]
 
 
-def _trace(request: TraceRequest) -> TraceOutcome:
-    from dropout_lint.tracer.process import TraceFailed, run_trace
+def _traces(requests: list[TraceRequest]) -> tuple[list[TraceOutcome], bool]:
+    """Each target's trace; a failure is reported on stderr and the others go on."""
+    from dropout_lint.tracer.process import TraceFailed, TracerMissing, run_trace
 
-    try:
-        return run_trace(request)
-    except TraceFailed as failure:
-        raise _fail(_trace_failure(request, failure)) from None
+    outcomes, failed = [], False
+    for request in requests:
+        try:
+            outcomes.append(run_trace(request))
+        except TracerMissing as failure:
+            click.echo(f"dropout-lint: error: {_trace_failure(request, failure)}", err=True)
+            return outcomes, True
+        except TraceFailed as failure:
+            click.echo(f"dropout-lint: error: {_trace_failure(request, failure)}", err=True)
+            failed = True
+    return outcomes, failed
 
 
 def _trace_failure(request: TraceRequest, failure: TraceFailed) -> str:
@@ -216,7 +282,14 @@ def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> N
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
-@click.option("--trace", "trace_target", metavar="TARGET", help="Also trace path/to/file.py:model and mark findings confirmed or not.")
+@click.option(
+    "--trace",
+    "trace_targets",
+    metavar="TARGET",
+    multiple=True,
+    help="Also trace the model TARGET (path/to/file.py:Net, pkg.module:build, timm:NAME, transformers:Class) "
+    "and mark findings confirmed or not; repeatable.",
+)
 @click.option(
     "--baseline",
     "baseline_path",
@@ -258,7 +331,7 @@ def check(
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
-    trace_target: Optional[str],
+    trace_targets: tuple[str, ...],
     baseline_path: Optional[str],
     write_baseline: bool,
     stdin_filename: Optional[str],
@@ -277,6 +350,7 @@ def check(
     if write_baseline and baseline_path is None:
         raise _fail("--write-baseline needs --baseline FILE: the file to write")
     targets = [stdin_filename or "."] if stdin else list(paths) or ["."]
+    requests = _requests(trace_targets, trace_options) if trace_targets else []
     try:
         if max_rate is not None and not 0 < max_rate <= 1:
             raise ConfigError(f"--max-rate must be in (0, 1], got {max_rate}")
@@ -297,6 +371,7 @@ def check(
             file_timeout=file_timeout,
             max_file_size=max_file_size,
             prefilter=False if no_prefilter else None,
+            stochastic_modules=trace_options["stochastic_modules"],
         )
     except ConfigError as exc:
         raise _fail(str(exc)) from None
@@ -325,16 +400,12 @@ def check(
         context = _Context(scope, jobs, _cache(config, no_cache, cache_dir))
         results = _check_files(context, config, progress, fixing, missing=bool(found.missing))
     trace_failed = False
-    if trace_target is not None:
-        from dropout_lint.tracer.process import TraceFailed, join, run_trace
+    if requests:
+        from dropout_lint.tracer.findings import join
 
-        request = _request(trace_target, trace_options)
-        try:
-            results = join(results, run_trace(request))
-        except TraceFailed as failure:
-            # The static findings stand on their own: report them, and the trace's error.
-            click.echo(f"dropout-lint: error: {_trace_failure(request, failure)}", err=True)
-            trace_failed = True
+        outcomes, trace_failed = _traces(requests)
+        if outcomes:
+            results = join(results, outcomes, config).results
     if baseline_path is not None:
         results = _baselined(baseline_path, results, write_baseline, quiet)
     if found.missing and not found.files and output_format in ("text", "concise"):
@@ -565,8 +636,12 @@ def _run(context: _Context, config: Config, show_progress: bool) -> list[FileRes
 
 
 @main.command()
-@click.argument("target")
+@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
 @_trace_options
+@click.option("--select", multiple=True, help="Rules to report: codes, prefixes (DL5) or ALL; comma-separated.")
+@click.option("--extend-select", multiple=True, help="Rules to report on top of the selection.")
+@click.option("--ignore", multiple=True, help="Rules not to report: codes or prefixes.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), help="pyproject.toml to read.")
 @click.option(
     "--format",
     "--output-format",
@@ -578,25 +653,81 @@ def _run(context: _Context, config: Config, show_progress: bool) -> list[FileRes
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), help="Write the report to a file.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
-def trace(target: str, output_format: str, output: Optional[str], exit_zero: bool, **options: Any) -> None:
-    """Run the model TARGET (path/to/file.py:name or package.module:name) forward in
-    train and eval mode and report what dropout actually does."""
+def trace(
+    targets: tuple[str, ...],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: Optional[str],
+    output_format: str,
+    output: Optional[str],
+    exit_zero: bool,
+    **options: Any,
+) -> None:
+    """Run each model TARGET forward in train and eval mode and report what dropout
+    actually does. TARGET is path/to/file.py:Name, package.module:Name (a module class
+    or a function returning one), timm:model_name or transformers:ClassName."""
     from dropout_lint.reporters import make_report, render
-    from dropout_lint.tracer.process import trace_results
+    from dropout_lint.tracer.findings import trace_results
 
-    outcome = _trace(_request(target, options))
-    results = trace_results(outcome)
-    report = make_report(results, len({r.path for r in results}))
+    requests = _requests(targets, options)
+    config = _trace_config(targets, config_path, select, extend_select, ignore, options["stochastic_modules"])
+    outcomes, failed = _traces(requests)
+    if not outcomes:
+        sys.exit(EXIT_ERROR)
+    traced = trace_results(outcomes, config)
+    report = make_report(traced.results, len({r.path for r in traced.results}))
     color = output is None and output_format == "text" and _stdout_has_color()
     text = render(output_format, report, quiet=True, color=color)
     if output_format == "text":
-        text = _trace_table(outcome) + text + _trace_summary(outcome, len(report.diagnostics))
+        tables = "".join(_trace_table(outcome, len(outcomes) > 1) for outcome in outcomes)
+        summaries = "".join(_trace_summary(o, count) for o, count in zip(outcomes, traced.counts))
+        text = tables + text + summaries + _declared_note(traced.declared)
     _emit(text, output, color)
+    if failed:
+        sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if report.diagnostics and not exit_zero else EXIT_CLEAN)
 
 
-def _trace_table(outcome: TraceOutcome) -> str:
-    """The dropout modules of the traced model, with what they did."""
+def _trace_config(
+    targets: tuple[str, ...],
+    config_path: Optional[str],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    stochastic_modules: tuple[str, ...],
+) -> Config:
+    """The configuration of a trace: the pyproject.toml found from the targets' files
+    (or the current folder), with the command line's selection over it."""
+    from dropout_lint.config import Config, ConfigError, find_config_file, load_config
+
+    files = [Path(t.rpartition(":")[0]) for t in targets if t.rpartition(":")[0].endswith(".py")]
+    try:
+        if config_path and not Path(config_path).is_file():
+            raise ConfigError(f"--config: no such file: {config_path}")
+        source = Path(config_path) if config_path else find_config_file(files or [Path(".")])
+        base = load_config(source) if source is not None else Config()
+        return base.merged(
+            select=_cli_codes(select, "--select") or None,
+            extend_select=_cli_codes(extend_select, "--extend-select"),
+            ignore=_cli_codes(ignore, "--ignore"),
+            stochastic_modules=stochastic_modules,
+        )
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _declared_note(count: int) -> str:
+    if not count:
+        return ""
+    verb = "is" if count == 1 else "are"
+    return f"{count} finding{'s' if count != 1 else ''} {verb} declared deliberate (# noqa or stochastic-modules) and not shown.\n"
+
+
+def _trace_table(outcome: TraceOutcome, named: bool = False) -> str:
+    """The dropout modules of the traced model, with what they did (after its name,
+    when several models are traced)."""
+    heading = f"`{outcome.model}`:\n" if named else ""
     rows = [("module", "class", "p", "dropped in training", "calls", "in eval")]
     for row in outcome.modules:
         measured = "-" if row["measured"] is None else f"{row['measured']:.3f}"
@@ -605,7 +736,7 @@ def _trace_table(outcome: TraceOutcome) -> str:
         return f"`{outcome.model}` has no registered dropout modules.\n\n"
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines) + "\n\n"
+    return heading + "\n".join(lines) + "\n\n"
 
 
 def _trace_summary(outcome: TraceOutcome, count: int) -> str:

@@ -49,6 +49,7 @@ _KEYS = frozenset(
         "evaluation-functions",
         "file-timeout",
         "max-file-size",
+        "stochastic-modules",
     }
 )
 DEFAULT_FILE_TIMEOUT = 60.0  # seconds of CPU time one file may take before it is skipped
@@ -80,6 +81,21 @@ def _patterns(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _stochastic_modules(value: Any, where: str) -> tuple[str, ...]:
+    """Module paths in the traced model (``head.mc_dropout``, ``*.sampler``) or class
+    names (``MCDropout``); ``*``, ``?`` and ``[...]`` are globs."""
+    if (
+        not isinstance(value, list)
+        or not all(isinstance(v, str) for v in value)
+        or any(not v.strip() or any(c.isspace() for c in v) for v in value)
+    ):
+        raise ConfigError(
+            f"{where} must be a list of module paths (head.mc_dropout, *.sampler) or class names (MCDropout), "
+            f"without spaces, got {value!r}"
+        )
+    return tuple(value)
+
+
 def _rate(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
         raise ConfigError(f"{where} must be a number in (0, 1], got {value!r}")
@@ -101,6 +117,9 @@ class Config:
     file_timeout: float = DEFAULT_FILE_TIMEOUT
     max_file_size: float = DEFAULT_MAX_FILE_SIZE
     prefilter: bool = True  # skip files without a word the selected rules look for
+    # Modules meant to stay random in eval (Monte Carlo dropout): the tracer does not
+    # report their randomness. Paths in the traced model or class names, with globs.
+    stochastic_modules: tuple[str, ...] = ()
     respect_gitignore: bool = True
     root: Path = field(default_factory=Path.cwd)
     source: Optional[Path] = None
@@ -161,6 +180,8 @@ class Config:
             changes["extend_exclude"] = self.extend_exclude + tuple(overrides["extend_exclude"])
         if overrides.get("exclude") is not None:
             changes["exclude"] = tuple(overrides["exclude"])
+        if overrides.get("stochastic_modules"):
+            changes["stochastic_modules"] = self.stochastic_modules + tuple(overrides["stochastic_modules"])
         return replace(self, **changes)
 
     def _selection_overrides(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,6 +289,8 @@ def config_from_table(table: Mapping[str, Any], root: Path, source: Optional[Pat
         kwargs["evaluation_functions"] = tuple(
             p.lower() for p in _patterns(table["evaluation-functions"], f"{where}evaluation-functions")
         )
+    if "stochastic-modules" in table:
+        kwargs["stochastic_modules"] = _stochastic_modules(table["stochastic-modules"], f"{where}stochastic-modules")
     for key, unit in (("file-timeout", "seconds"), ("max-file-size", "megabytes")):
         if key in table:
             value = table[key]

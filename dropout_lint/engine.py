@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
 from dropout_lint import budget, memory
-from dropout_lint.catalog import INTERNAL_ERROR, PARSE_ERROR, UNUSED_NOQA
+from dropout_lint.catalog import INTERNAL_ERROR, PARSE_ERROR, TRACE_RULES, UNUSED_NOQA
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
@@ -535,6 +535,9 @@ def _apply_noqa(diagnostics: Iterable[Diagnostic], noqa: dict[int, Noqa]) -> tup
     return kept, used
 
 
+_TRACE_CODES = frozenset(rule.code for rule in TRACE_RULES)
+
+
 def _unused_noqa(
     noqa: dict[int, Noqa], used: set[tuple[int, str]], enabled: frozenset[str], path: str
 ) -> list[Diagnostic]:
@@ -544,7 +547,8 @@ def _unused_noqa(
             continue  # a bare noqa may serve other linters
         ours = [c for c in directive.codes if c.startswith("DL")]
         unknown = [c for c in ours if c not in RULES_BY_CODE]
-        unused = [c for c in ours if c in enabled and (directive.line, c) not in used]
+        # The tracer's rules are judged at run time: a static pass cannot tell them unused.
+        unused = [c for c in ours if c in enabled and c not in _TRACE_CODES and (directive.line, c) not in used]
         if not unknown and not unused:
             continue
         parts = []

@@ -57,3 +57,51 @@ def test_installation_snippets_name_nothing_made_up() -> None:
     # No release and no settled address yet: no placeholder owner, tag or PyPI install.
     for made_up in ("OWNER", "<owner>", "pip install dropout-lint", "rev: v"):
         assert made_up not in README, made_up
+
+
+def _tracer_section() -> str:
+    return README.split("## Runtime tracer", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_documents_every_option_of_trace() -> None:
+    from click import Option
+
+    from dropout_lint.cli import trace
+
+    section = _tracer_section()
+    options = [param.opts for param in trace.params if isinstance(param, Option)]
+    missing = [names for names in options if not any(f"`{name}" in section for name in names)]
+    assert missing == []
+
+
+def _tracer_examples() -> list[list[str]]:
+    """The commands of the tracer section that run in this repository (timm and
+    transformers are optional and not installed for the tests)."""
+    import shlex
+
+    commands = []
+    for block in re.findall(r"```sh\n(.+?)\n```", _tracer_section(), flags=re.DOTALL):
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            if words and words[0] == "dropout-lint" and not any(w.startswith(("timm:", "transformers:")) for w in words):
+                commands.append(words)
+    return commands
+
+
+def test_the_tracer_examples_run_as_written() -> None:
+    import os
+    import subprocess
+    import sys
+
+    examples = _tracer_examples()
+    assert len(examples) >= 6
+    for words in examples:
+        done = subprocess.run(
+            [sys.executable, "-m", "dropout_lint", *words[1:]],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+            timeout=180,
+        )
+        assert done.returncode in (0, 1) and "error:" not in done.stderr, (words, done.stderr)

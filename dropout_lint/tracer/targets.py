@@ -1,9 +1,19 @@
-"""Building the model to trace and its example inputs from the command line's words.
+"""Building the model to trace, its weights and its example inputs from the command line.
 
-``TARGET`` is ``path/to/file.py:name`` or ``package.module:name``, where ``name`` is a
-module class (built with no arguments) or a function returning a module. Inputs come
-from ``--input``/``--input-shape``, from ``--example-inputs module:function``, or from
-an ``example_inputs()`` function beside the model.
+``TARGET`` is one of:
+
+* ``path/to/file.py:name``: a file, imported by its package-qualified name when it sits
+  in a package (so its relative imports work), with the package's root on ``sys.path``;
+* ``package.module:name``: a module importable from the current folder;
+* ``timm:model_name``: ``timm.create_model(model_name, pretrained=False, **init)``;
+* ``transformers:ClassName``: ``ClassName(ClassName.config_class(**model_config))``.
+
+``name`` is a module class or a function returning a module (a dotted name reaches an
+attribute, ``Outer.build``), called with the ``--init`` keyword arguments. Nothing is
+ever downloaded: timm gets ``pretrained=False``, Hugging Face classes are built from a
+config and never with ``from_pretrained``. Inputs come from ``--input`` specs (see
+``inputs``), from ``--example-inputs module:function``, or from an ``example_inputs()``
+function beside the model.
 """
 
 from __future__ import annotations
@@ -11,67 +21,54 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, Optional
 
 import torch
 from torch import nn
 
-from dropout_lint.tracer.trace import Inputs, default_inputs, to_inputs
+from dropout_lint.tracer.errors import TargetError
+from dropout_lint.tracer.inputs import InputSpec, make_tensors
+from dropout_lint.tracer.trace import Inputs, to_inputs
 
-_INPUT = re.compile(r"^(?P<dtype>[a-z0-9]+)\[(?P<shape>[0-9, ]+)\](?:\{(?P<low>-?\d+),(?P<high>-?\d+)\})?$")
+__all__ = ["TargetError", "build_model", "load_weights", "make_inputs", "pick_device", "vocab_size_of"]
 
-
-class TargetError(Exception):
-    """The target cannot be built or run; ``stage`` says at which step."""
-
-    def __init__(self, stage: str, message: str) -> None:
-        super().__init__(message)
-        self.stage = stage
+# The keys under which training scripts save a model's state dict in a checkpoint.
+_CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")
 
 
-@dataclass(frozen=True)
-class InputSpec:
-    dtype: str
-    shape: tuple[int, ...]
-    bounds: Optional[tuple[int, int]] = None
+def _package_name(path: str) -> tuple[str, str]:
+    """(the folder to put on sys.path, the module's dotted name) for a file: the name is
+    qualified by every package folder (one with ``__init__.py``) above it."""
+    folder, filename = os.path.split(path)
+    stem = os.path.splitext(filename)[0]
+    parts = [] if stem == "__init__" else [stem]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, package = os.path.split(folder)
+        parts.insert(0, package)
+    return folder, ".".join(parts)
 
 
-def parse_input(text: str) -> InputSpec:
-    """``float32[8,3,32,32]`` or ``int64[8,128]{0,30522}``."""
-    found = _INPUT.match(text.replace(" ", ""))
-    if found is None:
-        raise TargetError("input", f"cannot read the input {text!r}: write it like float32[8,784] or int64[8,128]{{0,30522}}")
-    dtype = found.group("dtype")
-    if not isinstance(getattr(torch, dtype, None), torch.dtype):
-        raise TargetError("input", f"unknown dtype {dtype!r} in {text!r}")
-    shape = tuple(int(n) for n in found.group("shape").split(",") if n)
-    bounds = (int(found.group("low")), int(found.group("high"))) if found.group("low") else None
-    return InputSpec(dtype, shape, bounds)
-
-
-def parse_shape(text: str, dtype: str) -> InputSpec:
-    """``8,784`` with ``--dtype``."""
+def _import(name: str, shown: str) -> ModuleType:
     try:
-        shape = tuple(int(n) for n in text.split(",") if n.strip())
-    except ValueError:
-        raise TargetError("input", f"cannot read the shape {text!r}: write it like 8,784") from None
-    return parse_input(f"{dtype}[{','.join(map(str, shape))}]")
+        return importlib.import_module(name)
+    except Exception as error:
+        raise TargetError("import", f"importing {shown} failed: {type(error).__name__}: {error}") from error
 
 
 def _load_module(reference: str) -> ModuleType:
-    """A Python file (its folder goes first on sys.path) or a module name."""
+    """A Python file (by its package-qualified name) or a module name."""
     if reference.endswith(".py") or os.sep in reference or os.path.isfile(reference):
         path = os.path.abspath(reference)
         if not os.path.isfile(path):
             raise TargetError("import", f"no such file: {reference}")
-        folder = os.path.dirname(path)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-        name = os.path.splitext(os.path.basename(path))[0]
+        root, name = _package_name(path)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        if "." in name or os.path.basename(path) == "__init__.py":
+            return _import(name, reference)
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise TargetError("import", f"cannot import {reference}")
@@ -84,42 +81,132 @@ def _load_module(reference: str) -> ModuleType:
         return module
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    try:
-        return importlib.import_module(reference)
-    except Exception as error:
-        raise TargetError("import", f"importing {reference} failed: {type(error).__name__}: {error}") from error
+    return _import(reference, reference)
 
 
-def _split(target: str) -> tuple[str, str]:
+def split_target(target: str) -> tuple[str, str]:
     reference, sep, name = target.rpartition(":")
     if not sep or not reference or not name:
-        raise TargetError("target", f"write the target as path/to/file.py:name or package.module:name, not {target!r}")
+        raise TargetError(
+            "target",
+            f"write the target as path/to/file.py:name, package.module:name, timm:model_name "
+            f"or transformers:ClassName, not {target!r}",
+        )
     return reference, name
 
 
-def build_model(target: str) -> tuple[nn.Module, ModuleType]:
-    reference, name = _split(target)
-    module = _load_module(reference)
-    factory = getattr(module, name, None)
-    if factory is None:
-        raise TargetError("target", f"{reference} has no {name!r}")
+def _attribute(module: ModuleType, reference: str, dotted: str) -> Any:
+    value: Any = module
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            raise TargetError("target", f"{reference} has no {dotted!r}")
+    return value
+
+
+def _library(name: str) -> ModuleType:
+    """timm or transformers: optional, with a one-line message when missing."""
+    if importlib.util.find_spec(name) is None:
+        raise TargetError("import", f"{name} is not installed: pip install {name}")
+    return _import(name, name)
+
+
+def build_model(
+    target: str,
+    init: Optional[Mapping[str, Any]] = None,
+    model_config: Optional[Mapping[str, Any]] = None,
+) -> tuple[nn.Module, Optional[ModuleType]]:
+    """The model, and the module that defines it (where ``example_inputs()`` may be)."""
+    reference, name = split_target(target)
+    kwargs = dict(init or {})
+    if model_config is not None and reference != "transformers":
+        raise TargetError("target", "--model-config is the config of a transformers:ClassName target")
+    module: Optional[ModuleType] = None
+    call: Callable[[], Any]
+    if reference == "timm":
+        if kwargs.get("pretrained"):
+            raise TargetError("target", "the tracer never downloads weights: leave out pretrained and give --weights")
+        kwargs["pretrained"] = False
+        factory: Any = _library("timm").create_model
+        call, shown = (lambda: factory(name, **kwargs)), f"timm.create_model({name!r})"
+    elif reference == "transformers":
+        cls = getattr(_library("transformers"), name, None)
+        if cls is None:
+            raise TargetError("target", f"transformers has no {name!r}")
+        config_class = getattr(cls, "config_class", None)
+        if config_class is None:
+            raise TargetError("target", f"transformers.{name} has no config_class to build it from")
+        call, shown = (lambda: cls(config_class(**(model_config or {})), **kwargs)), f"{name}({config_class.__name__}(...))"
+    else:
+        module = _load_module(reference)
+        factory = _attribute(module, reference, name)
+        call, shown = (lambda: factory(**kwargs)), f"{name}()"
     try:
-        model = factory()
+        model = call()
+    except TargetError:
+        raise
     except Exception as error:
-        what = "building" if isinstance(factory, type) else "calling"
-        raise TargetError("build", f"{what} {name}() failed: {type(error).__name__}: {error}") from error
+        raise TargetError("build", f"{shown} failed: {type(error).__name__}: {error}") from error
     if not isinstance(model, nn.Module):
-        raise TargetError("build", f"{name}() returned a {type(model).__name__}, not a torch.nn.Module")
+        raise TargetError("build", f"{shown} returned a {type(model).__name__}, not a torch.nn.Module")
     return model, module
 
 
+def vocab_size_of(model: nn.Module) -> Optional[int]:
+    """The vocabulary size of a Hugging Face model's config, if it has one."""
+    size = getattr(getattr(model, "config", None), "vocab_size", None)
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None
+
+
+def _read(path: str) -> Any:
+    if path.endswith(".safetensors"):
+        if importlib.util.find_spec("safetensors") is None:
+            raise TargetError("weights", f"reading {path} needs safetensors, which is not installed: pip install safetensors")
+        # Imported by name: an optional package, without type stubs.
+        return importlib.import_module("safetensors.torch").load_file(path, device="cpu")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _state_dict(state: Any, path: str) -> dict[str, Any]:
+    """The model's state dict in a checkpoint: the file itself, or what it keeps under
+    ``state_dict``, ``model_state_dict`` or ``model`` (nested ones too)."""
+    while isinstance(state, Mapping) and not all(isinstance(v, torch.Tensor) for v in state.values()):
+        inner = next((state[k] for k in _CHECKPOINT_KEYS if isinstance(state.get(k), Mapping)), None)
+        if inner is None:
+            keys = ", ".join(sorted(map(str, state))[:8])
+            raise TargetError(
+                "weights",
+                f"{path} holds a checkpoint ({keys}) with no state dict under state_dict, model_state_dict or model",
+            )
+        state = inner
+    if not isinstance(state, Mapping):
+        raise TargetError("weights", f"{path} holds a {type(state).__name__}, not a state dict")
+    return dict(state)
+
+
+def _without_prefix(state: dict[str, Any], model: nn.Module) -> dict[str, Any]:
+    """Keys saved with a wrapper's prefix (``module.`` of DataParallel, ``model.`` of a
+    Lightning module) lose it when that makes them the model's."""
+    wanted = set(model.state_dict())
+    if not state or set(state) & wanted:
+        return state
+    prefixes = {key.split(".", 1)[0] for key in state}
+    if len(prefixes) != 1 or not all("." in key for key in state):
+        return state
+    stripped = {key.split(".", 1)[1]: value for key, value in state.items()}
+    return stripped if set(stripped) & wanted else state
+
+
 def load_weights(model: nn.Module, path: str) -> None:
+    if not os.path.isfile(path):
+        raise TargetError("weights", f"no such file: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        raw = _read(path)
+    except TargetError:
+        raise
     except Exception as error:
         raise TargetError("weights", f"loading {path} failed: {type(error).__name__}: {error}") from error
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
+    state = _without_prefix(_state_dict(raw, path), model)
     try:
         model.load_state_dict(state)
     except Exception as error:
@@ -146,23 +233,26 @@ def pick_device(name: str) -> torch.device:
 def make_inputs(
     specs: list[InputSpec],
     example: Optional[str],
-    model_module: ModuleType,
+    model_module: Optional[ModuleType],
     device: torch.device,
+    *,
+    vocab_size: Optional[int] = None,
+    as_dict: bool = False,
 ) -> Inputs:
     if specs:
-        return default_inputs([(s.dtype, s.shape, s.bounds) for s in specs], device)
+        return make_tensors(specs, device, vocab_size=vocab_size, as_dict=as_dict)
+    if as_dict:
+        raise TargetError("input", "--dict-input passes the --input values as one dict: give them, like x=float[8,784]")
     function: Any = None
     if example is not None:
-        reference, name = _split(example)
-        function = getattr(_load_module(reference), name, None)
-        if function is None:
-            raise TargetError("input", f"{reference} has no {name!r}")
-    else:
+        reference, name = split_target(example)
+        function = _attribute(_load_module(reference), reference, name)
+    elif model_module is not None:
         function = getattr(model_module, "example_inputs", None)
     if function is None:
         raise TargetError(
             "input",
-            "no example input: give --input float32[8,784] (or --input-shape 8,784), "
+            "no example input: give --input float[8,784] (or --input-shape 8,784), "
             "--example-inputs module:function, or define example_inputs() beside the model",
         )
     try:
@@ -177,4 +267,8 @@ def make_inputs(
 
 
 def _to(value: Any, device: torch.device) -> Any:
-    return value.to(device) if isinstance(value, torch.Tensor) else value
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: _to(v, device) for k, v in value.items()}
+    return value
