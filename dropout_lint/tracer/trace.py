@@ -371,12 +371,14 @@ def _dropout_like(model: nn.Module, recorder: Recorder) -> Iterator[tuple[str, n
 
 
 def _conformance(model: nn.Module, recorder: Recorder, result: TraceResult) -> None:
-    """DL503: every dropout implementation of the model against the reference."""
-    seen: set[tuple[type, float]] = set()
+    """DL503: every dropout implementation of the model against the reference, once per
+    class (at the first rate it has: a stochastic depth whose rate grows with depth is
+    one implementation)."""
+    seen: set[type] = set()
     for name, module, kind, p in _dropout_like(model, recorder):
-        if (type(module), p) in seen:
+        if type(module) in seen:
             continue
-        seen.add((type(module), p))
+        seen.add(type(module))
         rank = recorder.ranks.get(id(module), 2)
         shape = probe_shape(rank) if not isinstance(module, _DropoutNd) else None
         report = check_dropout(copy.deepcopy(module).cpu(), p, kind=kind, shape=shape)
