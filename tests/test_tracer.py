@@ -345,6 +345,27 @@ def test_trace_command_on_cuda() -> None:
     assert done.returncode == 1 and "on cuda" in done.stdout
 
 
+@GPU
+def test_trace_on_cuda_stays_within_one_and_a_half_plain_forward_passes() -> None:
+    model = real.LargeTransformer().cuda()
+    tokens = real.large_inputs().cuda()
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    model.train()
+    output = model(tokens)
+    del output
+    model.eval()
+    with torch.no_grad():
+        model(tokens)
+    plain = torch.cuda.max_memory_allocated() - base
+    torch.cuda.reset_peak_memory_stats()
+    result = trace_model(model, Inputs((tokens,), {}))
+    traced = torch.cuda.max_memory_allocated() - base
+    assert result.device.startswith("cuda") and result.findings == []
+    assert traced <= 1.5 * plain, (traced, plain)
+
+
 class _FailsInEval(nn.Module):
     """Updates batch norm statistics in the training pass, then fails in eval mode."""
 
