@@ -23,6 +23,7 @@ sys.path.insert(0, str(FIXTURES))
 
 import dropouts  # noqa: E402
 import models  # noqa: E402
+import real  # noqa: E402
 
 GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -187,11 +188,30 @@ class _Noisy(nn.Module):
         return self.fc(x) + torch.from_numpy(numpy.random.rand(4)).float()
 
 
-def test_randomness_in_the_models_own_forward_is_shown_at_forward() -> None:
+def test_a_numpy_draw_in_the_models_own_forward_is_shown_where_it_is_made() -> None:
     result = trace_model(_Noisy(), Inputs((torch.randn(8, 16),), {}))
     assert [(f.code, f.file, f.line) for f in result.findings] == [
-        ("DL502", __file__, _Noisy.forward.__code__.co_firstlineno)
+        ("DL502", __file__, _Noisy.forward.__code__.co_firstlineno + 3)
     ]
+    assert "numpy.random.rand" in result.findings[0].message
+
+
+class _NoisyWithoutDraws(nn.Module):
+    """Eval outputs that differ with no draw to watch: a counter kept between calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.fc(x) * self.calls
+
+
+def test_eval_outputs_that_differ_without_a_draw_are_still_found() -> None:
+    result = trace_model(_NoisyWithoutDraws(), Inputs((torch.randn(8, 16),), {}))
+    assert [(f.code, f.line) for f in result.findings] == [("DL502", _NoisyWithoutDraws.forward.__code__.co_firstlineno)]
 
 
 # The model is left as it was found.
@@ -325,6 +345,27 @@ def test_trace_command_on_cuda() -> None:
     assert done.returncode == 1 and "on cuda" in done.stdout
 
 
+@GPU
+def test_trace_on_cuda_stays_within_one_and_a_half_plain_forward_passes() -> None:
+    model = real.LargeTransformer().cuda()
+    tokens = real.large_inputs().cuda()
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    model.train()
+    output = model(tokens)
+    del output
+    model.eval()
+    with torch.no_grad():
+        model(tokens)
+    plain = torch.cuda.max_memory_allocated() - base
+    torch.cuda.reset_peak_memory_stats()
+    result = trace_model(model, Inputs((tokens,), {}))
+    traced = torch.cuda.max_memory_allocated() - base
+    assert result.device.startswith("cuda") and result.findings == []
+    assert traced <= 1.5 * plain, (traced, plain)
+
+
 class _FailsInEval(nn.Module):
     """Updates batch norm statistics in the training pass, then fails in eval mode."""
 
@@ -350,3 +391,252 @@ def test_a_model_that_fails_mid_trace_is_left_as_found() -> None:
     assert not model.training and not model.bn.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert torch.equal(torch.get_rng_state(), rng)
+
+
+# Real forms: timm, Hugging Face, torchvision, LayerDrop (fixtures/tracer/real.py).
+
+
+def _real_line(text: str) -> int:
+    for number, line in enumerate((FIXTURES / "real.py").read_text().splitlines(), start=1):
+        if text in line:
+            return number
+    raise AssertionError(text)
+
+
+def _trace_real(build: str, inputs: str, seed: int = 0, conformance: bool = True) -> list[tuple[str, int]]:
+    torch.manual_seed(seed)
+    model = getattr(real, build)()
+    result = trace_model(model, Inputs((getattr(real, inputs)(),), {}), seed=seed, conformance=conformance)
+    assert all(f.file == str(FIXTURES / "real.py") for f in result.findings), result.findings
+    return sorted((f.code, f.line or 0) for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    ("build", "inputs"),
+    [
+        ("VisionTransformer", "vit_inputs"),  # timm: the attention dropout's rate goes to the fused kernel
+        ("BertModel", "bert_inputs"),  # Hugging Face: self.dropout.p handed to the attention function
+        ("bert_eager_without_attention_dropout", "bert_inputs"),  # F.dropout(p=0.0, training=True): a placeholder
+        ("bert_hidden_states", "bert_inputs"),  # the embeddings' dropout makes one output of many
+        ("EfficientNetLike", "image_inputs"),  # nn.Dropout(inplace=True) is torch's own
+        ("ResNetWithStochasticDepth", "image_inputs"),  # torchvision's stochastic depth, gated on training
+        ("resnet_batch_mode", "image_inputs"),  # mode="batch": one draw for the whole batch
+        ("vit_with_gated_layer_drop", "vit_inputs"),  # LayerDrop tested against self.training
+    ],
+)
+def test_correct_real_forms_give_nothing(build: str, inputs: str) -> None:
+    assert _trace_real(build, inputs) == []
+
+
+def test_a_registered_attention_dropout_that_nothing_applies_is_found_once() -> None:
+    line = _real_line("self.attn_drop = nn.Dropout(attn_drop)")
+    assert _trace_real("vit_with_unused_attention_dropout", "vit_inputs") == [("DL104", line)]
+
+
+def test_a_dropout_whose_rate_is_read_but_never_used_in_training_is_still_applied() -> None:
+    """The rate is read in training and handed to the kernel: that is applying it; the
+    module's own call never happens."""
+    model = real.VisionTransformer()
+    result = trace_model(model, Inputs((real.vit_inputs(),), {}))
+    attention = [c for c in result.calls if c.kind == "attention" and c.phase == "train"]
+    assert attention and all(c.p == pytest.approx(0.1) and c.active for c in attention)
+    assert not any(c.name.endswith("attn_drop") for c in result.calls)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_ungated_layer_drop_is_found_on_every_seed(seed: int) -> None:
+    line = _real_line("elif random.random() < self.layer_dropout:")
+    assert _trace_real("ViTWithLayerDrop", "vit_inputs", seed, conformance=False) == [("DL502", line)]
+    numpy_line = _real_line("if np.random.rand() < self.p:")
+    torch.manual_seed(seed)
+    result = trace_model(real.NumpyLayerDrop(), Inputs((torch.randn(8, 16),), {}), seed=seed)
+    assert [(f.code, f.line) for f in result.findings] == [("DL502", numpy_line)]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_gated_layer_drop_is_silent_on_every_seed(seed: int) -> None:
+    assert _trace_real("vit_with_gated_layer_drop", "vit_inputs", seed, conformance=False) == []
+
+
+def test_a_draw_from_a_generator_reseeded_on_each_call_is_not_random() -> None:
+    result = trace_model(real.SeededNoise(), Inputs((torch.randn(8, 16),), {}))
+    assert result.findings == []
+
+
+def test_a_draw_from_pythons_random_imported_by_name_is_seen() -> None:
+    from random import random
+
+    class Skips(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x if random() < 0.5 else self.fc(x)
+
+    result = trace_model(Skips(), Inputs((torch.randn(8, 16),), {}))
+    assert [(f.code, f.line) for f in result.findings] == [("DL502", Skips.forward.__code__.co_firstlineno + 1)]
+
+
+def test_conformance_finds_dropouts_by_behaviour_not_by_name() -> None:
+    regulariser = _real_line("class Regulariser(nn.Module):")
+    torch.manual_seed(0)
+    result = trace_model(real.RenamedDropoutNet(), Inputs((torch.randn(64, 16),), {}), conformance=True)
+    assert [(f.code, f.line) for f in result.findings] == [("DL503", regulariser)]
+    assert "`reg` (Regulariser, p=0.3)" in result.findings[0].message and "scale" in result.findings[0].message
+    fixed = real.RenamedDropoutNet(regulariser=dropouts.GoodDropout)
+    assert trace_model(fixed, Inputs((torch.randn(64, 16),), {}), conformance=True).findings == []
+
+
+def test_stochastic_depth_that_drops_single_values_fails_conformance() -> None:
+    line = _real_line("class PerUnitStochasticDepth(StochasticDepth):")
+    found = _trace_real("ConvWithPerUnitDepth", "image_inputs")
+    assert found == [("DL503", line)]
+
+
+def test_noise_injection_is_not_a_dropout() -> None:
+    from dropout_lint.tracer.behaviour import dropout_kind
+
+    assert dropout_kind(real.GaussianNoise(0.1), 2) is None
+    assert dropout_kind(real.StochasticDepth(0.2, "row"), 4) == "sample"
+    assert dropout_kind(real.StochasticDepth(0.2, "batch"), 4) is None
+    assert dropout_kind(nn.Dropout2d(0.2), 4) == "channel"
+    assert dropout_kind(dropouts.GoodDropout(0.2), 3) == "element"
+
+
+def test_dl405_only_for_a_flag_that_is_off_in_training() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = nn.functional.alpha_dropout(torch.selu(self.fc(x)), 0.1)
+            x = nn.functional.dropout(x, 0.0, training=self.training)
+            return self.fc(nn.functional.dropout(x, 0.2, training=self.training))
+
+    result = trace_model(Net(), Inputs((torch.randn(8, 16),), {}))
+    assert [(f.code, f.line) for f in result.findings] == [("DL405", Net.forward.__code__.co_firstlineno + 1)]
+
+
+def test_dl102_only_when_dropout_makes_every_output() -> None:
+    output_line = _line("return self.drop(self.fc2")
+    assert _trace(models.OutputDropoutNet(), 64, 16) == [("DL102", output_line)]
+
+    class Both(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+            self.drop = nn.Dropout(0.2)
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            h = self.drop(torch.relu(self.fc(x)))
+            return self.fc(h), h
+
+    assert _trace(Both(), 8, 16) == []
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_in_place_torch_dropout_passes_the_reference_check(p: float) -> None:
+    for seed in range(5):
+        report = check_dropout(nn.Dropout(p, inplace=True), p, seed=seed)
+        assert report.passed, report.describe()
+        assert check_dropout(nn.Dropout2d(p, inplace=True), p, kind="channel", seed=seed).passed
+
+
+def test_torch_own_dropouts_are_never_checked_for_conformance() -> None:
+    class Counting(nn.Dropout):
+        pass  # torch's forward: its own
+
+    model = nn.Sequential(nn.Linear(16, 64), Counting(0.2, inplace=True), nn.Dropout(0.3, inplace=True), nn.Linear(64, 4))
+    assert _trace(model, 64, 16, conformance=True) == []
+
+
+# Left as found: the Python API too.
+
+
+class _Stateful(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        self.bn = nn.BatchNorm1d(16)
+        self.register_buffer("steps", torch.zeros(()), persistent=False)
+        self.register_buffer("ema", torch.zeros(16))
+        self.drop = nn.Dropout(0.2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import random
+
+        import numpy
+
+        self.steps += 1  # a non-persistent buffer
+        self.ema.mul_(0.9).add_(x.mean(0))
+        with torch.no_grad():
+            self.fc.bias.add_(1.0)  # a parameter changed in place
+        noise = random.random() + float(numpy.random.rand())
+        return self.drop(self.bn(self.fc(x))) + noise * 0
+
+
+def _state(model: nn.Module) -> dict[str, torch.Tensor]:
+    found = {f"param:{k}": v.detach().clone() for k, v in model.named_parameters()}
+    found.update({f"buffer:{k}": v.clone() for k, v in model.named_buffers()})
+    return found
+
+
+def test_parameters_buffers_flags_and_every_generator_are_left_as_found() -> None:
+    import random
+
+    import numpy
+
+    model = _Stateful()
+    model.eval()
+    model.drop.train()
+    model.fc.weight.grad = torch.ones_like(model.fc.weight)
+    before = _state(model)
+    flags = [(name, m.training) for name, m in model.named_modules()]
+    classes = [type(m) for m in model.modules()]
+    inputs = Inputs((torch.randn(32, 16),), {})
+    rng = (torch.get_rng_state(), random.getstate(), numpy.random.get_state())
+    profile = sys.getprofile()
+    numpy_rand = numpy.random.rand
+    trace_model(model, inputs, conformance=True)
+    after = _state(model)
+    assert before.keys() == after.keys() and "buffer:steps" in after
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert torch.equal(model.fc.weight.grad, torch.ones_like(model.fc.weight))
+    assert [(name, m.training) for name, m in model.named_modules()] == flags
+    assert [type(m) for m in model.modules()] == classes
+    assert torch.equal(torch.get_rng_state(), rng[0])
+    assert random.getstate() == rng[1]
+    assert all(numpy.array_equal(a, b) if isinstance(a, numpy.ndarray) else a == b for a, b in zip(numpy.random.get_state(), rng[2]))
+    assert sys.getprofile() is profile and numpy.random.rand is numpy_rand
+
+
+def test_check_dropout_leaves_the_implementation_and_the_generators_as_found() -> None:
+    import random
+
+    import numpy
+
+    class WithState(dropouts.GoodDropout):
+        def __init__(self, p: float) -> None:
+            super().__init__(p)
+            self.scale = nn.Parameter(torch.ones(()))
+            self.register_buffer("seen", torch.zeros(()), persistent=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.seen += 1
+            random.random()
+            numpy.random.rand()
+            return super().forward(x) * self.scale
+
+    layer = WithState(0.3)
+    layer.eval()
+    rng = (torch.get_rng_state(), random.getstate(), numpy.random.get_state()[1].copy())
+    report = check_dropout(layer, 0.3)
+    assert report.passed, report.describe()
+    assert not layer.training and layer.scale.grad is None and float(layer.seen) == 0
+    assert torch.equal(torch.get_rng_state(), rng[0]) and random.getstate() == rng[1]
+    assert numpy.array_equal(numpy.random.get_state()[1], rng[2])
+    layer.train()
+    check_dropout(layer, 0.3)
+    assert layer.training

@@ -23,6 +23,11 @@ Sub-tests:
 - ``granularity``: units (element), whole channels (channel) or whole samples (sample:
   stochastic depth) are dropped;
 - ``fresh-mask``: two calls draw different masks.
+
+Every sub-test feeds the implementation a copy of its input, so an in-place dropout
+(``nn.Dropout(p, inplace=True)``) is checked like any other. The implementation is left
+as found: its parameters, buffers, gradients and mode, and the random generators of
+torch, Python and NumPy.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from typing import Optional, Union
 
 import torch
 from torch import Tensor, nn
+
+from dropout_lint.tracer.preserve import left_as_found
 
 # SELU's negative saturation value: -scale * alpha.
 SELU_SATURATION = -1.7580993408473766
@@ -167,7 +174,9 @@ def check_dropout(
         raise ValueError("p must be in (0, 1) for a conformance check")
     report = ConformanceReport(_name(fn), p, kind)
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
+    # The module's parameters, buffers, mode and gradients and the random generators are
+    # put back afterwards: checking a dropout changes nothing the caller can see.
+    with left_as_found(fn if isinstance(fn, nn.Module) else None):
         torch.manual_seed(seed)
         x = _sample(shape or _shape(fn, kind), kind, generator)
         try:
@@ -238,7 +247,9 @@ def _gradient(fn: Implementation, kind: str, x: Tensor, p: float) -> SubtestResu
     leaf = x.clone().requires_grad_(True)
     try:
         with torch.enable_grad():
-            y = _apply(fn, leaf, True)
+            # A copy of the leaf, as in a network: an in-place dropout (``inplace=True``)
+            # may not write into a leaf that requires grad, and writes into this one.
+            y = _apply(fn, leaf.clone(), True)
             y.sum().backward()  # type: ignore[no-untyped-call]
     except Exception as error:
         return SubtestResult("gradient", False, f"backward failed: {type(error).__name__}: {error}")

@@ -1,8 +1,13 @@
 """Run a model forward in train and in eval mode and report what dropout actually did.
 
 ``trace_model(model, inputs)`` works in-process and leaves the model exactly as it
-found it: parameters, buffers (batch-norm statistics), every module's ``training``
-flag and the random number generators are restored afterwards.
+found it (see ``preserve``): parameters, buffers, every module's ``training`` flag and
+the random number generators of torch, Python and NumPy are restored afterwards.
+
+Each finding states only what the run showed: a dropout module whose rate is handed to
+an attention kernel is applied; a random draw in an eval-mode forward is found where
+it is made, whatever the seed; the conformance check takes every module that drops
+like dropout, whatever its name, and leaves torch's own dropouts alone.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import torch
 from torch import Tensor, nn
 from torch.nn.modules.dropout import _DropoutNd
 
+from dropout_lint.tracer.behaviour import declared_kind, dropout_kind, probe_shape, rate_of, torch_own
 from dropout_lint.tracer.instrument import DropoutCall, Pinning, Recorder, same_output, storage_of, tensors, watch
+from dropout_lint.tracer.preserve import left_as_found
 from dropout_lint.tracer.reference import check_dropout
 
 _SIGMAS = 6.0
-_DROP_NAMES = re.compile(r"drop", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,30 +56,6 @@ class Inputs:
     kwargs: dict[str, Any]
 
 
-class _Snapshot:
-    """Everything a forward pass may change: restored on exit."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-        self.state = {k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items()}
-        self.flags = [(m, m.training) for m in model.modules()]
-        # Plain attributes a forward pass may set (a cached mask, a step counter).
-        self.attributes = [(m, dict(m.__dict__)) for m in model.modules()]
-
-    def restore(self) -> None:
-        with torch.no_grad():
-            current = self.model.state_dict(keep_vars=True)
-            for key, saved in self.state.items():
-                if key in current:
-                    current[key].copy_(saved)
-        for module, flag in self.flags:
-            module.training = flag
-        for module, attributes in self.attributes:
-            for key in [k for k in module.__dict__ if k not in attributes]:
-                del module.__dict__[key]
-            module.__dict__.update(attributes)
-
-
 def trace_model(
     model: nn.Module,
     inputs: Inputs,
@@ -84,15 +66,10 @@ def trace_model(
     """Trace a model on the given inputs (already on the model's device)."""
     started = time.perf_counter()
     result = TraceResult(device=str(next(iter(model.parameters()), torch.empty(0)).device))
-    snapshot = _Snapshot(model)
-    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-    try:
-        with torch.random.fork_rng(devices=devices), torch.no_grad():
-            _run(model, inputs, seed, result)
-            if conformance:
-                _conformance(model, result)
-    finally:
-        snapshot.restore()
+    with left_as_found(model), torch.no_grad():
+        train = _run(model, inputs, seed, result)
+        if conformance:
+            _conformance(model, train, result)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -105,39 +82,45 @@ def _raw(inputs: Inputs) -> set[int]:
     return {storage_of(t) for t in tensors((inputs.args, inputs.kwargs))}
 
 
-def _run(model: nn.Module, inputs: Inputs, seed: int, result: TraceResult) -> None:
+def _run(model: nn.Module, inputs: Inputs, seed: int, result: TraceResult) -> Recorder:
     meta = any(t.device.type == "meta" for t in tensors((inputs.args, inputs.kwargs)))
     # Training mode: which dropouts run, what they drop, where they sit.
     model.train()
     torch.manual_seed(seed)
-    train = Recorder(model, "train", measure=not meta)
+    train = Recorder(model, "train", measure=not meta, rates=True)
     train.raw = _raw(inputs)
     with watch(train):
         output = _forward(model, inputs)
     result.calls.extend(train.calls)
     _placement(train, output, result)
-    _rates(train, result)
-    _never_called(model, train, result)
+    del output
+    train.made.clear()
+    _rate_mismatch(train, result)
+    _never_applied(model, train, result)
     _never_active(train, result)
 
-    # Eval mode twice, with different seeds: nothing should drop, and nothing differ.
+    # Eval mode: nothing may drop and nothing may draw random numbers. A second pass
+    # with another seed catches randomness that no watched call makes.
     model.eval()
     torch.manual_seed(seed + 1)
-    first = Recorder(model, "eval", measure=not meta)
-    pinning = first.pinning = Pinning()  # records every module's inputs and outputs
+    first = Recorder(model, "eval", measure=False, draws=True)
     with watch(first):
         reference = _forward(model, inputs)
-    first.pinning = None
+    first.made.clear()
     result.calls.extend(first.calls)
     _active_in_eval(first, result)
+    drawn = _draws_in_eval(first, result)
     if not meta:  # (meta tensors hold no values to compare)
         torch.manual_seed(seed + 2)
-        second = Recorder(model, "eval", measure=False)
-        with watch(second):
+        # Watched like the first: torch takes other (fused) paths when nothing watches.
+        with watch(Recorder(model, "eval", measure=False)):
             again = _forward(model, inputs)
-        if not same_output(reference, again):
-            _localise(model, inputs, seed, pinning, result)
+        differ = not same_output(reference, again)
+        del reference, again
+        if differ and not drawn:
+            _localise(model, inputs, seed, result)
     result.modules = _table(model, train, first)
+    return train
 
 
 def _site(call: DropoutCall) -> tuple[Optional[str], Optional[int]]:
@@ -145,24 +128,34 @@ def _site(call: DropoutCall) -> tuple[Optional[str], Optional[int]]:
 
 
 def _add(result: TraceResult, code: str, message: str, file: Optional[str], line: Optional[int]) -> None:
+    """One finding per code and line (a block class built twelve times is one finding)."""
+    if file is not None and any((f.code, f.file, f.line) == (code, file, line) for f in result.findings):
+        return
     finding = TraceFinding(code, message, file, line)
     if finding not in result.findings:
         result.findings.append(finding)
 
 
 def _placement(recorder: Recorder, output: Any, result: TraceResult) -> None:
-    """Dropout on the raw input (DL101) and dropout making the output (DL102)."""
-    outputs = {storage_of(t) for t in tensors(output)}
+    """Dropout on the raw input (DL101), and dropout making every value the model
+    returns (DL102: not a dropout that makes one of several outputs, such as the first
+    of the hidden states)."""
     for call in recorder.calls:
         if call.kind != "attention" and call.active and call.raw_input:
             _add(result, "DL101", f"`{call.name}` is applied to the model's raw input at run time", *_site(call))
-    for call, made in recorder.made:
-        tensor = made()
-        if call.active and tensor is not None and storage_of(tensor) in outputs:
+    made: dict[int, DropoutCall] = {}
+    for call, reference in recorder.made:
+        tensor = reference()
+        if call.active and tensor is not None:
+            made.setdefault(storage_of(tensor), call)
+    returned = [storage_of(t) for t in tensors(output)]
+    if returned and all(storage in made for storage in returned):
+        for storage in returned:
+            call = made[storage]
             _add(result, "DL102", f"`{call.name}` makes the model's output at run time", *_site(call))
 
 
-def _rates(recorder: Recorder, result: TraceResult) -> None:
+def _rate_mismatch(recorder: Recorder, result: TraceResult) -> None:
     """DL504: a dropout module that drops at another rate than its p."""
     for call in recorder.calls:
         if call.kind != "module" or call.measured is None or call.p is None or not call.active or call.measured_n < 64:
@@ -179,35 +172,68 @@ def _rates(recorder: Recorder, result: TraceResult) -> None:
             )
 
 
-def _never_called(model: nn.Module, recorder: Recorder, result: TraceResult) -> None:
-    """DL104: a registered dropout module that the forward pass never runs."""
+def _never_applied(model: nn.Module, recorder: Recorder, result: TraceResult) -> None:
+    """DL104: a registered dropout module that the training pass neither runs nor
+    applies another way: its rate read by the model's code (``self.attn_drop.p`` handed
+    to a fused attention kernel), or handed on by the module that holds it (a functional
+    dropout or attention with ``dropout_p`` equal to the rate, called from that module).
+    Only where the module that holds it ran: a layer skipped in this pass (LayerDrop)
+    says nothing about its dropouts."""
     for name, module in model.named_modules():
-        if isinstance(module, _DropoutNd) and id(module) not in recorder.called and module.p > 0:
-            file, line = _registration(model, name)
-            _add(result, "DL104", f"the dropout module `{name}` never runs in the forward pass", file, line)
+        if not isinstance(module, _DropoutNd) or not module.p > 0:
+            continue
+        holder = model.get_submodule(name.rpartition(".")[0])
+        if id(holder) not in recorder.called:
+            continue
+        if id(module) in recorder.called or id(module) in recorder.rate_read or _rate_handed_on(model, name, recorder):
+            continue
+        file, line = _registration(model, name)
+        _add(result, "DL104", f"the dropout module `{name}` is neither run nor its rate used in the forward pass", file, line)
+
+
+def _rate_handed_on(model: nn.Module, name: str, recorder: Recorder) -> bool:
+    holder_name = name.rpartition(".")[0]
+    holder = recorder.names[id(model.get_submodule(holder_name))]
+    p = float(model.get_submodule(name).__dict__["p"])
+    for call in recorder.calls:
+        if call.kind == "module" or call.p is None or not math.isclose(call.p, p, rel_tol=1e-9, abs_tol=1e-12):
+            continue
+        if not holder_name or call.owner == holder or call.owner.startswith(holder + "."):
+            return True
+    return False
 
 
 def _registration(model: nn.Module, name: str) -> tuple[Optional[str], Optional[int]]:
-    """Where ``self.<attr> = ...`` of a submodule is written in its owner's class."""
+    """Where ``self.<attr> = ...`` of a submodule is written: in its owner's class or the
+    first base class (a subclass may inherit ``__init__``) that writes it."""
     owner_name, _, attr = name.rpartition(".")
     owner = model.get_submodule(owner_name) if owner_name else model
-    try:
-        lines, first = inspect.getsourcelines(type(owner))
-        file = inspect.getsourcefile(type(owner))
-    except (OSError, TypeError):
-        return None, None
     pattern = re.compile(rf"self\.{re.escape(attr)}\s*=|['\"]{re.escape(attr)}['\"]")
-    for offset, text in enumerate(lines):
-        if pattern.search(text):
-            return file, first + offset
-    return file, first
+    fallback: tuple[Optional[str], Optional[int]] = (None, None)
+    for cls in type(owner).__mro__:
+        if cls is nn.Module or cls is object:
+            break
+        try:
+            lines, first = inspect.getsourcelines(cls)
+            file = inspect.getsourcefile(cls)
+        except (OSError, TypeError):
+            continue
+        if fallback == (None, None):
+            fallback = (file, first)
+        for offset, text in enumerate(lines):
+            if pattern.search(text):
+                return file, first + offset
+    return fallback
 
 
 def _never_active(recorder: Recorder, result: TraceResult) -> None:
-    """DL405: functional dropout that drops nothing in training."""
+    """DL405: functional dropout with a rate that drops nothing in training, because its
+    flag is off (``training=False``, or alpha dropout's default) while the module that
+    calls it is in training mode. A rate of 0 is a placeholder, as for the static rule."""
     for call in recorder.calls:
-        if call.kind == "function" and not call.active:
-            _add(result, "DL405", f"`{call.name}` drops nothing in training (its flag is off or p is 0)", *_site(call))
+        if call.kind != "function" or call.flag or not call.p or call.owner_training is False:
+            continue
+        _add(result, "DL405", f"`{call.name}` (p={call.p:g}) drops nothing in training: its training flag is off", *_site(call))
 
 
 def _active_in_eval(recorder: Recorder, result: TraceResult) -> None:
@@ -229,17 +255,44 @@ def _active_in_eval(recorder: Recorder, result: TraceResult) -> None:
             _add(result, "DL406", f"`{call.name}` drops attention weights in eval mode (dropout_p={call.p:g})", *_site(call))
 
 
-def _localise(model: nn.Module, inputs: Inputs, seed: int, replay: Pinning, result: TraceResult) -> None:
-    """DL502: feed every module the inputs of the first eval pass; the modules whose
-    output still changes (while their children match) bring the randomness in."""
-    recorder = Recorder(model, "eval", measure=False)
-    replay.recording = False
-    recorder.pinning = replay
+def _draws_in_eval(recorder: Recorder, result: TraceResult) -> bool:
+    """DL502: a random draw from a global generator (torch's, Python's ``random``,
+    NumPy's) or a dropout that drops, in an eval-mode forward pass: found where it is
+    made, whatever the seed. Draws from a generator of the model's own (``generator=``,
+    ``random.Random(0)``) are deterministic when it is re-seeded; they count only when
+    two eval passes differ (see ``_localise``). Returns whether any was found."""
+    found = False
+    for draw in recorder.randoms:
+        if draw.private:
+            continue
+        found = True
+        if draw.dropout:
+            message = f"eval mode is not deterministic: `{draw.name}` drops at random in eval (in `{draw.owner}`)"
+        else:
+            message = f"eval mode is not deterministic: `{draw.owner}` draws random numbers with `{draw.name}` in eval"
+        _add(result, "DL502", message, draw.file, draw.line)
+    return found
+
+
+def _localise(model: nn.Module, inputs: Inputs, seed: int, result: TraceResult) -> None:
+    """DL502 when two eval passes differ and no watched draw explains it: record every
+    module's inputs and outputs in one pass, feed them again in another; the modules
+    whose output still changes (while their children match) bring the randomness in.
+    Both passes run only here, so the copies they keep cost nothing in a clean trace."""
+    pinning = Pinning()
+    recording = Recorder(model, "eval", measure=False)
+    recording.pinning = pinning
+    torch.manual_seed(seed + 1)
+    with watch(recording):
+        _forward(model, inputs)
+    pinning.recording = False
+    recorder = Recorder(model, "eval", measure=False, draws=True)
+    recorder.pinning = pinning
     torch.manual_seed(seed + 3)
     with watch(recorder):
         _forward(model, inputs)
     # A module whose difference a child explains is not where randomness enters.
-    responsible = [m for m in {id(m): m for m in replay.differs}.values() if id(m) not in replay.explained]
+    responsible = [m for m in {id(m): m for m in pinning.differs}.values() if id(m) not in pinning.explained]
     if not responsible:
         _add(result, "DL502", "two eval-mode passes give different outputs", None, None)
         return
@@ -288,48 +341,47 @@ def _forward_line(module: nn.Module) -> tuple[Optional[str], Optional[int]]:
         return _class_line(module)
 
 
-def _kind_of(module: nn.Module) -> Optional[str]:
-    """What a dropout implementation drops, by its class; None if it is not one."""
-    name = type(module).__name__
-    if isinstance(module, (nn.AlphaDropout,)):
-        return "alpha"
-    if isinstance(module, nn.FeatureAlphaDropout):
-        return "feature-alpha"
-    if isinstance(module, (nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)):
-        return "channel"
-    if isinstance(module, nn.Dropout):
-        return "element"
-    if not _DROP_NAMES.search(name) or any(True for _ in module.children()):
-        return None
-    # By the words of the class name (`GPT2Dropout` is element-wise, `DropBlock2d` is
-    # neither kind the reference knows).
-    if re.search(r"Path|Depth|drop_path|stochastic_depth", name):
-        return "sample"
-    if re.search(r"Block", name):
-        return None
-    if re.search(r"Dropout[123][dD]\b|Spatial|Channel|spatial|channel", name):
-        return "channel"
-    return "element"
-
-
-def _rate_of(module: nn.Module) -> Optional[float]:
-    for attribute in ("p", "drop_prob", "rate", "dropout", "drop_rate"):
-        value = getattr(module, attribute, None)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1:
-            return float(value)
-    return None
-
-
-def _conformance(model: nn.Module, result: TraceResult) -> None:
-    """DL503: every dropout implementation of the model against the reference."""
-    seen: set[tuple[type, float]] = set()
+def _dropout_like(model: nn.Module, recorder: Recorder) -> Iterator[tuple[str, nn.Module, str, float]]:
+    """Every dropout implementation the training pass ran, with its kind and rate:
+    subclasses of torch's dropouts with a ``forward`` of their own, and modules without
+    parameters whose own code drew random numbers and that drop like dropout (found by
+    behaviour, whatever their names). Torch's own dropouts are the reference: skipped."""
+    drawing = {r.owner for r in recorder.randoms if not r.dropout}
+    drawing |= {c.owner for c in recorder.calls if c.kind == "function" and c.active}
+    kinds: dict[tuple[type, int], Optional[str]] = {}  # what a class does does not depend on its rate
     for name, module in model.named_modules():
-        kind = _kind_of(module)
-        p = _rate_of(module)
-        if kind is None or p is None or (type(module), p) in seen:
+        if id(module) not in recorder.called or torch_own(module):
             continue
-        seen.add((type(module), p))
-        report = check_dropout(copy.deepcopy(module).cpu(), p, kind=kind)
+        p = rate_of(module)
+        if p is None:
+            continue
+        if isinstance(module, _DropoutNd):
+            kind = declared_kind(module)
+        elif recorder.names[id(module)] in drawing and next(module.parameters(), None) is None:
+            rank = recorder.ranks.get(id(module), 2)
+            if (type(module), rank) not in kinds:
+                kinds[type(module), rank] = dropout_kind(copy.deepcopy(module).cpu(), rank)
+            found = kinds[type(module), rank]
+            declared = declared_kind(module)
+            kind = declared if found is not None and declared is not None else found
+        else:
+            continue
+        if kind is not None:
+            yield name, module, kind, p
+
+
+def _conformance(model: nn.Module, recorder: Recorder, result: TraceResult) -> None:
+    """DL503: every dropout implementation of the model against the reference, once per
+    class (at the first rate it has: a stochastic depth whose rate grows with depth is
+    one implementation)."""
+    seen: set[type] = set()
+    for name, module, kind, p in _dropout_like(model, recorder):
+        if type(module) in seen:
+            continue
+        seen.add(type(module))
+        rank = recorder.ranks.get(id(module), 2)
+        shape = probe_shape(rank) if not isinstance(module, _DropoutNd) else None
+        report = check_dropout(copy.deepcopy(module).cpu(), p, kind=kind, shape=shape)
         if not report.passed:
             failed = "; ".join(f"{r.name}: {r.detail}" for r in report.failed)
             file, line = _class_line(module)
