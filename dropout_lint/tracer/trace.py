@@ -17,7 +17,7 @@ import inspect
 import math
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -406,23 +406,6 @@ def _table(model: nn.Module, train: Recorder, first: Recorder) -> list[dict[str,
             }
         )
     return rows
-
-
-def iter_findings(result: TraceResult) -> Iterator[TraceFinding]:
-    return iter(result.findings)
-
-
-def default_inputs(shapes: Sequence[tuple[str, tuple[int, ...], Optional[tuple[int, int]]]], device: torch.device) -> Inputs:
-    """Random inputs: floats standard normal, integers in the range given (or [0, 10))."""
-    args = []
-    for dtype_name, shape, bounds in shapes:
-        dtype = getattr(torch, dtype_name)
-        if dtype.is_floating_point:
-            args.append(torch.randn(shape, dtype=dtype, device=device))
-        else:
-            low, high = bounds or (0, 10)
-            args.append(torch.randint(low, high, shape, dtype=dtype, device=device))
-    return Inputs(tuple(args), {})
 
 
 def to_inputs(value: Any) -> Inputs:
