@@ -50,15 +50,17 @@ CHECKABLE: dict[str, str] = {
     "DL406": "attention dropout active in eval",
     "DL408": "randomness in eval mode",
 }
+# A random draw in eval mode (DL502) at the place of a static finding about dropout
+# active in eval is that finding's draw, proved, not a second problem.
 PROOFS: dict[str, tuple[Proof, ...]] = {
     "DL101": (Proof("DL101", "statement"),),
     "DL102": (Proof("DL102", "statement"),),
     "DL104": (Proof("DL104", "statement"),),
-    "DL401": (Proof("DL401", "statement"),),
-    "DL402": (Proof("DL501", "function"),),
-    "DL404": (Proof("DL401", "statement"),),
+    "DL401": (Proof("DL401", "statement"), Proof("DL502", "statement")),
+    "DL402": (Proof("DL501", "function"), Proof("DL502", "function")),
+    "DL404": (Proof("DL401", "statement"), Proof("DL502", "statement")),
     "DL405": (Proof("DL405", "statement"),),
-    "DL406": (Proof("DL406", "statement"),),
+    "DL406": (Proof("DL406", "statement"), Proof("DL502", "statement")),
     "DL408": (Proof("DL502", "function"), Proof("DL503", "class")),
 }
 # Trace rules about randomness in eval mode, which a module meant to stay random has.
@@ -110,7 +112,13 @@ def _items(outcomes: Sequence[TraceOutcome]) -> list[_Item]:
                     items[key].outcomes.append(index)
             else:
                 items[key] = _Item(finding, [index], file, finding.get("line"))
-    return list(items.values())
+    dropping = {(item.file, item.line) for item in items.values() if item.finding["code"] in _DROPS_IN_EVAL}
+    return [item for item in items.values() if item.finding["code"] != "DL502" or (item.file, item.line) not in dropping]
+
+
+# Trace rules about a dropout that drops in eval mode: the random draw (DL502) of that
+# dropout at the same line is the same finding.
+_DROPS_IN_EVAL = frozenset({"DL401", "DL406", "DL501"})
 
 
 def _within(place: Place, diagnostic: Diagnostic, scope: str, line: int) -> bool:
