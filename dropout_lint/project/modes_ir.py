@@ -59,6 +59,7 @@ from dropout_lint.analysis.vocabulary import (
 )
 from dropout_lint.blobs import Blob
 from dropout_lint.config import DEFAULT_EVALUATION_FUNCTIONS
+from dropout_lint.project.identity import plain
 from dropout_lint.project.summary import Place, Places
 from dropout_lint.records import record
 
@@ -597,7 +598,7 @@ class EventBuilder:
         if factory is not None:
             # `getattr(models, name)(...)`: a model library's model, or whatever a module of
             # the run holds under that name.
-            return Source(SourceKind.TRAIN if factory.startswith(MODEL_LIBRARIES) else SourceKind.CONFIGURED, factory)
+            return Source(SourceKind.TRAIN if plain(factory).startswith(MODEL_LIBRARIES) else SourceKind.CONFIGURED, factory)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return _OTHER
         qualname = self.qualify(func)
