@@ -17,8 +17,8 @@ looks it up by dotted name.
 
 from __future__ import annotations
 
-import hashlib
 import os
+import zlib
 from dataclasses import dataclass
 
 TAG = "@"  # the first character of a rooted name
@@ -27,7 +27,9 @@ NOTEBOOK = ":ipynb"
 
 def token(folder: str) -> str:
     """The first part of the module names of the files whose root is ``folder``."""
-    return TAG + hashlib.blake2b(folder.encode("utf-8", "surrogateescape"), digest_size=6).hexdigest()
+    # (Two CRCs rather than a hashlib digest: a pre-commit run imports no hash library.)
+    data = folder.encode("utf-8", "surrogateescape")
+    return f"{TAG}{zlib.crc32(data):08x}{zlib.crc32(data[::-1]):08x}"
 
 
 def is_rooted(name: str) -> bool:

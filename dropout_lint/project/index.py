@@ -240,7 +240,7 @@ class ProjectIndex:
             found = None
             for number in self._files_named(".".join(parts[:cut])):
                 named = True
-                candidate = self._search_file(self.files[number], parts[cut:], seen)
+                candidate = self._search_file(self.files[number], parts[cut:], qualname, seen)
                 if candidate is not None and found is not None and candidate != found:
                     return None  # files of one name define it differently: ambiguous
                 found = found or candidate
@@ -252,20 +252,25 @@ class ProjectIndex:
         # root is further down), or whatever else Python finds by that name.
         return self._search_below(parts, seen) or self._resolve(plain(qualname), seen)
 
-    def _search_file(self, file: PackedSummary, rest: Sequence[str], seen: set[str]) -> Optional[str]:
+    def _search_file(self, file: PackedSummary, rest: Sequence[str], qualname: str, seen: set[str]) -> Optional[str]:
         """The name ``rest`` (``Net``, ``sub.Net``) in the module of ``file``: what it
-        imports by that name, defines, or imports with ``*``."""
+        imports by that name, defines, or imports with ``*``. (``qualname`` is the name
+        searched: an import that leads to a longer form of it leads nowhere, as in
+        ``from .auto_docstring import auto_docstring`` when the run lacks that module.)"""
         alias = file.imports.get(rest[0])
         if alias is not None:
-            found = self._resolve(".".join([alias, *rest[1:]]), seen)
+            longer = qualname + "."
+            target = ".".join([alias, *rest[1:]])
+            found = self._resolve(target, seen) if not target.startswith(longer) else None
             if found is None:
                 # Python 2's implicit relative import: `from seq2seq import
                 # Seq2seq` inside the package `seq2seq.models` is its sibling.
                 package = _package(file)
                 written = plain(alias)
                 sibling = f"{package}.{written.split('.', 1)[0]}"
-                if sibling in self.modules and not alias.startswith(sibling):
-                    found = self._resolve(".".join([package, written, *rest[1:]]), seen)
+                target = ".".join([package, written, *rest[1:]])
+                if sibling in self.modules and not alias.startswith(sibling) and not target.startswith(longer):
+                    found = self._resolve(target, seen)
             if found is not None:
                 return found
         defined = f"{file.module}.{'.'.join(rest)}"
