@@ -24,7 +24,7 @@ from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety, Severity, Span
 from dropout_lint.engine import FileAnalysis, FileResult
 from dropout_lint.plain import Codec
 
-FORMAT = 1  # raised whenever the layout of an entry changes (the record classes are in the key)
+FORMAT = 2  # raised whenever the layout of an entry changes (the record classes are in the key)
 _HEADER = f"dropout-lint cache {FORMAT}\n".encode()
 _DIGEST = 64  # hex digits of a sha256
 

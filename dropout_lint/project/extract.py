@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Optional
 
 import libcst as cst
@@ -38,6 +39,7 @@ from dropout_lint.analysis.syntax import (
 from dropout_lint.analysis.training import boolean_operands, mentions_mode
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 from dropout_lint.context import FileContext
+from dropout_lint.project.identity import identify
 from dropout_lint.project.modes_builder import EventBuilder, local_names
 from dropout_lint.project.modes_ir import ModeFunction, active, prune
 from dropout_lint.project.randomness import random_drops
@@ -77,20 +79,6 @@ _FLAG_NAME = re.compile(
     re.IGNORECASE,
 )
 _INIT_METHODS = re.compile(r"^(__init__|_?init_weights|reset_parameters|_?initialize.*|_init.*)$")
-
-
-def module_name(path: str) -> str:
-    """The dotted module name Python would give the file, from its ``__init__.py`` parents."""
-    absolute = os.path.abspath(path)
-    folder, filename = os.path.split(absolute)
-    stem = os.path.splitext(filename)[0]
-    parts = [] if stem == "__init__" else [stem]
-    while os.path.isfile(os.path.join(folder, "__init__.py")):
-        folder, package = os.path.split(folder)
-        parts.append(package)
-        if not package:
-            break
-    return ".".join(reversed(parts)) or stem
 
 
 @dataclass(frozen=True)
@@ -141,6 +129,10 @@ class SummaryCollector:
         self.switching: set[int] = set()  # functions that switch modes, train, or export
         self.flag_uses: list[tuple[str, str, str, cst.Call]] = []  # (flag, kind, owner, call)
         self.switched: set[str] = set()  # attributes assigned outside __init__
+
+    @cached_property
+    def module(self) -> str:
+        return identify(self.ctx.path).module
 
     def visit_Assign(self, node: cst.Assign) -> None:
         _, method = self.ctx.enclosing_method()
@@ -218,7 +210,7 @@ class SummaryCollector:
         candidates.extend(tests)
         function = self.ctx.enclosing_function()
         params = self.ctx.facts.function(function).params if function is not None else {}
-        owner = f"{module_name(self.ctx.path)}.{cls.name}"
+        owner = f"{self.module}.{cls.name}"
         for candidate in candidates:
             for expr in boolean_operands(candidate):
                 attr = is_self_attribute(expr)
@@ -230,7 +222,7 @@ class SummaryCollector:
                     and _FLAG_NAME.search(expr.value)
                     and self.ctx.facts.constant(expr.value) is not None
                 ):
-                    self.flag_uses.append((expr.value, "global", module_name(self.ctx.path), node))
+                    self.flag_uses.append((expr.value, "global", self.module, node))
 
     def _note_class_call(self, node: cst.Call, notes: _ClassNotes, method: cst.FunctionDef) -> None:
         func = node.func
@@ -282,22 +274,33 @@ class _Summariser:
         self.facts = ctx.facts
         self.collector = collector
         self.places = Places(ctx.path, collector.numbering)
-        self.module = module_name(ctx.path)
+        self.identity = identify(ctx.path)
+        self.module = self.identity.module
         self.is_package = os.path.basename(ctx.path) == "__init__.py"
+        self._prefixes: dict[str, str] = {}  # an imported top module -> what roots it
         self.functions = {s.name.value for s in ctx.module.body if type(s) is cst.FunctionDef}
 
     # Names.
 
     def absolute(self, name: Optional[str]) -> Optional[str]:
-        """A qualified name with relative imports made absolute."""
-        if name is None or not name.startswith("."):
-            return name
+        """A qualified name with relative imports made absolute, rooted (see
+        ``project.identity``) where it names a module of this file's package or root."""
+        if name is None:
+            return None
+        if not name.startswith("."):
+            if not _may_be_project_class(name):
+                return name
+            top = name.split(".", 1)[0]
+            prefix = self._prefixes.get(top)
+            if prefix is None:
+                prefix = self._prefixes[top] = self.identity.prefix(top)
+            return prefix + name
         level = len(name) - len(name.lstrip("."))
         package = self.module.split(".")
         if not self.is_package:
             package = package[:-1]
         if level > 1:
-            package = package[: len(package) - (level - 1)]
+            package = package[: max(1, len(package) - (level - 1))]  # (never above the root)
         rest = name.lstrip(".")
         return ".".join([*package, rest]) if rest else ".".join(package)
 

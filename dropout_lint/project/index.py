@@ -1,16 +1,20 @@
 """The project index: every file's summary, joined. Built once per run, after all files
 are summarised, and shared by the cross-file rules.
 
-It resolves names through the run's own imports (absolute, relative, the bare
-``from models import Net`` of scripts that sit next to ``models.py``, and the names a
-package re-exports with ``from .types import *`` in its ``__init__``), knows which
-classes are torch modules, what each registers, which classes are built as submodules
-of others and which are built at top level and trained, evaluated or saved: the root
-models.
+Files are told apart by their module (``project.identity``: root and dotted name), so
+files of one name in different folders keep their own classes and functions. It resolves
+names through the run's own imports (absolute, relative, the bare ``from models import
+Net`` of scripts that sit next to ``models.py``, and the names a package re-exports with
+``from .types import *`` in its ``__init__``): a rooted name finds the file at its
+place, a plain one any file of that dotted name (or suffix) that defines it, unless
+several do. It knows which classes are torch modules, what each registers, which classes
+are built as submodules of others and which are built at top level and trained,
+evaluated or saved: the root models.
 """
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -18,6 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Generic, Optional, Protocol, TypeVar
 
 from dropout_lint.blobs import Blob
+from dropout_lint.project.identity import NOTEBOOK, TAG, is_rooted, plain
 from dropout_lint.project.placement import Step, expand, unroll
 from dropout_lint.project.summary import (
     ClassHead,
@@ -55,8 +60,20 @@ _STDLIB_BASE_MODULES = frozenset({"abc", "typing", "typing_extensions", "enum", 
 
 
 def _package(file: PackedSummary) -> str:
-    """The package a file belongs to: its own name for a package's ``__init__``."""
+    """The package a file belongs to: its own name for a package's ``__init__``, the
+    root's token for a module outside any package."""
     return file.module if file.path.endswith("__init__.py") else file.module.rpartition(".")[0]
+
+
+def _root(file: PackedSummary) -> str:
+    """The folder a file's module is imported from (see ``identity.identify``)."""
+    folder, filename = os.path.split(os.path.abspath(file.path))
+    dotted = plain(file.module)
+    stem = os.path.splitext(filename)[0]
+    levels = dotted.count(".") + 1 if stem == "__init__" else dotted[: len(dotted) - len(stem)].count(".")
+    for _ in range(levels):
+        folder = os.path.dirname(folder)
+    return folder
 
 
 def layerless_base(name: Optional[str]) -> bool:
@@ -127,13 +144,16 @@ class ProjectIndex:
 
     def __init__(self, files: Sequence[PackedSummary], keep: Optional[int] = None) -> None:
         self.files = list(files)
-        self.modules: dict[str, list[int]] = {}
+        self.modules: dict[str, list[int]] = {}  # each file's own name (see identity) -> files
+        self._dotted: dict[str, list[int]] = {}  # the name Python imports it by -> files
         self._classes: dict[str, tuple[int, int]] = {}  # qualname -> (file, position)
         # Free functions, and the methods of a class defined twice that the first
         # definition lacks, by qualified name: (file, position).
         self._functions: dict[str, tuple[int, int, int]] = {}  # (file, class or -1, position)
         for number, file in enumerate(self.files):
             self.modules.setdefault(file.module, []).append(number)
+            if not file.module.endswith(NOTEBOOK):
+                self._dotted.setdefault(plain(file.module), []).append(number)
             for position, head in enumerate(file.classes):
                 qualname = f"{file.module}.{head.name}"
                 first = self._classes.setdefault(qualname, (number, position))
@@ -215,34 +235,92 @@ class ProjectIndex:
 
     def _search(self, qualname: str, seen: set[str]) -> Optional[str]:
         parts = qualname.split(".")
+        named = False  # whether a file of the run is named by a prefix of the name
         for cut in range(len(parts) - 1, 0, -1):
+            found = None
             for number in self._files_named(".".join(parts[:cut])):
-                file = self.files[number]
-                alias = file.imports.get(parts[cut])
-                if alias is not None:
-                    found = self._resolve(".".join([alias, *parts[cut + 1 :]]), seen)
-                    if found is None:
-                        # Python 2's implicit relative import: `from seq2seq import
-                        # Seq2seq` inside the package `seq2seq.models` is its sibling.
-                        package = _package(file)
-                        sibling = f"{package}.{alias.split('.', 1)[0]}"
-                        if sibling in self.modules and not alias.startswith(sibling):
-                            found = self._resolve(".".join([package, alias, *parts[cut + 1 :]]), seen)
-                    if found is not None:
-                        return found
-                defined = f"{file.module}.{'.'.join(parts[cut:])}"
-                if defined in self._classes or self._function_at(defined) is not None:
-                    return defined
-                for star in file.stars:  # `from .neural_type import *` in a package's __init__
-                    if star not in self.modules:
-                        continue  # (a module outside the run re-exports nothing it can see)
-                    found = self._resolve(".".join([star, *parts[cut:]]), seen)
-                    if found is not None:
-                        return found
+                named = True
+                candidate = self._search_file(self.files[number], parts[cut:], qualname, seen)
+                if candidate is not None and found is not None and candidate != found:
+                    return None  # files of one name define it differently: ambiguous
+                found = found or candidate
+            if found is not None:
+                return found
+        if named or not is_rooted(qualname):
+            return None
+        # No module of the run at that place: a namespace package's module (its own
+        # root is further down), or whatever else Python finds by that name.
+        return self._search_below(parts, seen) or self._resolve(plain(qualname), seen)
+
+    def _search_file(self, file: PackedSummary, rest: Sequence[str], qualname: str, seen: set[str]) -> Optional[str]:
+        """The name ``rest`` (``Net``, ``sub.Net``) in the module of ``file``: what it
+        imports by that name, defines, or imports with ``*``. (``qualname`` is the name
+        searched: an import that leads to a longer form of it leads nowhere, as in
+        ``from .auto_docstring import auto_docstring`` when the run lacks that module.)"""
+        alias = file.imports.get(rest[0])
+        if alias is not None:
+            longer = qualname + "."
+            target = ".".join([alias, *rest[1:]])
+            found = self._resolve(target, seen) if not target.startswith(longer) else None
+            if found is None:
+                # Python 2's implicit relative import: `from seq2seq import
+                # Seq2seq` inside the package `seq2seq.models` is its sibling.
+                package = _package(file)
+                written = plain(alias)
+                sibling = f"{package}.{written.split('.', 1)[0]}"
+                target = ".".join([package, written, *rest[1:]])
+                if sibling in self.modules and not alias.startswith(sibling) and not target.startswith(longer):
+                    found = self._resolve(target, seen)
+            if found is not None:
+                return found
+        defined = f"{file.module}.{'.'.join(rest)}"
+        if defined in self._classes or self._function_at(defined) is not None:
+            return defined
+        for star in file.stars:  # `from .neural_type import *` in a package's __init__
+            if star not in self.modules and plain(star) not in self._dotted:
+                continue  # (a module outside the run re-exports nothing it can see)
+            found = self._resolve(".".join([star, *rest]), seen)
+            if found is not None:
+                return found
         return None
 
+    def _search_below(self, parts: Sequence[str], seen: set[str]) -> Optional[str]:
+        """A rooted name in the roots below its own: ``@root.a.b.Net`` is ``b.Net`` of
+        the root ``a`` (a folder without ``__init__.py``), or ``Net`` of the root
+        ``a/b``."""
+        if parts[0] not in self._nested:
+            return None
+        for cut in range(2, len(parts)):
+            below = self._nested[parts[0]].get(".".join(parts[1:cut]))
+            if below is not None:
+                found = self._resolve(".".join([below, *parts[cut:]]), seen)
+                if found is not None:
+                    return found
+        return None
+
+    @cached_property
+    def _nested(self) -> dict[str, dict[str, str]]:
+        """For each root of the run's files that holds others further down, those
+        roots' tokens by their dotted path from it: ``{"@a": {"b.c": "@c"}}`` for the
+        roots ``a`` and ``a/b/c``."""
+        roots = {file.module.partition(".")[0]: _root(file) for file in self.files}
+        tokens = {folder: name for name, folder in roots.items()}
+        out: dict[str, dict[str, str]] = {}
+        for name, folder in roots.items():
+            above, below = os.path.split(folder)
+            path = [below]
+            while below:
+                if above in tokens:
+                    out.setdefault(tokens[above], {})[".".join(reversed(path))] = name
+                above, below = os.path.split(above)
+                path.append(below)
+        return out
+
     def _files_named(self, module: str) -> Sequence[int]:
-        exact = self.modules.get(module)
+        own = self.modules.get(module)  # (the run's modules are all rooted)
+        if own is not None or module.startswith(TAG):
+            return own or ()
+        exact = self._dotted.get(module)
         if exact:
             return exact
         # A script's `from models import Net` finds `pkg/models.py` when nothing else
@@ -255,7 +333,7 @@ class ProjectIndex:
         """The file of each module name's proper dotted suffixes (``b.c`` and ``c`` for
         ``a.b.c``), or -1 where several files have it."""
         out: dict[str, int] = {}
-        for name, numbers in self.modules.items():
+        for name, numbers in self._dotted.items():
             parts = name.split(".")
             for cut in range(1, len(parts)):
                 suffix = ".".join(parts[cut:])
@@ -357,12 +435,13 @@ class ProjectIndex:
         return result
 
     def external_bases(self, cls: Named) -> list[Optional[str]]:
-        """Bases of the class or its bases in the run that the run does not define."""
+        """Bases of the class or its bases in the run that the run does not define, by
+        their plain names (a local copy of a library is that library)."""
         out = []
         for current in self._mro_names(cls.qualname):
             for base in self._head(self._classes[current]).bases:
                 if self._class_name(base) is None:
-                    out.append(base)
+                    out.append(None if base is None else plain(base))
         return out
 
     def layers(self, cls: ClassSummary) -> dict[str, Layer]:

@@ -31,6 +31,7 @@ from dropout_lint.analysis.vocabulary import (
     WEIGHT_CHANGERS,
     WRAPPERS,
 )
+from dropout_lint.project.identity import plain
 from dropout_lint.project.index import ProjectIndex, layerless_base
 from dropout_lint.project.modes_ir import (
     Bind,
@@ -422,7 +423,12 @@ def _mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str]) -> set[
 def _unresolved(index: ProjectIndex, layer: Layer) -> bool:
     """A part built from a class of neither torch nor the run."""
     target = layer.target
-    return layer.type is None and target is not None and not target.startswith(MODEL_LIBRARIES) and index.lookup(target) is None
+    return (
+        layer.type is None
+        and target is not None
+        and not plain(target).startswith(MODEL_LIBRARIES)
+        and index.lookup(target) is None
+    )
 
 
 def _layer_modes(index: ProjectIndex, layer: Layer, seen: set[str]) -> set[ModeLayer]:

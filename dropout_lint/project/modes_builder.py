@@ -74,6 +74,7 @@ from dropout_lint.project.modes_ir import (
     Try,
     Use,
 )
+from dropout_lint.project.identity import plain
 from dropout_lint.project.summary import Places
 
 _NESTED_SCOPES = frozenset({cst.Lambda, cst.FunctionDef})  # their calls are not the function's
@@ -366,7 +367,7 @@ class EventBuilder:
         if factory is not None:
             # `getattr(models, name)(...)`: a model library's model, or whatever a module of
             # the run holds under that name.
-            return Source(SourceKind.TRAIN if factory.startswith(MODEL_LIBRARIES) else SourceKind.CONFIGURED, factory)
+            return Source(SourceKind.TRAIN if plain(factory).startswith(MODEL_LIBRARIES) else SourceKind.CONFIGURED, factory)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return _OTHER
         qualname = self.qualify(func)
