@@ -16,6 +16,14 @@ from dropout_lint.positions import locate
 
 Number = Union[int, float]
 _MAX_DEPTH = 6
+# How an origin starts when the number is a default that a caller may override (a
+# function parameter's, a command-line option's): ``chosen_by_caller`` tells them.
+_DEFAULT = "the default of "
+
+
+def chosen_by_caller(origin: Optional[str]) -> bool:
+    """Whether a resolved number is only a default, which the code's caller may change."""
+    return origin is not None and origin.startswith(_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ class ConstantResolver:
                 found = self._number(param.default, Scope(), depth + 1)
                 if found is None:
                     return None
-                return Resolved(found.value, found.origin or f"the default of `{name}`")
+                return Resolved(found.value, found.origin or f"{_DEFAULT}`{name}`")
             if bindings is not None:
                 if len(bindings) != 1 or bindings[0].value is None:
                     return None
@@ -158,7 +166,7 @@ class ConstantResolver:
             return None
         line = locate(self.facts.module, [option.default]).get(id(option.default))
         where = f", line {line.line}" if line is not None else ""
-        return Resolved(found.value, found.origin or f"the default of `{option.flag}`{where}")
+        return Resolved(found.value, found.origin or f"{_DEFAULT}`{option.flag}`{where}")
 
     def _class_attribute(self, cls: ClassInfo, attr: str, depth: int) -> Optional[Resolved]:
         values = cls.class_attrs.get(attr)

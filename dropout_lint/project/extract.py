@@ -20,6 +20,7 @@ from dropout_lint.analysis import torch_api
 from dropout_lint.analysis.calls import find_arg
 from dropout_lint.analysis.constants import Scope
 from dropout_lint.analysis.flow import FlowBuilder
+from dropout_lint.analysis.init_params import Fate, Keeper, dropout_arguments
 from dropout_lint.analysis.layers import module_layer
 from dropout_lint.analysis.module_use import module_used
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
@@ -47,6 +48,7 @@ from dropout_lint.project.summary import (
     FlagUse,
     Flow,
     FunctionSummary,
+    IgnoredArgument,
     Instantiation,
     Layer,
     Param,
@@ -444,7 +446,39 @@ class _Summariser:
             selu=notes.selu,
             alpha=tuple(self.places.of(call) for call in notes.alpha),
             constructed=self.constructed(info) if status is not False else (),
+            ignored=self.ignored(info, init) if init is not None and status is not False else (),
         )
+
+    def ignored(self, info: ClassInfo, init: cst.FunctionDef) -> tuple[IgnoredArgument, ...]:
+        """The dropout settings ``__init__`` takes and does not read (see ``init_params``)."""
+        docstrings = [text for text in (info.node.get_docstring(), init.get_docstring()) if text]
+        found = dropout_arguments(init, docstrings)
+        keeping = {Keeper.HPARAMS: "hparams", Keeper.DECORATOR: "config"}.get(found.keeper)
+        if keeping is not None and _reads_whole(info.node, keeping):
+            return ()  # `Net(**self.hparams)`, `Block(self.config)`: every saved argument may be read
+        out = []
+        for argument in found.arguments:
+            if argument.fate is Fate.STORED:
+                out.append(
+                    IgnoredArgument(
+                        argument.name,
+                        self.places.of(argument.stores[0][1]),
+                        stored=tuple(dict.fromkeys(attr for attr, _ in argument.stores)),
+                        kept=found.keeper is not Keeper.NONE,
+                    )
+                )
+            elif argument.fate is Fate.UNREAD:
+                literal = argument.literal
+                out.append(
+                    IgnoredArgument(
+                        argument.name,
+                        self.places.of(argument.param.name),
+                        literal=self.places.of(literal) if literal is not None else None,
+                        literal_text=self.ctx.text(literal).rstrip(", ") if literal is not None else None,
+                        kept=found.keeper is not Keeper.NONE,
+                    )
+                )
+        return tuple(out)
 
     def constructed(self, info: ClassInfo) -> tuple[Layer, ...]:
         """The layers the class's methods build (``self.blocks.append(nn.Sequential(...))``
@@ -846,6 +880,22 @@ def _hyperparameter(expr: cst.BaseExpression) -> Optional[str]:
     if type(holder) is cst.Attribute and holder.attr.value == "hparams" and type(holder.value) is cst.Name:
         return name if holder.value.value == "self" else None
     return None
+
+
+def _reads_whole(cls: cst.ClassDef, attr: str) -> bool:
+    """Whether a method uses ``self.<attr>`` other than by reading one of its names
+    (``Net(**self.hparams)``, ``self.hparams["drop"]``, ``self.hparams.get(...)``)."""
+    uses: list[cst.Attribute] = []
+    named: set[int] = set()  # `self.hparams` nodes whose name is read: `self.hparams.drop`
+    for node in iter_nodes(cls):
+        if type(node) is cst.Attribute:
+            if node.attr.value == attr and is_self_attribute(node) is not None:
+                uses.append(node)
+            else:
+                named.add(id(node.value))
+        elif type(node) is cst.Call and type(node.func) is cst.Attribute and is_self_attribute(node.func.value) == attr:
+            return True  # `self.hparams.get("drop")`
+    return any(id(use) not in named for use in uses)
 
 
 def _name_prefix(expr: cst.BaseExpression) -> Optional[str]:
