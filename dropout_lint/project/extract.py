@@ -18,10 +18,10 @@ import libcst as cst
 
 from dropout_lint.analysis import torch_api
 from dropout_lint.analysis.calls import find_arg
-from dropout_lint.analysis.constants import Scope
+from dropout_lint.analysis.constants import Scope, literal_number
 from dropout_lint.analysis.flow import FlowBuilder
 from dropout_lint.analysis.init_params import Fate, Keeper, dropout_arguments
-from dropout_lint.analysis.layers import module_layer
+from dropout_lint.analysis.layers import FACTORY_FUNCTIONS, LayerType, factory_layer, is_layer_factory, module_layer
 from dropout_lint.analysis.module_use import module_used
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
 from dropout_lint.analysis.submodule_loops import only_inspects
@@ -342,6 +342,9 @@ class _Summariser:
         if type(expr) is not cst.Call or depth > 8:
             return None
         func = expr.func
+        made = self.factory_made(expr, scope)
+        if made is not None:
+            return Layer(self.ctx.text(func), self.places.of(expr), type=made)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
         qualname = self.qualify(func)
@@ -362,6 +365,42 @@ class _Summariser:
             params = scope.function.params if scope.function is not None else {}
             given = any(type(arg.value) is cst.Name and arg.value.value in params for arg in expr.args)
         return Layer(name, place, type=layer_type, rate=rate, children=children, given=given)
+
+    def factory_made(self, call: cst.Call, scope: Scope) -> Optional[LayerType]:
+        """The layer a factory with a dimension argument builds: ``Dropout[Dropout.DROPOUT,
+        3](p)`` (also through a local, ``drop = Dropout[...]; drop(p)``) or
+        ``get_dropout_layer(name, dropout_dim=2)``, when the dimension is a number."""
+        func: cst.BaseExpression = call.func
+        if type(func) is cst.Name and scope.function is not None and func.value not in scope.function.params:
+            bindings = scope.function.bindings.get(func.value, [])
+            if len(bindings) == 1 and type(bindings[0].value) is cst.Subscript and not bindings[0].guards:
+                func = bindings[0].value
+        if type(func) is cst.Subscript:
+            table = self.qualify(func.value) if isinstance(func.value, (cst.Name, cst.Attribute)) else None
+            if not is_layer_factory(table) or len(func.slice) != 2:
+                return None
+            entries = [element.slice.value if type(element.slice) is cst.Index else None for element in func.slice]
+            dims = literal_number(entries[1]) if entries[1] is not None else None
+            if table is None or type(dims) is not int:
+                return None
+            return factory_layer(table.rsplit(".", 1)[1], _entry_name(entries[0]), dims)
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        qualname = self.qualify(func)
+        if not is_layer_factory(qualname) or qualname is None:
+            return None
+        short = qualname.rsplit(".", 1)[1]
+        if short not in FACTORY_FUNCTIONS:
+            return None
+        table, kind, keyword, default = FACTORY_FUNCTIONS[short]
+        found = find_arg(call, torch_api.Param(keyword, None))
+        dims = default if found.missing else literal_number(found.value) if found.value is not None else None
+        if kind is None:
+            name = find_arg(call, torch_api.Param("name", 0)).value
+            if type(name) is cst.Tuple and name.elements:
+                name = name.elements[0].value
+            kind = _entry_name(name) if name is not None else None
+        return factory_layer(table, kind, dims) if type(dims) is int else None
 
     def children(self, call: cst.Call, scope: Scope, depth: int) -> tuple[Layer, ...]:
         """The layers of ``nn.Sequential(...)``/``nn.ModuleList([...])``, in order; empty
@@ -879,6 +918,15 @@ def _hyperparameter(expr: cst.BaseExpression) -> Optional[str]:
         return None
     if type(holder) is cst.Attribute and holder.attr.value == "hparams" and type(holder.value) is cst.Name:
         return name if holder.value.value == "self" else None
+    return None
+
+
+def _entry_name(expr: Optional[cst.BaseExpression]) -> Optional[str]:
+    """``DROPOUT`` of ``Dropout.DROPOUT``, or of the string ``"dropout"``."""
+    if type(expr) is cst.Attribute:
+        return expr.attr.value
+    if type(expr) is cst.SimpleString and isinstance(expr.evaluated_value, str):
+        return expr.evaluated_value
     return None
 
 
