@@ -93,6 +93,7 @@ def test_an_argument_of_a_class_built_with_a_nonzero_value(tmp_path: Path) -> No
         "self.ff = FeedForward(dim)\ndel ff_dropout  # not supported here",
         "self.ff = FeedForward(dim)\n_ = ff_dropout",
         "self.ff = FeedForward(dim)\nff_dropout  # kept for old configs",
+        "# only for training: self.ff = FeedForward(dim, dropout=ff_dropout)\nself.ff = FeedForward(dim)",
     ],
 )
 def test_uses_and_deliberate_discards_are_silent(tmp_path: Path, body: str) -> None:

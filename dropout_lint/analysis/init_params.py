@@ -12,8 +12,9 @@ the cross-file rule decides over the class's family.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import libcst as cst
@@ -36,7 +37,7 @@ class Fate(enum.Enum):
     READ = "read"  # some code of __init__ reads it
     STORED = "stored"  # only kept on the instance: `self.p = p`
     UNREAD = "unread"  # nothing reads it
-    DISCARDED = "discarded"  # thrown away on purpose: `del p`, `_ = p`, a bare `p`, a comment
+    DISCARDED = "discarded"  # left out on purpose: `del p`, `_ = p`, a bare `p`, a comment naming it
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,18 @@ def dropout_arguments(init: cst.FunctionDef, docstrings: Sequence[str] = ()) -> 
                 keeper = Keeper.HPARAMS
     named = _decorator_strings(init)
     out = []
+    comments: Optional[list[str]] = None
     for param in candidates:
         name = param.name.value
         if name in named or _documented_unused(param, name, docstrings):
             continue
-        out.append(_fate(init, param, name))
+        fate = _fate(init, param, name)
+        if fate.fate in (Fate.UNREAD, Fate.STORED):
+            if comments is None:
+                comments = list(_body_comments(init))
+            if any(re.search(rf"\b{re.escape(name)}\b", comment) for comment in comments):
+                fate = replace(fate, fate=Fate.DISCARDED)  # `# self.drop = Dropout(p)`: knowingly left out
+        out.append(fate)
     return InitArguments(tuple(out), keeper)
 
 
@@ -248,6 +256,13 @@ def _documents(line: str, name: str) -> bool:
         return False
     rest = stripped[len(name) :].lstrip()
     return rest.startswith((":", "(", "-"))
+
+
+def _body_comments(init: cst.FunctionDef) -> Iterator[str]:
+    """The comments in ``__init__``'s body (a line's text from its ``#``)."""
+    for line in _EMPTY.code_for_node(init.body).splitlines():
+        if "#" in line:
+            yield line[line.index("#") :]
 
 
 def _comments(param: cst.Param) -> Iterator[str]:
