@@ -50,6 +50,7 @@ def _analysis_classes() -> tuple[type, ...]:
         summary.PackedSummary,
         summary.ClassHead,
         summary.ClassSummary,
+        summary.IgnoredArgument,
         summary.FlagUse,
         summary.Rate,
         summary.Layer,

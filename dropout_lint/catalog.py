@@ -55,6 +55,14 @@ DL105 = Rule(
     project_check="dl105_dropout_dimension_mismatch:DropoutDimensionMismatch",
 )
 
+DL106 = Rule(
+    code="DL106",
+    name="dropout-argument-ignored",
+    severity=Severity.WARNING,
+    summary="A module's constructor takes a dropout setting that never reaches a layer.",
+    project_check="dl106_dropout_argument_ignored:DropoutArgumentIgnored",
+)
+
 DL201 = Rule(
     code="DL201",
     name="invalid-dropout-rate",
@@ -281,7 +289,7 @@ UNUSED_NOQA = Rule(
 RULES: tuple[Rule, ...] = tuple(
     sorted(
         (
-            DL101, DL102, DL103, DL104, DL105, DL201, DL202, DL203, DL204, DL205, DL301,
+            DL101, DL102, DL103, DL104, DL105, DL106, DL201, DL202, DL203, DL204, DL205, DL301,
             DL302, DL303, DL304, DL305, DL306, DL401, DL402, DL403, DL404, DL405, DL406,
             DL407, DL408, DL409, DL410,
             *TRACE_RULES,

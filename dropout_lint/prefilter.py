@@ -35,7 +35,7 @@ TOKENS: dict[str, str] = {
 }
 # Rules whose findings need every file of the run (or the whole file, whatever it holds).
 ALWAYS = frozenset(
-    {"DL101", "DL102", "DL103", "DL104", "DL105", "DL201", "DL202", "DL205", "DL301", "DL302", "DL303", "DL403", "DL407", "DL408"}
+    {"DL101", "DL102", "DL103", "DL104", "DL105", "DL106", "DL201", "DL202", "DL205", "DL301", "DL302", "DL303", "DL403", "DL407", "DL408"}
 )
 
 

@@ -638,3 +638,55 @@ def test_the_command_line_default_is_named_in_the_message(tmp_path: Path) -> Non
     path.write_text(ARGPARSE.format(flags='"--dropout"', parsed="args", how="args", default="0.9"), encoding="utf-8")
     [result] = lint_files([str(path)], Config(select=("DL202",)), jobs=1)
     assert "the default of `--dropout`, line 22" in result.diagnostics[0].message
+
+
+FACTORY = """\
+import torch.nn as nn
+from monai.networks.layers import get_dropout_layer
+from monai.networks.layers.factories import Conv, Dropout, Norm
+
+
+class Down(nn.Module):
+    def __init__(self, cin, cout, p=0.5):
+        super().__init__()
+        conv_type = Conv[Conv.CONV, {conv}]
+        dropout_type = Dropout[Dropout.DROPOUT, {drop}]
+        self.conv = conv_type(cin, cout, 3)
+        self.bn = Norm[Norm.BATCH, {conv}](cout)
+        self.act = nn.ReLU()
+        self.drop = {build}
+
+    def forward(self, x):
+        return self.drop(self.act(self.bn(self.conv(x))))
+"""
+
+
+@pytest.mark.parametrize(
+    "conv, drop, build",
+    [
+        ("2", "3", "dropout_type(p)"),
+        ("3", "2", "Dropout[Dropout.DROPOUT, 2](p)"),
+        ("3", "3", "get_dropout_layer(('dropout', {'p': p}), dropout_dim=2)"),
+        ("1", "3", "get_dropout_layer(name='dropout', dropout_dim=3)"),
+    ],
+)
+def test_channel_dropout_from_a_factory_of_another_dimension(tmp_path: Path, conv: str, drop: str, build: str) -> None:
+    """MONAI's `Dropout[Dropout.DROPOUT, 3]` is `nn.Dropout3d` and `Conv[Conv.CONV, 2]`
+    `nn.Conv2d`: a mismatch there is the one of the torch classes."""
+    source = FACTORY.format(conv=conv, drop=drop, build=build)
+    assert run(tmp_path, {"down.py": source}, select=("DL105",)) == [("down.py", 17, "DL105")]
+
+
+@pytest.mark.parametrize(
+    "conv, drop, build",
+    [
+        ("2", "2", "dropout_type(p)"),
+        ("3", "1", "dropout_type(p)"),  # dimension 1 is plain nn.Dropout, right for any rank
+        ("3", "3", "get_dropout_layer(('dropout', {'p': p}))"),  # dropout_dim defaults to 1
+        ("2", "3", "get_dropout_layer(('alphadropout', {'p': p}), dropout_dim=3)"),
+        ("spatial_dims", "dropout_dim", "dropout_type(p)"),  # parameters: the dimensions are not known
+    ],
+)
+def test_factories_of_the_same_dimension_or_unknown_ones_are_silent(tmp_path: Path, conv: str, drop: str, build: str) -> None:
+    source = FACTORY.format(conv=conv, drop=drop, build=build).replace("p=0.5", "p=0.5, spatial_dims=2, dropout_dim=3")
+    assert run(tmp_path, {"down.py": source}, select=("DL105",)) == []

@@ -10,14 +10,13 @@ from typing import Optional, Union
 
 import libcst as cst
 
+from dropout_lint.analysis.origins import default_origin
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo, ModuleFacts
 from dropout_lint.analysis.syntax import is_self_attribute
 from dropout_lint.positions import locate
 
 Number = Union[int, float]
 _MAX_DEPTH = 6
-
-
 @dataclass(frozen=True)
 class Resolved:
     """A number and, when it did not come straight from a literal, where it came from."""
@@ -104,7 +103,7 @@ class ConstantResolver:
                 found = self._number(param.default, Scope(), depth + 1)
                 if found is None:
                     return None
-                return Resolved(found.value, found.origin or f"the default of `{name}`")
+                return Resolved(found.value, found.origin or default_origin(f"`{name}`"))
             if bindings is not None:
                 if len(bindings) != 1 or bindings[0].value is None:
                     return None
@@ -158,7 +157,7 @@ class ConstantResolver:
             return None
         line = locate(self.facts.module, [option.default]).get(id(option.default))
         where = f", line {line.line}" if line is not None else ""
-        return Resolved(found.value, found.origin or f"the default of `{option.flag}`{where}")
+        return Resolved(found.value, found.origin or default_origin(f"`{option.flag}`{where}"))
 
     def _class_attribute(self, cls: ClassInfo, attr: str, depth: int) -> Optional[Resolved]:
         values = cls.class_attrs.get(attr)

@@ -136,3 +136,50 @@ RESHAPES = frozenset(
 RANK_CHANGING = frozenset(
     {"view", "reshape", "flatten", "unsqueeze", "squeeze", "view_as", "reshape_as", "expand", "expand_as"}
 )
+
+
+# Layer factories that take the dimension as an argument, as MONAI's:
+# `Dropout[Dropout.DROPOUT, 2]` is `nn.Dropout2d` (and dimension 1 plain `nn.Dropout`),
+# `Conv[Conv.CONV, 3]` `nn.Conv3d`, `Norm[Norm.BATCH, 2]` `nn.BatchNorm2d`;
+# `get_dropout_layer(name, dropout_dim=2)` looks up `Dropout[name, 2]`.
+_FACTORY_PACKAGE = "monai.networks.layers"
+_FACTORY_KINDS = {
+    ("Dropout", "DROPOUT"): "dropout",
+    ("Conv", "CONV"): "conv",
+    ("Conv", "CONVTRANS"): "conv",
+    ("Norm", "BATCH"): "batchnorm",
+    ("Norm", "INSTANCE"): "norm",
+    ("Pool", "MAX"): "pool",
+    ("Pool", "AVG"): "pool",
+    ("Pool", "ADAPTIVEMAX"): "pool",
+    ("Pool", "ADAPTIVEAVG"): "pool",
+}
+# Factory functions: their table, the entry (None: named by the `name` argument), the
+# keyword that gives the dimension, and its default.
+FACTORY_FUNCTIONS = {
+    "get_dropout_layer": ("Dropout", None, "dropout_dim", 1),
+    "get_norm_layer": ("Norm", None, "spatial_dims", 1),
+    "get_pool_layer": ("Pool", None, "spatial_dims", 1),
+}
+
+
+def is_layer_factory(qualname: Optional[str]) -> bool:
+    """Whether a qualified name is a layer factory of ``FACTORY_FUNCTIONS`` or a table
+    such as ``Dropout`` of ``Dropout[Dropout.DROPOUT, 2]``."""
+    if qualname is None or not qualname.startswith(_FACTORY_PACKAGE + "."):
+        return False
+    short = qualname.rsplit(".", 1)[1]
+    return short in FACTORY_FUNCTIONS or any(short == table for table, _ in _FACTORY_KINDS)
+
+
+def factory_layer(table: str, kind: Optional[str], dims: int) -> Optional[LayerType]:
+    """The layer a factory gives for an entry and a dimension (1 to 3): None when it is
+    not one placement knows (``kind`` None: the name is chosen at run time)."""
+    if kind is None or not 1 <= dims <= 3:
+        return None
+    found = _FACTORY_KINDS.get((table, kind.upper()))
+    if found is None:
+        return None
+    if found == "dropout":
+        return LayerType("dropout") if dims == 1 else LayerType("channel_dropout", dims)
+    return LayerType(found, dims)

@@ -63,6 +63,19 @@ DEVICE_MOVES = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloa
 OPTIMISER_NAME = re.compile(r"optim|(^|_)opt($|_)", re.IGNORECASE)
 PARAMETER_NAME = re.compile(r"param", re.IGNORECASE)
 
+# A constructor argument that sets dropout: `dropout`, `attn_dropout`, `dropout_dim`,
+# `drop_rate`, `attn_drop`, `drop_path_rate`, `drop_block`, `p_drop`; not `drop_last`.
+DROPOUT_SETTING = re.compile(
+    r"dropout|(^|_)drop(_(path|block|connect))?(_?(rate|prob|probability|ratio|p))?$", re.IGNORECASE
+)
+# Words by which a docstring or a comment says that an argument is not used on purpose
+# (not "ignored if self.training is False", which says when a used one does nothing).
+UNUSED_WORDS = re.compile(
+    r"unused|(not used|ignored)(?!,?\s+(if|when|unless|in|during|while|for)\b)|deprecated|compatib|no effect"
+    r"|placeholder|not supported|unsupported|kept for",
+    re.IGNORECASE,
+)
+
 NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
 EXPORTS = {
     "torch.jit.trace": "torch.jit.trace",

@@ -33,7 +33,7 @@ class UnusedDropout(ProjectCheck):
 
 def _maybe_used(index: ProjectIndex, cls: ClassSummary, attr: str) -> bool:
     """Whether anything the run shows, or cannot see, may apply ``self.<attr>``."""
-    descendants = _descendants(index, cls)
+    descendants = index.descendants(cls)
     family = [*index.mro(cls), *descendants]
     if any(attr in member.references or member.dynamic or attr.startswith(tuple(member.prefixes)) for member in family):
         return True
@@ -104,15 +104,3 @@ def _built_by(index: ProjectIndex) -> dict[str, list[tuple[Instantiation, ClassS
         return out
 
     return index.shared("classes_built_by", build)
-
-
-def _descendants(index: ProjectIndex, cls: ClassSummary) -> list[ClassSummary]:
-    names: list[str] = []
-    pending = list(index.subclasses.get(cls.qualname, []))
-    while pending and len(names) < 256:
-        current = pending.pop()
-        if current in names:
-            continue
-        names.append(current)
-        pending.extend(index.subclasses.get(current, []))
-    return [located.cls for located in map(index.lookup, names) if located is not None]

@@ -19,9 +19,10 @@ import libcst as cst
 
 from dropout_lint.analysis import torch_api
 from dropout_lint.analysis.calls import find_arg
-from dropout_lint.analysis.constants import Scope
+from dropout_lint.analysis.constants import Scope, literal_number
 from dropout_lint.analysis.flow import FlowBuilder
-from dropout_lint.analysis.layers import module_layer
+from dropout_lint.analysis.init_params import Fate, Keeper, dropout_arguments
+from dropout_lint.analysis.layers import FACTORY_FUNCTIONS, LayerType, factory_layer, is_layer_factory, module_layer
 from dropout_lint.analysis.module_use import module_used
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
 from dropout_lint.analysis.submodule_loops import only_inspects
@@ -50,6 +51,7 @@ from dropout_lint.project.summary import (
     FlagUse,
     Flow,
     FunctionSummary,
+    IgnoredArgument,
     Instantiation,
     Layer,
     Param,
@@ -345,6 +347,9 @@ class _Summariser:
         if type(expr) is not cst.Call or depth > 8:
             return None
         func = expr.func
+        made = self.factory_made(expr, scope)
+        if made is not None:
+            return Layer(self.ctx.text(func), self.places.of(expr), type=made)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
         qualname = self.qualify(func)
@@ -365,6 +370,42 @@ class _Summariser:
             params = scope.function.params if scope.function is not None else {}
             given = any(type(arg.value) is cst.Name and arg.value.value in params for arg in expr.args)
         return Layer(name, place, type=layer_type, rate=rate, children=children, given=given)
+
+    def factory_made(self, call: cst.Call, scope: Scope) -> Optional[LayerType]:
+        """The layer a factory with a dimension argument builds: ``Dropout[Dropout.DROPOUT,
+        3](p)`` (also through a local, ``drop = Dropout[...]; drop(p)``) or
+        ``get_dropout_layer(name, dropout_dim=2)``, when the dimension is a number."""
+        func: cst.BaseExpression = call.func
+        if type(func) is cst.Name and scope.function is not None and func.value not in scope.function.params:
+            bindings = scope.function.bindings.get(func.value, [])
+            if len(bindings) == 1 and type(bindings[0].value) is cst.Subscript and not bindings[0].guards:
+                func = bindings[0].value
+        if type(func) is cst.Subscript:
+            table = self.qualify(func.value) if isinstance(func.value, (cst.Name, cst.Attribute)) else None
+            if not is_layer_factory(table) or len(func.slice) != 2:
+                return None
+            entries = [element.slice.value if type(element.slice) is cst.Index else None for element in func.slice]
+            dims = literal_number(entries[1]) if entries[1] is not None else None
+            if table is None or type(dims) is not int:
+                return None
+            return factory_layer(table.rsplit(".", 1)[1], _entry_name(entries[0]), dims)
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        qualname = self.qualify(func)
+        if not is_layer_factory(qualname) or qualname is None:
+            return None
+        short = qualname.rsplit(".", 1)[1]
+        if short not in FACTORY_FUNCTIONS:
+            return None
+        table, kind, keyword, default = FACTORY_FUNCTIONS[short]
+        found = find_arg(call, torch_api.Param(keyword, None))
+        dims = default if found.missing else literal_number(found.value) if found.value is not None else None
+        if kind is None:
+            name = find_arg(call, torch_api.Param("name", 0)).value
+            if type(name) is cst.Tuple and name.elements:
+                name = name.elements[0].value
+            kind = _entry_name(name) if name is not None else None
+        return factory_layer(table, kind, dims) if type(dims) is int else None
 
     def children(self, call: cst.Call, scope: Scope, depth: int) -> tuple[Layer, ...]:
         """The layers of ``nn.Sequential(...)``/``nn.ModuleList([...])``, in order; empty
@@ -449,7 +490,39 @@ class _Summariser:
             selu=notes.selu,
             alpha=tuple(self.places.of(call) for call in notes.alpha),
             constructed=self.constructed(info) if status is not False else (),
+            ignored=self.ignored(info, init) if init is not None and status is not False else (),
         )
+
+    def ignored(self, info: ClassInfo, init: cst.FunctionDef) -> tuple[IgnoredArgument, ...]:
+        """The dropout settings ``__init__`` takes and does not read (see ``init_params``)."""
+        docstrings = [text for text in (info.node.get_docstring(), init.get_docstring()) if text]
+        found = dropout_arguments(init, docstrings)
+        keeping = {Keeper.HPARAMS: "hparams", Keeper.DECORATOR: "config"}.get(found.keeper)
+        if keeping is not None and _reads_whole(info.node, keeping):
+            return ()  # `Net(**self.hparams)`, `Block(self.config)`: every saved argument may be read
+        out = []
+        for argument in found.arguments:
+            if argument.fate is Fate.STORED:
+                out.append(
+                    IgnoredArgument(
+                        argument.name,
+                        self.places.of(argument.stores[0][1]),
+                        stored=tuple(dict.fromkeys(attr for attr, _ in argument.stores)),
+                        kept=found.keeper is not Keeper.NONE,
+                    )
+                )
+            elif argument.fate is Fate.UNREAD:
+                literal = argument.literal
+                out.append(
+                    IgnoredArgument(
+                        argument.name,
+                        self.places.of(argument.param.name),
+                        literal=self.places.of(literal) if literal is not None else None,
+                        literal_text=self.ctx.text(literal).rstrip(", ") if literal is not None else None,
+                        kept=found.keeper is not Keeper.NONE,
+                    )
+                )
+        return tuple(out)
 
     def constructed(self, info: ClassInfo) -> tuple[Layer, ...]:
         """The layers the class's methods build (``self.blocks.append(nn.Sequential(...))``
@@ -855,6 +928,31 @@ def _hyperparameter(expr: cst.BaseExpression) -> Optional[str]:
     if type(holder) is cst.Attribute and holder.attr.value == "hparams" and type(holder.value) is cst.Name:
         return name if holder.value.value == "self" else None
     return None
+
+
+def _entry_name(expr: Optional[cst.BaseExpression]) -> Optional[str]:
+    """``DROPOUT`` of ``Dropout.DROPOUT``, or of the string ``"dropout"``."""
+    if type(expr) is cst.Attribute:
+        return expr.attr.value
+    if type(expr) is cst.SimpleString and isinstance(expr.evaluated_value, str):
+        return expr.evaluated_value
+    return None
+
+
+def _reads_whole(cls: cst.ClassDef, attr: str) -> bool:
+    """Whether a method uses ``self.<attr>`` other than by reading one of its names
+    (``Net(**self.hparams)``, ``self.hparams["drop"]``, ``self.hparams.get(...)``)."""
+    uses: list[cst.Attribute] = []
+    named: set[int] = set()  # `self.hparams` nodes whose name is read: `self.hparams.drop`
+    for node in iter_nodes(cls):
+        if type(node) is cst.Attribute:
+            if node.attr.value == attr and is_self_attribute(node) is not None:
+                uses.append(node)
+            else:
+                named.add(id(node.value))
+        elif type(node) is cst.Call and type(node.func) is cst.Attribute and is_self_attribute(node.func.value) == attr:
+            return True  # `self.hparams.get("drop")`
+    return any(id(use) not in named for use in uses)
 
 
 def _name_prefix(expr: cst.BaseExpression) -> Optional[str]:

@@ -511,6 +511,18 @@ class ProjectIndex:
                 out.setdefault(base, []).append(qualname)
         return out
 
+    def descendants(self, cls: Named) -> list[ClassSummary]:
+        """The class's subclasses in the run, and theirs (at most 256)."""
+        names: list[str] = []
+        pending = list(self.subclasses.get(cls.qualname, []))
+        while pending and len(names) < 256:
+            current = pending.pop()
+            if current in names:
+                continue
+            names.append(current)
+            pending.extend(self.subclasses.get(current, []))
+        return [self.class_at(self._classes[name]) for name in names]
+
     # Instantiations.
 
     def instantiations(self) -> Iterator[tuple[PackedSummary, Instantiation, Optional[Located]]]:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
+from dropout_lint.analysis.origins import chosen_by_caller
 from dropout_lint.project.index import ProjectIndex, bind
 from dropout_lint.project.summary import Argument, ClassSummary, Instantiation, Rate
 
@@ -81,3 +82,75 @@ def _given(cls: ClassSummary, inst: Instantiation, param: str) -> Optional[float
         return None
     default = next((p.default for p in cls.params if p.name == param), None)
     return None if default is None else default.value
+
+
+# An argument of a class, as (the class's qualified name, the parameter).
+ArgumentOf = tuple[str, str]
+_PASSES = 4  # how many classes deep a value passed on is followed
+
+
+def values_given(index: ProjectIndex, wanted: set[ArgumentOf]) -> dict[ArgumentOf, Optional[frozenset[Optional[float]]]]:
+    """The values every instantiation in the run gives each wanted argument: a number,
+    the parameter's default where it is not passed, or None where it is not known;
+    followed through callers that pass on an argument of their own (``Block(drop=drop)``
+    gives ``Block``'s ``drop`` whatever its callers give ``drop``). A class the run never
+    builds maps to None: it is built outside the run, with any value."""
+    sources: dict[ArgumentOf, list[Optional[object]]] = {}  # a value, an ArgumentOf, or None
+    pending = set(wanted)
+    for _ in range(_PASSES):
+        if not pending:
+            break
+        for pair in pending:
+            sources[pair] = []
+        by_class: dict[str, list[str]] = {}
+        for cls, param in pending:
+            by_class.setdefault(cls, []).append(param)
+        for _, inst, located in index.instantiations():
+            if located is None or located.qualname not in by_class:
+                continue
+            for param in by_class[located.qualname]:
+                sources[(located.qualname, param)].append(_source(located.cls, inst, param))
+        pending = {
+            source
+            for found in sources.values()
+            for source in found
+            if isinstance(source, tuple) and source not in sources
+        }
+    memo: dict[ArgumentOf, Optional[frozenset[Optional[float]]]] = {}
+    return {pair: _values(pair, sources, memo, set()) for pair in wanted}
+
+
+def _source(cls: ClassSummary, inst: Instantiation, param: str) -> Optional[object]:
+    for arg in inst.args:
+        if bind(cls, arg.keyword, arg.position) == param:
+            if arg.param is not None and inst.owner is not None:
+                return (inst.owner, arg.param)
+            return None if chosen_by_caller(arg.origin) else arg.value
+    if inst.star:
+        return None
+    default = next((p.default for p in cls.params if p.name == param), None)
+    return None if default is None else default.value
+
+
+def _values(
+    pair: ArgumentOf,
+    sources: dict[ArgumentOf, list[Optional[object]]],
+    memo: dict[ArgumentOf, Optional[frozenset[Optional[float]]]],
+    active: set[ArgumentOf],
+) -> Optional[frozenset[Optional[float]]]:
+    if pair in memo:
+        return memo[pair]
+    found = sources.get(pair)
+    if not found or pair in active:
+        return None  # built outside the run (or not followed this far)
+    active.add(pair)
+    out: set[Optional[float]] = set()
+    for source in found:
+        if isinstance(source, tuple):
+            inner = _values(source, sources, memo, active)
+            out |= inner if inner is not None else {None}
+        else:
+            out.add(source if isinstance(source, float) else None)
+    active.discard(pair)
+    memo[pair] = frozenset(out)
+    return memo[pair]

@@ -168,6 +168,19 @@ class Param:
 
 
 @record
+class IgnoredArgument:
+    """A dropout-setting argument of ``__init__`` that ``__init__`` never reads, except
+    to keep it on the instance (``stored``): then it is used only if they are read."""
+
+    name: str
+    place: Place  # the parameter; for a stored one, the first assignment that keeps it
+    stored: tuple[str, ...] = ()  # the attributes that keep it
+    literal: Optional[Place] = None  # `Block(p=0.)` in __init__: a number passed instead
+    literal_text: Optional[str] = None
+    kept: bool = False  # kept under its name by a framework: `self.hparams.<name>`, `self.config.<name>`
+
+
+@record
 class ClassSummary:
     qualname: str
     name: str
@@ -188,6 +201,7 @@ class ClassSummary:
     inherits: bool = False  # calls `super().name(...)` outside initialisation
     reaches: frozenset[str] = frozenset()  # "embeddings.dropout": a part's attribute it reads
     prefixes: frozenset[str] = frozenset()  # "conv" of `getattr(self, f"conv{i}")`
+    ignored: tuple[IgnoredArgument, ...] = ()  # dropout settings `__init__` does not read
 
 
 @record
@@ -277,6 +291,7 @@ def _class_head(cls: ClassSummary, name: str, passes_parameters: bool) -> ClassH
         if cls.forward is not None
         else (),
         parts=tuple({layer.target: None for layer in layer_trees(cls) if layer.target is not None}),
+        ignores=bool(cls.ignored),
     )
 
 
@@ -323,6 +338,7 @@ class ClassHead:
     dropping: tuple[str, ...] = ()  # methods that drop at random without consulting the mode
     calls: tuple[str, ...] = ()  # the functions of the run its forward calls, as named
     parts: tuple[str, ...] = ()  # the classes its layers are instances of, as named
+    ignores: bool = False  # `__init__` does not read a dropout setting it takes
 
 
 @record
