@@ -171,6 +171,24 @@ class Multimodal(nn.Module):
 """,
         [15],
     ),
+    "dl306-optional-given-part": _case(
+        "DL306",
+        """\
+from typing import Optional
+
+class Wrapper(nn.Module):
+    def __init__(self, backbone: Optional[nn.Module] = None, head: nn.Module | None = None):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def train(self, mode=True):
+        self.training = mode
+        self.head.train(mode)
+        return self
+""",
+        [9],
+    ),
     "dl306-no-mode-parameter": _case("DL306", _override("self.fit(loader, optimizer)", params="loader, optimizer"), [9]),
     # DL401 functional-dropout-always-on
     "dl401-keyword-p": _case("DL401", _module("x = F.dropout(x, p=self.p)"), [8]),
@@ -290,6 +308,23 @@ class Model(nn.Module):
         self.training = mode
         self.head.train(mode)
         return self
+""",
+    ),
+    # A union that admits a name or a path is no model (ultralytics' `model: str | Path | Model`).
+    "o-given-name-or-model": (
+        "DL306",
+        """\
+from pathlib import Path
+from typing import Union
+
+class Model(nn.Module):
+    def __init__(self, model: str | Path | "Model" = "yolo.pt", backbone: Union[str, nn.Module] = "r50"):
+        super().__init__()
+        self.model_name = model
+        self.backbone = backbone
+
+    def train(self, trainer=None, **kwargs):
+        return trainer
 """,
     ),
     "o-no-mode-parameter-no-mode-part": (

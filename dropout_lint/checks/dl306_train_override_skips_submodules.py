@@ -86,6 +86,14 @@ class TrainOverrideSkipsSubmodules(Check):
         return frozenset(found)
 
     def _names_module(self, annotation: cst.BaseExpression) -> bool:
+        """Whether the annotation holds models: a model class, a container of them, or a
+        union whose every member but ``None`` does (``str | Path | Model`` may be a
+        name)."""
+        members = _union_members(annotation)
+        if members is not None:
+            return all(_is_none(member) or self._names_module(member) for member in members) and not all(
+                _is_none(member) for member in members
+            )
         for node in iter_nodes(annotation):
             if type(node) is cst.Name and any(
                 self.ctx.facts.is_module_class(local) for local in self.ctx.facts.classes_by_name.get(node.value, ())
@@ -108,6 +116,25 @@ class TrainOverrideSkipsSubmodules(Check):
         if type(func) is cst.Name:
             return any(self.ctx.facts.is_module_class(local) for local in self.ctx.facts.classes_by_name.get(func.value, ()))
         return False
+
+
+def _union_members(annotation: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+    """The members of ``A | B``, ``Union[A, B]`` or ``Optional[A]`` (with ``None``); None
+    for any other annotation."""
+    if type(annotation) is cst.BinaryOperation and type(annotation.operator) is cst.BitOr:
+        left = _union_members(annotation.left) or [annotation.left]
+        right = _union_members(annotation.right) or [annotation.right]
+        return [*left, *right]
+    if type(annotation) is cst.Subscript:
+        name = dotted_name(annotation.value)
+        if name is not None and name.rsplit(".", 1)[-1] in ("Union", "Optional"):
+            members = [el.slice.value for el in annotation.slice if type(el.slice) is cst.Index]
+            return [*members, cst.Name("None")] if name.endswith("Optional") else members
+    return None
+
+
+def _is_none(annotation: cst.BaseExpression) -> bool:
+    return type(annotation) is cst.Name and annotation.value == "None"
 
 
 def _is_model_type(qualname: str) -> bool:
