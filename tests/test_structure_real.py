@@ -424,19 +424,20 @@ class Layer(nn.Module):
 """
 
 
-def test_a_leftover_whose_rate_drops_inside_the_parts_is_not_reported(tmp_path: Path) -> None:
-    """XLNet's layer and pytorch-forecasting's mLSTM layer: the unapplied dropout's rate
-    (``config.dropout``, the ``dropout`` parameter) reaches parts that apply a dropout
-    with it, so no regularisation is lost."""
-    source = LEFTOVER.format(child_rate="dropout", cell_rate="dropout")
-    assert run(tmp_path, {"layer.py": source}, select=("DL104",)) == []
-
-
-def test_a_leftover_whose_rate_reaches_no_applied_dropout_is_reported(tmp_path: Path) -> None:
-    """The parts drop with another setting (``config.attention_dropout``) or a literal:
-    the layer's own rates are lost."""
-    source = LEFTOVER.format(child_rate="attention_dropout", cell_rate="0.1")
+@pytest.mark.parametrize(("child_rate", "cell_rate"), [("dropout", "dropout"), ("attention_dropout", "0.1")])
+def test_a_leftover_is_reported_whatever_rate_its_parts_drop_with(tmp_path: Path, child_rate: str, cell_rate: str) -> None:
+    """ALBERT's layer and speechbrain's Conformer layers pass the same rate to parts that
+    drop with it, and their own dropout is still a missing one (labelled true positives):
+    the same rate elsewhere does not make the unapplied dropout redundant."""
+    source = LEFTOVER.format(child_rate=child_rate, cell_rate=cell_rate)
     assert run(tmp_path, {"layer.py": source}, select=("DL104",)) == [("layer.py", 29, "DL104"), ("layer.py", 30, "DL104")]
+
+
+def test_a_rate_passed_to_a_class_with_a_lower_case_name_is_seen(tmp_path: Path) -> None:
+    """``recurrentCell(size, 0.9)`` builds a class (pytorch-forecasting's ``mLSTMCell``):
+    the rate it passes is read like any other."""
+    source = LEFTOVER.format(child_rate="dropout", cell_rate="0.9")
+    assert run(tmp_path, {"layer.py": source}, select=("DL202",)) == [("layer.py", 28, "DL202")]
 
 
 @pytest.mark.parametrize("name", ['f"conv{i + 1}"', '"conv" + str(i + 1)', '"conv%d" % (i + 1)', '"conv{}".format(i + 1)'])
