@@ -15,6 +15,7 @@ import pytest
 from dropout_lint.config import Config
 from dropout_lint.project.identity import identify, plain
 from dropout_lint.runner import lint_files
+from tests.test_project import MODEL
 
 Finding = tuple[str, int, str]
 
@@ -98,19 +99,7 @@ def test_same_stem_scripts_in_sibling_folders_keep_their_findings(tmp_path: Path
 
 # A model whose dropout sits on its input (DL101, once a script trains it) and one
 # without dropout; each folder trains its own `Net`.
-DROPPING = """\
-import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.drop = nn.Dropout(0.2)
-        self.fc = nn.Linear(784, 10)
-
-    def forward(self, x):
-        return self.fc(self.drop(x))
-"""
+DROPPING = MODEL
 
 PLAIN = """\
 import torch.nn as nn
