@@ -59,8 +59,9 @@ class TrainOverrideSkipsSubmodules(Check):
 
     def _mode_parts(self, cls: ClassInfo) -> frozenset[str]:
         """The attributes of the class that are parts with a mode: a torch layer that
-        behaves differently in training, a module class of this file, or anything the
-        class switches with ``.train()``/``.eval()``."""
+        behaves differently in training, a module class of this file, a parameter of
+        ``__init__`` annotated as a model, or anything the class switches with
+        ``.train()``/``.eval()``."""
         parts = set(_switched_attributes(cls.node))
         init = cls.methods.get("__init__")
         given = self._module_params(init) if init is not None else frozenset()
