@@ -53,6 +53,10 @@ from dropout_lint.engine import lint_source
 from dropout_lint.fixer import FixOutcome, fix_text
 from dropout_lint.runner import lint_files
 
+# Generated and mutated code, hundreds of examples: part of the slow set that CI runs
+# after the README's fast command (`pytest -m slow`).
+pytestmark = pytest.mark.slow
+
 ALL = Config(select=("ALL",))
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
