@@ -7,6 +7,7 @@ from dropout_lint.analysis.layers import module_layer
 from dropout_lint.analysis.mode_override import accepts_mode, eval_outcomes
 from dropout_lint.analysis.structure import ClassInfo
 from dropout_lint.analysis.syntax import dotted_name, iter_nodes
+from dropout_lint.analysis.torch_api import canonical
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_LIBRARIES
 from dropout_lint.catalog import DL306 as RULE
 from dropout_lint.rule import Check
@@ -139,10 +140,12 @@ def _is_none(annotation: cst.BaseExpression) -> bool:
 
 
 def _is_model_type(qualname: str) -> bool:
-    """``torch.nn.Module`` or a model class of a model library (``PreTrainedModel``)."""
-    if qualname in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+    """``nn.Module`` (however torch's path to it is written) or a model class of a model
+    library (``PreTrainedModel``, ``BertModel``); not a single torch layer."""
+    name = canonical(qualname)
+    if name == "torch.nn.Module":
         return True
-    return qualname.startswith(MODEL_LIBRARIES) and not qualname.startswith("torch.") and qualname.endswith("Model")
+    return name.startswith(MODEL_LIBRARIES) and not name.startswith("torch.") and name.endswith("Model")
 
 
 def _switched_attributes(scope: cst.CSTNode, to_eval: bool = False) -> set[str]:
