@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from torch import nn
 
 from dropout_lint.tracer.reference import check_dropout
 from dropout_lint.tracer.trace import Inputs, trace_model
+from tests.helpers import run_dropout_lint
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "tracer"
@@ -251,14 +251,7 @@ def test_the_model_is_left_exactly_as_found() -> None:
 
 
 def _cli(*args: str, cwd: Path = FIXTURES) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dropout_lint", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-        timeout=120,
-    )
+    return run_dropout_lint(args, cwd, timeout=120)
 
 
 def test_trace_command_reports_with_lines_and_exit_1() -> None:

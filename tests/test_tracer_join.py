@@ -4,10 +4,8 @@ model declares: ``# noqa`` on the right lines, ``stochastic-modules``, the selec
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from dropout_lint.diagnostics import Diagnostic, Severity, Span
 from dropout_lint.engine import FileResult
 from dropout_lint.tracer.findings import join, trace_results
 from dropout_lint.tracer.process import TraceOutcome
+from tests.helpers import run_dropout_lint
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACER = ROOT / "fixtures" / "tracer"
@@ -38,14 +37,7 @@ def attend(q, k, v):
 
 
 def _cli(*args: str, cwd: Path = TRACER) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dropout_lint", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)},
-        timeout=180,
-    )
+    return run_dropout_lint(args, cwd, timeout=180)
 
 
 def _line(path: Path, text: str) -> int:

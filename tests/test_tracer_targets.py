@@ -16,6 +16,7 @@ from torch import nn
 
 from dropout_lint.tracer.inputs import make_tensors, parse_input
 from dropout_lint.tracer.targets import TargetError, build_model, load_weights, make_inputs
+from tests.helpers import run_dropout_lint
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACER = ROOT / "fixtures" / "tracer"
@@ -80,14 +81,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _cli(*args: str, cwd: Path = TRACER, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dropout_lint", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1", **(env or {})},
-        timeout=120,
-    )
+    return run_dropout_lint(args, cwd, timeout=120, env=env)
 
 
 # Files in packages and factories with arguments.
