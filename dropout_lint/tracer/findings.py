@@ -65,6 +65,9 @@ PROOFS: dict[str, tuple[Proof, ...]] = {
 }
 # Trace rules about randomness in eval mode, which a module meant to stay random has.
 STOCHASTIC = frozenset({"DL401", "DL406", "DL501", "DL502", "DL503"})
+# Trace rules about a dropout that drops in eval mode: the random draw (DL502) of that
+# dropout at the same line is the same finding.
+_DROPS_IN_EVAL = frozenset({"DL401", "DL406", "DL501"})
 
 
 @dataclass
@@ -101,7 +104,8 @@ class TraceReport:
 
 
 def _items(outcomes: Sequence[TraceOutcome]) -> list[_Item]:
-    """The findings of every outcome; one finding found by several models once."""
+    """The findings of every outcome; one finding found by several models once, and the
+    random draw (DL502) of a dropout reported at the same line left to that finding."""
     items: dict[tuple[Any, ...], _Item] = {}
     for index, outcome in enumerate(outcomes):
         for finding in outcome.findings:
@@ -114,11 +118,6 @@ def _items(outcomes: Sequence[TraceOutcome]) -> list[_Item]:
                 items[key] = _Item(finding, [index], file, finding.get("line"))
     dropping = {(item.file, item.line) for item in items.values() if item.finding["code"] in _DROPS_IN_EVAL}
     return [item for item in items.values() if item.finding["code"] != "DL502" or (item.file, item.line) not in dropping]
-
-
-# Trace rules about a dropout that drops in eval mode: the random draw (DL502) of that
-# dropout at the same line is the same finding.
-_DROPS_IN_EVAL = frozenset({"DL401", "DL406", "DL501"})
 
 
 def _within(place: Place, diagnostic: Diagnostic, scope: str, line: int) -> bool:
