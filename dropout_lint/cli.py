@@ -277,7 +277,9 @@ def _emit(text: str, output: Optional[str], color: bool, err: bool = False) -> N
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=str),
-    help="Where to keep the cache (default: .dropout_lint_cache beside the configuration).",
+    envvar="DROPOUT_LINT_CACHE_DIR",
+    help="Where to keep the cache (default: .dropout_lint_cache beside the configuration; "
+    "also DROPOUT_LINT_CACHE_DIR).",
 )
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
@@ -803,7 +805,12 @@ def explain(code: str) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), help="The cache folder to remove.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    envvar="DROPOUT_LINT_CACHE_DIR",
+    help="The cache folder to remove (also DROPOUT_LINT_CACHE_DIR).",
+)
 def clean(paths: tuple[str, ...], cache_dir: Optional[str]) -> None:
     """Remove the cache (of the configuration found from PATHS, default: here)."""
     from dropout_lint.cache import clean as remove

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "benchmarks" / "run.py"
 
@@ -28,6 +30,7 @@ def _rows(markdown: str, width: int) -> list[list[str]]:
     ]
 
 
+@pytest.mark.slow  # the whole harness, in a child process
 def test_smoke_run_reports_dropout_lint_rows(tmp_path: Path) -> None:
     out, raw = tmp_path / "RESULTS.md", tmp_path / "results.json"
     result = subprocess.run(

@@ -125,6 +125,7 @@ def test_the_same_findings_across_workers_and_cache(project: Path, tmp_path: Pat
 
 
 def test_command_line_cache_and_clean(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DROPOUT_LINT_CACHE_DIR")
     monkeypatch.chdir(project)
     runner_ = CliRunner()
     first = runner_.invoke(main, ["check", ".", "--format", "json"])
@@ -138,6 +139,16 @@ def test_command_line_cache_and_clean(project: Path, monkeypatch: pytest.MonkeyP
     runner_.invoke(main, ["check", ".", "--no-cache"])
     assert not (project / ".dropout_lint_cache").exists()
     assert "No cache at" in runner_.invoke(main, ["clean"]).stdout
+
+
+def test_the_cache_folder_from_the_environment(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DROPOUT_LINT_CACHE_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.chdir(project)
+    CliRunner().invoke(main, ["check", "."])
+    assert (tmp_path / "elsewhere" / "CACHEDIR.TAG").exists()
+    assert not (project / ".dropout_lint_cache").exists()
+    cleaned = CliRunner().invoke(main, ["clean"])
+    assert cleaned.exit_code == 0 and not (tmp_path / "elsewhere").exists()
 
 
 def test_clean_removes_only_a_cache(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from dropout_lint.catalog import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +90,7 @@ def _tracer_examples() -> list[list[str]]:
     return commands
 
 
+@pytest.mark.slow  # each example starts PyTorch in a child process
 def test_the_tracer_examples_run_as_written() -> None:
     import os
     import subprocess

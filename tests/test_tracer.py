@@ -310,6 +310,7 @@ def test_check_with_trace_marks_static_findings() -> None:
     assert ("DL502", _line("x = F.dropout(F.relu")) not in found  # that dropout's draw: the DL401 it confirms
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_check_with_a_failing_trace_keeps_the_static_findings() -> None:
     done = _cli("check", "models.py", "--trace", "models.py:Missing", "--format", "json", "--select", "DL401")
     assert done.returncode == 2

@@ -112,6 +112,7 @@ def test_one_finding_of_two_traced_models_is_reported_once(tmp_path: Path, monke
 # The join, from the command line.
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_check_trace_confirms_both_multi_line_attention_calls_once() -> None:
     done = _cli(
         "check", "tracer_pkg", "--trace", "tracer_pkg.models:TokenModel", "--input", "long[2,16]", "--format", "json",
@@ -124,6 +125,7 @@ def test_check_trace_confirms_both_multi_line_attention_calls_once() -> None:
     ]  # and the random draws (DL502) of both calls are theirs, not reported again
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_check_trace_from_another_folder(tmp_path: Path) -> None:
     shutil.copytree(PACKAGE, tmp_path / "tracer_pkg", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "work").mkdir()
@@ -136,6 +138,7 @@ def test_check_trace_from_another_folder(tmp_path: Path) -> None:
         assert found == [(path, "DL406", "confirmed"), (path, "DL406", "confirmed")]
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_dl402_dl404_and_dl408_are_confirmed_by_the_run() -> None:
     done = _cli(
         "check", "tracer_pkg/mistakes.py", "--extend-select", "DL404", "--format", "json",
@@ -149,6 +152,7 @@ def test_dl402_dl404_and_dl408_are_confirmed_by_the_run() -> None:
     ]  # and the DL501, DL401 and DL502 that prove them are not reported again
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_a_static_finding_the_run_does_not_prove() -> None:
     done = _cli(
         "check", "tracer_pkg/mistakes.py", "--select", "DL402,DL408", "--format", "json",
@@ -167,6 +171,7 @@ def _trace_codes(*args: str, cwd: Path = TRACER) -> list[tuple[str, int]]:
     return sorted((f["code"], f["line"]) for f in _findings(_cli("trace", *args, "--format", "json", cwd=cwd)))
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_noqa_on_the_line_that_builds_the_module_or_on_the_call() -> None:
     declared = PACKAGE / "declared.py"
     assert _trace_codes("tracer_pkg/declared.py:ListedMC", "tracer_pkg/declared.py:ForcedMC", "--input", "float[64,16]") == []
@@ -176,6 +181,7 @@ def test_noqa_on_the_line_that_builds_the_module_or_on_the_call() -> None:
     ]  # the random draws (DL502) of both dropouts are those findings
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_the_text_report_counts_what_was_declared() -> None:
     done = _cli("trace", "tracer_pkg/declared.py:ListedMC", "--input", "float[64,16]")
     assert done.returncode == 0, done.stderr
@@ -226,6 +232,7 @@ def test_per_file_ignores_apply_to_trace_findings(tmp_path: Path, monkeypatch: p
     assert len(trace_results([_mc_outcome(tmp_path)], other).results) == 1
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_stochastic_modules_and_selection_from_pyproject(tmp_path: Path) -> None:
     shutil.copytree(PACKAGE, tmp_path / "tracer_pkg", ignore=shutil.ignore_patterns("__pycache__"))
     pyproject = tmp_path / "pyproject.toml"
@@ -239,6 +246,7 @@ def test_stochastic_modules_and_selection_from_pyproject(tmp_path: Path) -> None
     assert bad.returncode == 2 and "stochastic-modules must be a list of module paths" in bad.stderr
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_check_trace_honours_stochastic_modules_and_ignore() -> None:
     common = ("check", "tracer_pkg/layers.py", "--trace", "tracer_pkg/models.py:build", "--input", "float[8,16]", "--format", "json")
 
@@ -256,6 +264,7 @@ def test_bad_stochastic_modules_are_a_configuration_error(value: object) -> None
         config_from_table({"stochastic-modules": value}, root=ROOT)
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_noqa_of_trace_codes_is_never_called_unused() -> None:
     done = _cli("check", "tracer_pkg/declared.py", "--select", "DL902,DL404", "--format", "json")
     assert [(f["code"], f["line"]) for f in _findings(done)] == [

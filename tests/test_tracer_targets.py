@@ -153,6 +153,7 @@ def test_a_missing_library_is_one_clear_line(library: str, monkeypatch: pytest.M
     assert error.value.stage == "import"
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_a_missing_library_exits_2_from_the_command_line(tmp_path: Path) -> None:
     # sitecustomize hides timm in both processes, whether or not it is installed.
     (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['timm'] = None\n", encoding="utf-8")
@@ -169,6 +170,7 @@ def test_model_config_only_for_transformers_targets() -> None:
         build_model(str(TRACER / "models.py") + ":MLP", None, {"hidden_size": 8})
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_transformers_from_the_command_line_with_a_config_file(tmp_path: Path) -> None:
     """The same stand-in ``transformers``: the config file's vocab_size bounds the token ids."""
     (tmp_path / "transformers").mkdir()
@@ -236,6 +238,7 @@ def test_a_name_given_twice_and_a_dict_without_names() -> None:
         make_inputs([], None, None, CPU, as_dict=True)
 
 
+@pytest.mark.slow  # starts PyTorch in a child process
 def test_keyword_dict_and_token_inputs_from_the_command_line() -> None:
     masked = _cli("trace", "tracer_pkg/models.py:Masked", "--input", "x=float[8,16]", "--input", "mask=bool[8]", "--format", "json")
     assert masked.returncode == 0 and json.loads(masked.stdout) == [], masked.stderr
