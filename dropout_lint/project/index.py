@@ -174,6 +174,7 @@ class ProjectIndex:
         self._module_cache: dict[str, bool] = {}
         self._resolved: dict[str, Optional[str]] = {}
         self._cuts = 0  # lookups cut short by a cycle or the limit (see _resolve)
+        self._exported: dict[str, Optional[frozenset[str]]] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
 
     def close(self) -> None:
@@ -279,10 +280,53 @@ class ProjectIndex:
         for star in file.stars:  # `from .neural_type import *` in a package's __init__
             if star not in self.modules and plain(star) not in self._dotted:
                 continue  # (a module outside the run re-exports nothing it can see)
+            exported = self._exports(star)
+            if exported is not None and rest[0] not in exported:
+                continue
             found = self._resolve(".".join([star, *rest]), seen)
             if found is not None:
                 return found
         return None
+
+    def _exports(self, module: str) -> Optional[frozenset[str]]:
+        """Every name that ``from module import *`` can bring, or None when that cannot be
+        told: what the module's files define and import, its submodules, and the same of
+        the modules they import ``*`` from, in turn. A package that star-imports hundreds
+        of modules (transformers) is searched only where the name can be."""
+        if module in self._exported:
+            return self._exported[module]
+        names: set[str] = set()
+        known = True
+        reached, waiting = {module}, [module]
+        while waiting and known:
+            current = waiting.pop()
+            for number in self.modules.get(current, ()):
+                file = self.files[number]
+                names.update(head.name for head in file.classes)
+                names.update(file.functions)
+                names.update(file.imports)
+                for star in file.stars:
+                    if star in self.modules:
+                        if star not in reached:
+                            reached.add(star)
+                            waiting.append(star)
+                    elif plain(star) in self._dotted:
+                        known = False  # (reached by another way of naming it)
+            names.update(self._submodules.get(current, ()))
+        found = frozenset(names) if known else None
+        self._exported[module] = found
+        return found
+
+    @cached_property
+    def _submodules(self) -> dict[str, set[str]]:
+        """The names of each module's submodules in the run."""
+        below: dict[str, set[str]] = {}
+        for module in self.modules:
+            parent, _, name = module.rpartition(".")
+            while parent:
+                below.setdefault(parent, set()).add(name)
+                parent, _, name = parent.rpartition(".")
+        return below
 
     def _search_below(self, parts: Sequence[str], seen: set[str]) -> Optional[str]:
         """A rooted name in the roots below its own: ``@root.a.b.Net`` is ``b.Net`` of
