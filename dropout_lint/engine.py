@@ -21,13 +21,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
 from dropout_lint import budget, memory
-from dropout_lint.catalog import INTERNAL_ERROR, PARSE_ERROR, TRACE_RULES, UNUSED_NOQA
+from dropout_lint.catalog import INTERNAL_ERROR, PARSE_ERROR, TRACE_RULES, UNUSED_NOQA, Rule
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Fix, Span
 from dropout_lint.noqa import Noqa, collect_noqa
 from dropout_lint.prefilter import may_matter
 from dropout_lint.registry import PROJECT_CODES, file_checks, project_checks
-from dropout_lint.rule import Check, ProjectCheck, ProjectFinding, Rule
+from dropout_lint.rule import Check, ProjectCheck, ProjectFinding
 from dropout_lint.selection import ALWAYS_REPORTED, RULES_BY_CODE
 from dropout_lint.source import decode_source, parse_error, parse_module, python_check, risky, split_lines
 

@@ -12,11 +12,12 @@ import pytest
 from helpers import findings
 
 from dropout_lint import engine
+from dropout_lint.catalog import Rule
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Severity
 from dropout_lint.engine import lint_file, lint_source
 from dropout_lint.registry import file_checks
-from dropout_lint.rule import Check, Rule
+from dropout_lint.rule import Check
 
 BUGGY = textwrap.dedent(
     """\
