@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
     from dropout_lint.context import Report
     from dropout_lint.notebook import NotebookSource  # imported when a notebook is linted
-    from dropout_lint.project.summary import PackedSummary, Place
+    from dropout_lint.project.place import Place
+    from dropout_lint.project.summary import PackedSummary
 
 
 @dataclass(frozen=True)

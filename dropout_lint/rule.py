@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Optional
 
 from dropout_lint.catalog import Rule
+from dropout_lint.project.place import LINE
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from dropout_lint.config import Config
     from dropout_lint.context import Edit, FileContext
     from dropout_lint.project.index import ProjectIndex
-    from dropout_lint.project.summary import Place
+    from dropout_lint.project.place import Place
 
 
 class Check:
@@ -35,9 +36,6 @@ class Check:
         if fix is not None:
             fix = replace(fix, indent=self.ctx.indentation()) if self.rule.fix_safety is not None else None
         self.ctx.report(self.rule, node, message, fix)
-
-
-LINE = "{line}"  # stands in a project finding's message for the line of a related place
 
 
 @dataclass(frozen=True)
