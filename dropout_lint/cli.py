@@ -343,7 +343,8 @@ def check(
     from dropout_lint.config import Config, find_config_file, load_config
     from dropout_lint.discovery import discover
     from dropout_lint.errors import ConfigError
-    from dropout_lint.reporters import make_report, render
+    from dropout_lint.reporters import render
+    from dropout_lint.reporters.report import make_report
 
     stdin = paths == ("-",) or (not paths and stdin_filename is not None)
     if "-" in paths and not stdin:
@@ -670,7 +671,8 @@ def trace(
     """Run each model TARGET forward in train and eval mode and report what dropout
     actually does. TARGET is path/to/file.py:Name, package.module:Name (a module class
     or a function returning one), timm:model_name or transformers:ClassName."""
-    from dropout_lint.reporters import make_report, render
+    from dropout_lint.reporters import render
+    from dropout_lint.reporters.report import make_report
     from dropout_lint.tracer.findings import trace_results
 
     requests = _requests(targets, options)

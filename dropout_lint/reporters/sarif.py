@@ -11,7 +11,7 @@ from urllib.parse import quote
 from dropout_lint import __version__
 from dropout_lint.catalog import RULES, Rule
 from dropout_lint.diagnostics import Diagnostic, Severity, Span
-from dropout_lint.reporters import Report
+from dropout_lint.reporters.report import Report
 from dropout_lint.rulebook import first_paragraph, page_text
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
