@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from dropout_lint import __version__
 from dropout_lint.atomic import write_atomic
 from dropout_lint.config import Config
+from dropout_lint.version import __version__
 
 if TYPE_CHECKING:
     from dropout_lint.engine import FileAnalysis, FileResult
