@@ -335,7 +335,7 @@ class PackedSummary:
     mode_data: Blob[tuple[ModeFunction, ...]] = field(compare=False, hash=False)
     # Where the places that findings reported lie, by rank: filled in after the
     # cross-file rules ran, and cached with the summary, so that the next run need not
-    # parse the file again to place them (see engine._place).
+    # parse the file again to place them (see phases.cross_file._place).
     spans: dict[int, Span] = field(default_factory=dict, compare=False, hash=False)
     stars: tuple[str, ...] = ()  # the modules it imports `*` from: a package re-exports their names
     returned: tuple[str, ...] = ()  # what its free functions return new instances of (factories)
