@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -193,5 +192,7 @@ def clean(directory: Path) -> bool:
         return False
     if tag != _TAG:
         return False
+    import shutil  # only `dropout-lint clean` needs it
+
     shutil.rmtree(directory, ignore_errors=True)
     return True
