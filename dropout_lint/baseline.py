@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dropout_lint.diagnostics import Diagnostic
 from dropout_lint.engine import FileResult
-from dropout_lint.registry import ALWAYS_REPORTED
+from dropout_lint.selection import ALWAYS_REPORTED
 
 VERSION = 1
 

@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from dropout_lint import __version__
 from dropout_lint.atomic import write_atomic
 from dropout_lint.config import Config
+from dropout_lint.version import __version__
 
 if TYPE_CHECKING:
     from dropout_lint.engine import FileAnalysis, FileResult
@@ -193,5 +192,7 @@ def clean(directory: Path) -> bool:
         return False
     if tag != _TAG:
         return False
+    import shutil  # only `dropout-lint clean` needs it
+
     shutil.rmtree(directory, ignore_errors=True)
     return True

@@ -1,5 +1,5 @@
-"""Every rule of dropout-lint, declared once: its code, name, severity, summary, fix
-safety, and the classes that implement it.
+"""What a rule is, and every rule of dropout-lint, declared once: its code, name,
+severity, summary, fix safety, and the classes that implement it.
 
 This module is data. It imports no check, so that the catalog is there for what needs
 only the rules' names (selection, reporters, ``dropout-lint rules``) and for a run whose
@@ -9,8 +9,31 @@ import. ``registry`` imports a rule's check classes when a run first needs them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 from dropout_lint.diagnostics import FixSafety, Severity
-from dropout_lint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule's identity: stable code, kebab-case name, severity and one-line summary;
+    and the classes that implement it, each named ``module:Class`` (a module of
+    ``dropout_lint.checks``), which ``registry`` imports when a run first needs them."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    fix_safety: Optional[FixSafety] = None
+    file_check: Optional[str] = None  # a ``Check`` of each file's syntax tree
+    project_check: Optional[str] = None  # a ``ProjectCheck`` over the project index
+
+    @property
+    def default_enabled(self) -> bool:
+        """Info rules give advice and are off unless selected."""
+        return self.severity is not Severity.INFO
+
 
 # The static rules: a check of each file's syntax tree (``file_check``), a check over the
 # project index built from every file's summary (``project_check``), or both.

@@ -340,9 +340,11 @@ def check(
     **trace_options: Any,
 ) -> None:
     """Lint files and folders (default: the current folder); `-` reads stdin."""
-    from dropout_lint.config import Config, ConfigError, find_config_file, load_config
+    from dropout_lint.config import Config, find_config_file, load_config
     from dropout_lint.discovery import discover
-    from dropout_lint.reporters import make_report, render
+    from dropout_lint.errors import ConfigError
+    from dropout_lint.reporters import render
+    from dropout_lint.reporters.report import make_report
 
     stdin = paths == ("-",) or (not paths and stdin_filename is not None)
     if "-" in paths and not stdin:
@@ -593,7 +595,7 @@ def _fix_summary(verb: str, count: int, files: int) -> str:
 def _cli_codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
     """Codes of a repeatable, comma-separated option, checked so an error names the option."""
     from dropout_lint.config import parse_code_list
-    from dropout_lint.registry import validate_selectors
+    from dropout_lint.selection import validate_selectors
 
     codes = parse_code_list(values)
     validate_selectors(codes, option)
@@ -669,7 +671,8 @@ def trace(
     """Run each model TARGET forward in train and eval mode and report what dropout
     actually does. TARGET is path/to/file.py:Name, package.module:Name (a module class
     or a function returning one), timm:model_name or transformers:ClassName."""
-    from dropout_lint.reporters import make_report, render
+    from dropout_lint.reporters import render
+    from dropout_lint.reporters.report import make_report
     from dropout_lint.tracer.findings import trace_results
 
     requests = _requests(targets, options)
@@ -701,7 +704,8 @@ def _trace_config(
 ) -> Config:
     """The configuration of a trace: the pyproject.toml found from the targets' files
     (or the current folder), with the command line's selection over it."""
-    from dropout_lint.config import Config, ConfigError, find_config_file, load_config
+    from dropout_lint.config import Config, find_config_file, load_config
+    from dropout_lint.errors import ConfigError
 
     files = [Path(t.rpartition(":")[0]) for t in targets if t.rpartition(":")[0].endswith(".py")]
     try:
@@ -778,8 +782,8 @@ def rules_command(output_format: str) -> None:
 @click.argument("code")
 def explain(code: str) -> None:
     """Print a rule's page from the rule book."""
-    from dropout_lint.registry import RULES_BY_CODE
     from dropout_lint.rulebook import page_text
+    from dropout_lint.selection import RULES_BY_CODE
 
     rule = RULES_BY_CODE.get(code.strip().upper())
     if rule is None:
@@ -815,7 +819,8 @@ def clean(paths: tuple[str, ...], cache_dir: Optional[str]) -> None:
     """Remove the cache (of the configuration found from PATHS, default: here)."""
     from dropout_lint.cache import clean as remove
     from dropout_lint.cache import default_directory
-    from dropout_lint.config import Config, ConfigError, find_config_file, load_config
+    from dropout_lint.config import Config, find_config_file, load_config
+    from dropout_lint.errors import ConfigError
 
     if cache_dir is not None:
         folder = Path(cache_dir)

@@ -10,6 +10,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Optional
 
+from dropout_lint.errors import ConfigError
+from dropout_lint.selection import ALWAYS_REPORTED, expand_selectors, resolve_selection, validate_selectors
+
 DEFAULT_MAX_RATE = 0.5
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".git",
@@ -58,13 +61,7 @@ DEFAULT_FILE_TIMEOUT = 60.0  # seconds of CPU time one file may take before it i
 DEFAULT_MAX_FILE_SIZE = 2.0  # megabytes
 
 
-class ConfigError(Exception):
-    """A configuration the user must fix; reported with exit code 2."""
-
-
 def _codes(value: Any, where: str) -> tuple[str, ...]:
-    from dropout_lint.registry import validate_selectors
-
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
@@ -125,8 +122,6 @@ class Config:
     source: Optional[Path] = None
 
     def __post_init__(self) -> None:
-        from dropout_lint.registry import validate_selectors
-
         validate_selectors(self.select or (), "select")
         validate_selectors(self.extend_select, "extend-select")
         validate_selectors(self.ignore, "ignore")
@@ -135,15 +130,11 @@ class Config:
 
     @cached_property
     def enabled(self) -> frozenset[str]:
-        from dropout_lint.registry import resolve_selection
-
         return resolve_selection(self.select, self.extend_select, self.ignore)
 
     @cached_property
     def _per_file_specs(self) -> tuple[tuple[Any, frozenset[str]], ...]:
         import pathspec
-
-        from dropout_lint.registry import expand_selectors
 
         return tuple(
             (pathspec.GitIgnoreSpec.from_lines([pattern]), expand_selectors(codes))
@@ -152,11 +143,9 @@ class Config:
 
     def enabled_for(self, path: str) -> frozenset[str]:
         """The codes enabled for one file, after per-file ignores (which leave the
-        always-reported codes on, see ``registry.ALWAYS_REPORTED``)."""
+        always-reported codes on, see ``selection.ALWAYS_REPORTED``)."""
         if not self.per_file_ignores:
             return self.enabled
-        from dropout_lint.registry import ALWAYS_REPORTED
-
         relative = _relative_posix(path, self.root)
         enabled = set(self.enabled)
         for spec, codes in self._per_file_specs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Optional
 
@@ -13,8 +14,20 @@ from dropout_lint.analysis.constants import ConstantResolver, Resolved, Scope
 from dropout_lint.analysis.structure import ClassInfo, ModuleFacts
 from dropout_lint.analysis.syntax import dotted_names, enclosing_tests, short_source
 from dropout_lint.analysis.training import GatingAnalysis, guarded_by_mode, tests_caller_flag
+from dropout_lint.catalog import Rule
 from dropout_lint.config import Config
-from dropout_lint.rule import Edit, Rule
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A check's proposed fix: the code of ``node`` becomes ``replacement`` (a node,
+    rendered with its formatting, or text)."""
+
+    node: cst.CSTNode
+    replacement: cst.CSTNode | str
+    description: str
+    indent: str = ""  # the indentation of the block around ``node`` (set by ``Check.report``)
+
 
 Report = tuple[Rule, cst.CSTNode, str, Optional[Edit]]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from dropout_lint.config import Config
+from dropout_lint.excludes import matches
 
 if TYPE_CHECKING:
     import pathspec
@@ -99,7 +100,6 @@ def discover(paths: Sequence[str], config: Config, force_exclude: bool = False) 
     ``force_exclude`` applies the configured excludes to it too (ruff's ``--force-exclude``:
     a pre-commit hook names every staged file, vendored code included)."""
     result = Discovery()
-    excluded: Optional[pathspec.GitIgnoreSpec] = None
     seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
@@ -109,9 +109,7 @@ def discover(paths: Sequence[str], config: Config, force_exclude: bool = False) 
         if force_exclude and is_excluded(raw, config):
             continue
         if path.is_dir():
-            if excluded is None:
-                excluded = _spec([*config.exclude, *config.extend_exclude])
-            found = _walk(path, config, excluded)
+            found = _walk(path, config)
         else:
             found = iter([os.path.normpath(raw)])
         for file in found:
@@ -125,8 +123,6 @@ def discover(paths: Sequence[str], config: Config, force_exclude: bool = False) 
 def is_excluded(raw: str, config: Config) -> bool:
     """Whether a path named explicitly matches the configured excludes (relative to the
     configuration's folder), as it would when a folder above it is walked."""
-    from dropout_lint.excludes import matches
-
     path = Path(os.path.abspath(raw))
     # The folders resolved as a walk resolves them, the name kept as given (a symlinked
     # file is excluded by its own name, not its target's).
@@ -142,9 +138,10 @@ def is_excluded(raw: str, config: Config) -> bool:
     return matches(relative, is_dir, (*config.exclude, *config.extend_exclude))
 
 
-def _walk(top: Path, config: Config, excluded: pathspec.GitIgnoreSpec) -> Iterator[str]:
+def _walk(top: Path, config: Config) -> Iterator[str]:
     absolute_top = top.resolve()
     root = config.root.resolve()
+    excluded = (*config.exclude, *config.extend_exclude)
     ignores = _ignores_above(absolute_top, root) if config.respect_gitignore else _Ignores()
     stack: list[tuple[str, Path, _Ignores]] = [(os.path.normpath(str(top)), absolute_top, ignores)]
     while stack:
@@ -183,11 +180,9 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _excluded(path: Path, root: Path, is_dir: bool, excluded: pathspec.GitIgnoreSpec) -> bool:
+def _excluded(path: Path, root: Path, is_dir: bool, excluded: tuple[str, ...]) -> bool:
     try:
         relative = path.relative_to(root).as_posix()
     except ValueError:
         relative = path.name
-    if is_dir:
-        relative += "/"
-    return excluded.match_file(relative)
+    return matches(relative, is_dir, excluded)

@@ -52,8 +52,9 @@ if TYPE_CHECKING:
     import argparse
     import ast
 
-    from dropout_lint.config import Config, ConfigError
+    from dropout_lint.config import Config
     from dropout_lint.diagnostics import Diagnostic
+    from dropout_lint.errors import ConfigError
 
 # Per process (flake8 lints in worker processes): folder -> its config file, and config
 # file -> the Config read from it (or the error reading it gave).
@@ -63,7 +64,8 @@ _CONFIG_FOR_FILE: dict[Optional[Path], Union[Config, ConfigError]] = {}
 
 def config_for(filename: str) -> Config:
     """The Config that ``dropout-lint check <filename>`` would use (cached per config file)."""
-    from dropout_lint.config import Config, ConfigError, find_config_file, load_config
+    from dropout_lint.config import Config, find_config_file, load_config
+    from dropout_lint.errors import ConfigError
 
     folder = os.path.dirname(os.path.abspath(filename))
     if folder not in _CONFIG_FILE_FOR_FOLDER:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any, Callable, Union
 
 from dropout_lint.blobs import Blob
-from dropout_lint.project.summary import Place
+from dropout_lint.project.place import Place
 from dropout_lint.records import attribute_reader
 
 Convert = Callable[[Any], Any]

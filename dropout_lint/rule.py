@@ -1,4 +1,4 @@
-"""What a rule is (its metadata) and the base class of the checks that implement rules."""
+"""The base classes of the checks that implement rules (``catalog`` says what a rule is)."""
 
 from __future__ import annotations
 
@@ -6,46 +6,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Optional
 
-from dropout_lint.diagnostics import FixSafety, Severity
+from dropout_lint.catalog import Rule
+from dropout_lint.project.place import LINE
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from dropout_lint.config import Config
-    from dropout_lint.context import FileContext
+    from dropout_lint.context import Edit, FileContext
     from dropout_lint.project.index import ProjectIndex
-    from dropout_lint.project.summary import Place
-
-
-@dataclass(frozen=True)
-class Edit:
-    """A check's proposed fix: the code of ``node`` becomes ``replacement`` (a node,
-    rendered with its formatting, or text)."""
-
-    node: cst.CSTNode
-    replacement: cst.CSTNode | str
-    description: str
-    indent: str = ""  # the indentation of the block around ``node`` (set by ``Check.report``)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A rule's identity: stable code, kebab-case name, severity and one-line summary;
-    and the classes that implement it, each named ``module:Class`` (a module of
-    ``dropout_lint.checks``), which ``registry`` imports when a run first needs them."""
-
-    code: str
-    name: str
-    severity: Severity
-    summary: str
-    fix_safety: Optional[FixSafety] = None
-    file_check: Optional[str] = None  # a ``Check`` of each file's syntax tree
-    project_check: Optional[str] = None  # a ``ProjectCheck`` over the project index
-
-    @property
-    def default_enabled(self) -> bool:
-        """Info rules give advice and are off unless selected."""
-        return self.severity is not Severity.INFO
+    from dropout_lint.project.place import Place
 
 
 class Check:
@@ -66,9 +36,6 @@ class Check:
         if fix is not None:
             fix = replace(fix, indent=self.ctx.indentation()) if self.rule.fix_safety is not None else None
         self.ctx.report(self.rule, node, message, fix)
-
-
-LINE = "{line}"  # stands in a project finding's message for the line of a related place
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from dropout_lint.rule import Rule
+from dropout_lint.catalog import Rule
 
 _HERE = Path(__file__).resolve().parent
 # Installed from a wheel the pages sit in the package; in a source checkout, beside it.

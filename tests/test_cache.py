@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from dropout_lint import cache as cache_module
 from dropout_lint import cache_format, engine, runner
+from dropout_lint.phases import analyse, cross_file
 from dropout_lint.cache import Cache
 from dropout_lint.cli import main
 from dropout_lint.config import Config
@@ -70,14 +71,15 @@ def test_a_changed_file_is_the_only_one_analysed_again(project: Path, tmp_path: 
     script.write_text(script.read_text(encoding="utf-8").replace("model.train()", "model.eval()", 1), encoding="utf-8")
     analysed.clear()
     parsed: list[str] = []
-    real_parse = engine.parse_module
+    real_parse = analyse.parse_module
 
     def counting_parse(text: str) -> object:
         parsed.append(text)
         return real_parse(text)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine, "parse_module", counting_parse)
+        patch.setattr(analyse, "parse_module", counting_parse)
+        patch.setattr(cross_file, "parse_module", counting_parse)
         warm = lint_files(files, Config(), jobs=1, cache=cache)
     assert analysed == ["train.py"]
     assert warm == lint_files(files, Config(), jobs=1)  # the cross-file findings follow the change

@@ -12,9 +12,10 @@ import pytest
 
 import dropout_lint.checks
 from dropout_lint import catalog
-from dropout_lint.catalog import RULES, TRACE_RULES
-from dropout_lint.registry import PROJECT_CODES, RULES_BY_CODE, _load, file_checks, project_checks
-from dropout_lint.rule import Check, ProjectCheck, Rule
+from dropout_lint.catalog import RULES, TRACE_RULES, Rule
+from dropout_lint.registry import PROJECT_CODES, _load, file_checks, project_checks
+from dropout_lint.rule import Check, ProjectCheck
+from dropout_lint.selection import RULES_BY_CODE
 
 ENGINE_CODES = {"DL900", "DL901", "DL902"}
 

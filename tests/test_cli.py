@@ -540,6 +540,10 @@ def test_naming_files_does_not_import_the_ignore_matcher(project: Path) -> None:
     code, heavy, _ = _probe(["check", "good.py"], project)
     assert code == "0"
     assert "pathspec" not in heavy.split(",")
+    # A walk matches plain excludes by hand too, and reads a .gitignore with pathspec.
+    code, heavy, _ = _probe(["check", "."], project)
+    assert "pathspec" not in heavy.split(",")
+    (project / ".gitignore").write_text("*.log\n", encoding="utf-8")
     code, heavy, _ = _probe(["check", "."], project)
     assert "pathspec" in heavy.split(",")
 

@@ -13,11 +13,11 @@ from dropout_lint.cli import main
 from dropout_lint.config import (
     DEFAULT_EXCLUDE,
     Config,
-    ConfigError,
     config_from_table,
     find_config_file,
     load_config,
 )
+from dropout_lint.errors import ConfigError
 
 BAD = """\
 import torch.nn as nn

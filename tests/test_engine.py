@@ -12,11 +12,13 @@ import pytest
 from helpers import findings
 
 from dropout_lint import engine
+from dropout_lint.catalog import Rule
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Severity
 from dropout_lint.engine import lint_file, lint_source
+from dropout_lint.phases import analyse
 from dropout_lint.registry import file_checks
-from dropout_lint.rule import Check, Rule
+from dropout_lint.rule import Check
 
 BUGGY = textwrap.dedent(
     """\
@@ -110,7 +112,7 @@ def _crashing_dl401(codes: Collection[str]) -> tuple[type[Check], ...]:
 
 
 def test_a_crashing_check_is_reported_and_the_others_go_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "file_checks", _crashing_dl401)
+    monkeypatch.setattr(analyse, "file_checks", _crashing_dl401)
     diagnostics = lint_source(BUGGY, "m.py")
     assert [d.code for d in diagnostics] == ["DL901", "DL402", "DL202"]
     crash = diagnostics[0]
@@ -119,7 +121,7 @@ def test_a_crashing_check_is_reported_and_the_others_go_on(monkeypatch: pytest.M
 
 
 def test_a_crash_is_reported_even_when_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "file_checks", _crashing_dl401)
+    monkeypatch.setattr(analyse, "file_checks", _crashing_dl401)
     diagnostics = lint_source(BUGGY, "m.py", Config(select=("DL401",), ignore=("DL901",)))
     assert [d.code for d in diagnostics] == ["DL901"]
 

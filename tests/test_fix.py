@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import libcst as cst
@@ -219,14 +220,14 @@ def test_an_unwritable_file_is_reported_and_the_run_goes_on(tmp_path: Path, monk
     folder.mkdir()
     path = _write(folder, "m.py", b"def f(model):\n    model.eval\n")
     other = _write(tmp_path, "n.py", b"def f(model):\n    model.train\n")
-    real = atomic.tempfile.mkstemp
+    real = tempfile.mkstemp  # what atomic.write_atomic calls when it writes
 
     def refuse(*args: object, dir: str, **kwargs: object) -> tuple[int, str]:  # noqa: A002 - mkstemp's name
         if Path(dir) == folder:
             raise PermissionError(13, "Permission denied")
         return real(*args, dir=dir, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     result = CliRunner().invoke(main, ["check", "--fix", str(path), str(other)])
     assert "cannot write the fixed file: Permission denied" in result.stderr
     assert path.read_bytes() == b"def f(model):\n    model.eval\n"

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dropout_lint import engine, runner
+from dropout_lint import runner
 from dropout_lint.cli import main
 from dropout_lint.config import Config
 from dropout_lint.engine import lint_file
+from dropout_lint.phases import analyse, read
 from dropout_lint.runner import lint_files
 
 BUG = """\
@@ -143,13 +144,13 @@ def test_a_file_that_takes_too_long_becomes_a_finding(tmp_path: Path) -> None:
 
 def _slow_parse(monkeypatch: pytest.MonkeyPatch, wait: Callable[[], None]) -> None:
     """Make the engine's parse wait first (as a parse on a busy machine does)."""
-    real_parse = engine.parse_module
+    real_parse = analyse.parse_module
 
     def parse(source: str) -> object:
         wait()
         return real_parse(source)
 
-    monkeypatch.setattr(engine, "parse_module", parse)
+    monkeypatch.setattr(analyse, "parse_module", parse)
 
 
 def _spin(seconds: float) -> None:
@@ -184,7 +185,7 @@ def test_an_unreadable_file_and_a_deleted_one(tmp_path: Path, monkeypatch: pytes
             raise PermissionError(13, "Permission denied", str(path))
         return open(path, *args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(engine, "open", refuse, raising=False)  # (root reads any file: chmod proves nothing)
+    monkeypatch.setattr(read, "open", refuse, raising=False)  # (root reads any file: chmod proves nothing)
     results = {Path(r.path).name: r for r in lint_files(files, Config(), jobs=1)}
     assert [(d.code, d.message) for d in results["locked.py"].diagnostics] == [
         ("DL900", "cannot read file: Permission denied")
@@ -256,14 +257,14 @@ def test_a_crash_outside_the_checks_loses_only_its_file(
     poison.write_text("import torch  # poison\nx = 1\n", encoding="utf-8")
     model = tmp_path / "model.py"
     model.write_text(BUG, encoding="utf-8")
-    real_parse = engine.parse_module
+    real_parse = analyse.parse_module
 
     def parse(source: str) -> object:
         if "# poison" in source:
             raise error
         return real_parse(source)
 
-    monkeypatch.setattr(engine, "parse_module", parse)
+    monkeypatch.setattr(analyse, "parse_module", parse)
     files = [str(poison), str(model)] + (_padding(tmp_path) if jobs > 1 else [])
     results = {Path(r.path).name: r for r in lint_files(files, Config(), jobs=jobs)}
     (crash,) = results["poison.py"].diagnostics

@@ -8,8 +8,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from dropout_lint.analysis.flow import FlowBuilder
 from dropout_lint.config import Config
+from dropout_lint.project.flow import FlowBuilder
 from dropout_lint.project.placement import consumers, expand, first_on_input, output_steps
 from dropout_lint.project.summary import INPUT, Places
 from dropout_lint.runner import lint_files

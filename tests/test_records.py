@@ -6,7 +6,7 @@ import pickle
 from typing import Optional
 
 from dropout_lint.project.modes_ir import Bind, Branch, ModeFunction, Source, SourceKind, Switch, SwitchMode
-from dropout_lint.project.summary import Place
+from dropout_lint.project.place import Place
 from dropout_lint.records import record, share_strings
 
 

@@ -26,8 +26,9 @@ from dropout_lint.catalog import RULES
 from dropout_lint.cli import main
 from dropout_lint.diagnostics import Diagnostic, Fix, FixSafety, Severity, Span
 from dropout_lint.engine import FileResult
-from dropout_lint.registry import RULES_BY_CODE
-from dropout_lint.reporters import make_report, render, sarif
+from dropout_lint.selection import RULES_BY_CODE
+from dropout_lint.reporters import render, sarif
+from dropout_lint.reporters.report import make_report
 
 BAD = """\
 import torch.nn as nn

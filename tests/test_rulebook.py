@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dropout_lint.catalog import RULES, TRACE_RULES
+from dropout_lint.catalog import RULES, TRACE_RULES, Rule
 from dropout_lint.cli import main
 from dropout_lint.config import Config
 from dropout_lint.engine import lint_file, lint_source
-from dropout_lint.registry import RULES_BY_CODE
-from dropout_lint.rule import Rule
+from dropout_lint.selection import RULES_BY_CODE
 from dropout_lint.rulebook import examples, first_paragraph, pages_dir, page_text, sections
 from dropout_lint.runner import lint_files
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from dropout_lint.config import Config, ConfigError, config_from_table
+from dropout_lint.config import Config, config_from_table
 from dropout_lint.diagnostics import Diagnostic, Severity, Span
 from dropout_lint.engine import FileResult
+from dropout_lint.errors import ConfigError
 from dropout_lint.tracer.findings import join, trace_results
 from dropout_lint.tracer.process import TraceOutcome
 from tests.helpers import run_dropout_lint

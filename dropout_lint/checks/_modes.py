@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dropout_lint.project.modes import ModeLayer, Via
-from dropout_lint.rule import LINE
+from dropout_lint.project.place import LINE
 
 
 def in_training(layers: frozenset[ModeLayer]) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Optional
 
 from dropout_lint.project.index import ProjectIndex
+from dropout_lint.project.place import LINE
 from dropout_lint.project.placement import Step
 from dropout_lint.project.rates import rate_value
-from dropout_lint.rule import LINE
 
 
 def drops(index: ProjectIndex, step: Step) -> bool:

@@ -4,9 +4,10 @@ from collections.abc import Iterator
 
 from dropout_lint.catalog import DL106 as RULE
 from dropout_lint.project.index import ProjectIndex, layerless_base
+from dropout_lint.project.place import LINE
 from dropout_lint.project.rates import values_given
 from dropout_lint.project.summary import ClassSummary, IgnoredArgument
-from dropout_lint.rule import LINE, ProjectCheck, ProjectFinding
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class DropoutArgumentIgnored(ProjectCheck):

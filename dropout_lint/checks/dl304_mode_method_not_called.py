@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from dropout_lint.catalog import DL304 as RULE
-from dropout_lint.rule import Check, Edit
+from dropout_lint.context import Edit
+from dropout_lint.rule import Check
 
 
 _MODE_METHODS = frozenset({"eval", "train"})

@@ -16,7 +16,8 @@ from dropout_lint.analysis.syntax import (
 )
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES
 from dropout_lint.catalog import DL305 as RULE
-from dropout_lint.rule import Check, Edit
+from dropout_lint.context import Edit
+from dropout_lint.rule import Check
 
 
 class TrainingFlagAssigned(Check):

@@ -6,7 +6,8 @@ from dropout_lint.analysis.calls import find_arg, with_keyword
 from dropout_lint.analysis.constants import literal_number
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.catalog import DL401 as RULE
-from dropout_lint.rule import Check, Edit
+from dropout_lint.context import Edit
+from dropout_lint.rule import Check
 
 
 class FunctionalDropoutAlwaysOn(Check):

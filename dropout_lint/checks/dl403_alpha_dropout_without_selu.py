@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 from dropout_lint.catalog import DL403 as RULE
 from dropout_lint.project.index import ProjectIndex
-from dropout_lint.project.summary import ClassSummary, Layer, Place
+from dropout_lint.project.place import Place
+from dropout_lint.project.summary import ClassSummary, Layer
 from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 

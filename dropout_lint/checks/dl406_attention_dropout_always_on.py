@@ -6,7 +6,8 @@ from dropout_lint.analysis.calls import find_arg
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.training import Gating
 from dropout_lint.catalog import DL406 as RULE
-from dropout_lint.rule import Check, Edit
+from dropout_lint.context import Edit
+from dropout_lint.rule import Check
 
 
 class AttentionDropoutAlwaysOn(Check):

@@ -5,8 +5,9 @@ from typing import Optional
 
 from dropout_lint.catalog import DL408 as RULE
 from dropout_lint.project.index import ProjectIndex
+from dropout_lint.project.place import LINE
 from dropout_lint.project.summary import ClassSummary, FunctionSummary
-from dropout_lint.rule import LINE, ProjectCheck, ProjectFinding
+from dropout_lint.rule import ProjectCheck, ProjectFinding
 
 
 class CustomDropoutIgnoresMode(ProjectCheck):

@@ -20,7 +20,6 @@ import libcst as cst
 from dropout_lint.analysis import torch_api
 from dropout_lint.analysis.calls import find_arg
 from dropout_lint.analysis.constants import Scope, literal_number
-from dropout_lint.analysis.flow import FlowBuilder
 from dropout_lint.analysis.init_params import Fate, Keeper, dropout_arguments
 from dropout_lint.analysis.layers import FACTORY_FUNCTIONS, LayerType, factory_layer, is_layer_factory, module_layer
 from dropout_lint.analysis.module_use import module_used
@@ -40,6 +39,7 @@ from dropout_lint.analysis.syntax import (
 from dropout_lint.analysis.training import boolean_operands, mentions_mode
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 from dropout_lint.context import FileContext
+from dropout_lint.project.flow import FlowBuilder
 from dropout_lint.project.identity import identify
 from dropout_lint.project.modes_builder import EventBuilder, local_names
 from dropout_lint.project.modes_ir import ModeFunction, active, prune

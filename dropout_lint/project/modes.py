@@ -59,9 +59,9 @@ from dropout_lint.project.modes_ir import (
     blocks,
 )
 from dropout_lint.project.rates import rate_value
-from dropout_lint.project.summary import ClassSummary, Layer, Place
+from dropout_lint.project.place import LINE, Place
+from dropout_lint.project.summary import ClassSummary, Layer
 from dropout_lint.records import record
-from dropout_lint.rule import LINE
 
 _MAX_LOOP = 6
 _MAX_DEPTH = 12

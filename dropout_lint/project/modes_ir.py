@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Optional, Union
 
 from dropout_lint.blobs import Blob
-from dropout_lint.project.summary import Place
+from dropout_lint.project.place import Place
 from dropout_lint.records import record
 
 

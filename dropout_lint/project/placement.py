@@ -11,7 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Optional
 
 from dropout_lint.analysis.layers import LayerType
-from dropout_lint.project.summary import INPUT, Flow, FlowOp, Layer, Place, Rate
+from dropout_lint.project.place import Place
+from dropout_lint.project.summary import INPUT, Flow, FlowOp, Layer, Rate
 from dropout_lint.records import record
 
 # Layers that keep the rank of their input: looking back for the layer that decided

@@ -11,44 +11,13 @@ from typing import TYPE_CHECKING, Any, Optional
 from dropout_lint.analysis.layers import LayerType
 from dropout_lint.blobs import Blob
 from dropout_lint.diagnostics import Span
+from dropout_lint.project.place import Place
 from dropout_lint.records import record
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from dropout_lint.project.modes_ir import ModeFunction
-
-
-class Place:
-    """A node of a file, named by its rank in the engine's traversal.
-
-    Summaries name many nodes and report few, so positions are not computed when the
-    file is summarised: ``resolve_places`` parses the few files that have findings
-    again and places those nodes then.
-    """
-
-    __slots__ = ("path", "index", "line", "column", "end_line", "end_column")
-
-    def __init__(self, path: str, index: int, line: int = 0, column: int = 0, end_line: int = 0, end_column: int = 0) -> None:
-        self.path = path
-        self.index = index
-        self.line = line
-        self.column = column
-        self.end_line = end_line
-        self.end_column = end_column
-
-    @property
-    def span(self) -> Span:
-        return Span(self.line, self.column, self.end_line, self.end_column)
-
-    def set_span(self, span: Span) -> None:
-        self.line, self.column, self.end_line, self.end_column = span.line, span.column, span.end_line, span.end_column
-
-    def __reduce__(self) -> tuple[type[Place], tuple[str, int, int, int, int, int]]:
-        return (Place, (self.path, self.index, self.line, self.column, self.end_line, self.end_column))
-
-    def __repr__(self) -> str:
-        return f"Place({self.path}#{self.index} {self.line}:{self.column})"
 
 
 class Places:
@@ -366,7 +335,7 @@ class PackedSummary:
     mode_data: Blob[tuple[ModeFunction, ...]] = field(compare=False, hash=False)
     # Where the places that findings reported lie, by rank: filled in after the
     # cross-file rules ran, and cached with the summary, so that the next run need not
-    # parse the file again to place them (see engine._place).
+    # parse the file again to place them (see phases.cross_file._place).
     spans: dict[int, Span] = field(default_factory=dict, compare=False, hash=False)
     stars: tuple[str, ...] = ()  # the modules it imports `*` from: a package re-exports their names
     returned: tuple[str, ...] = ()  # what its free functions return new instances of (factories)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dropout_lint.diagnostics import Severity
-from dropout_lint.reporters import Report
+from dropout_lint.reporters.report import Report
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from dropout_lint.diagnostics import Diagnostic
-from dropout_lint.reporters import Report
+from dropout_lint.reporters.report import Report
 
 
 def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote
 
-from dropout_lint import __version__
-from dropout_lint.catalog import RULES
+from dropout_lint.catalog import RULES, Rule
 from dropout_lint.diagnostics import Diagnostic, Severity, Span
-from dropout_lint.reporters import Report
-from dropout_lint.rule import Rule
+from dropout_lint.reporters.report import Report
 from dropout_lint.rulebook import first_paragraph, page_text
+from dropout_lint.version import __version__
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

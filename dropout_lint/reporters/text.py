@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 from dropout_lint.diagnostics import Diagnostic, FixSafety, Severity
 from dropout_lint.engine import FileResult
-from dropout_lint.reporters import Report
+from dropout_lint.reporters.report import Report
 
 if TYPE_CHECKING:
     from rich.console import Console

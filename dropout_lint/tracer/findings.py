@@ -25,7 +25,7 @@ from typing import Any, Optional
 from dropout_lint.config import Config
 from dropout_lint.diagnostics import Diagnostic, Span
 from dropout_lint.engine import FileResult
-from dropout_lint.registry import RULES_BY_CODE
+from dropout_lint.selection import RULES_BY_CODE
 from dropout_lint.tracer.places import Place, place_of, real
 from dropout_lint.tracer.process import TraceOutcome
 
