@@ -28,12 +28,23 @@ class Rule:
     fix_safety: Optional[FixSafety] = None
     file_check: Optional[str] = None  # a ``Check`` of each file's syntax tree
     project_check: Optional[str] = None  # a ``ProjectCheck`` over the project index
+    # The words (a regular expression, any case) without which a file cannot give the rule
+    # a finding, so that the pre-filter skips it unparsed (see ``prefilter``); None: any
+    # file may matter (a cross-file rule's finding can depend on a file that names no
+    # dropout at all).
+    words: Optional[str] = None
 
     @property
     def default_enabled(self) -> bool:
         """Info rules give advice and are off unless selected."""
         return self.severity is not Severity.INFO
 
+
+# Every dropout API the rules know has one of these words in its name (``Dropout``,
+# ``dropout2d``, ``scaled_dot_product_attention``, ``flash_attn_func``,
+# ``MultiheadAttention``, ``LSTM``...), and an alias is still imported by that name, so a
+# file without any of them cannot call one.
+DROPOUT_API = r"drop|attention|attn|transformer|lstm|gru|rnn"
 
 # The static rules: a check of each file's syntax tree (``file_check``), a check over the
 # project index built from every file's summary (``project_check``), or both.
@@ -110,6 +121,7 @@ DL203 = Rule(
     severity=Severity.WARNING,
     summary="A keep probability (a name like `keep_prob`) is passed where torch expects the drop probability.",
     file_check="dl203_keep_prob_as_rate:KeepProbAsRate",
+    words=DROPOUT_API,
 )
 
 DL204 = Rule(
@@ -118,6 +130,7 @@ DL204 = Rule(
     severity=Severity.WARNING,
     summary="A dropout rate is changed, or a dropout layer added, inside a training loop.",
     file_check="dl204_rate_changed_during_training:RateChangedDuringTraining",
+    words=DROPOUT_API,
 )
 
 DL205 = Rule(
@@ -159,6 +172,7 @@ DL304 = Rule(
     summary="`model.eval` or `model.train` is written without parentheses, which does nothing.",
     fix_safety=FixSafety.SAFE,
     file_check="dl304_mode_method_not_called:ModeMethodNotCalled",
+    words=r"\.\s*(?:eval|train)\b",
 )
 
 DL305 = Rule(
@@ -168,6 +182,7 @@ DL305 = Rule(
     summary="`model.training = ...` is assigned directly, so submodules keep their old mode.",
     fix_safety=FixSafety.SAFE,
     file_check="dl305_training_flag_assigned:TrainingFlagAssigned",
+    words=r"\.\s*training\b",
 )
 
 DL306 = Rule(
@@ -176,6 +191,7 @@ DL306 = Rule(
     severity=Severity.WARNING,
     summary="A `train(self, mode)` override does not pass the mode on to every child.",
     file_check="dl306_train_override_skips_submodules:TrainOverrideSkipsSubmodules",
+    words=r"def\s+train\b",
 )
 
 DL401 = Rule(
@@ -185,6 +201,7 @@ DL401 = Rule(
     summary="`F.dropout` (or `dropout1d/2d/3d`) is called inside a module without a `training` argument.",
     fix_safety=FixSafety.UNSAFE,
     file_check="dl401_functional_dropout_always_on:FunctionalDropoutAlwaysOn",
+    words=DROPOUT_API,
 )
 
 DL402 = Rule(
@@ -193,6 +210,7 @@ DL402 = Rule(
     severity=Severity.ERROR,
     summary="A dropout module is constructed inside `forward`, where it is always in training mode.",
     file_check="dl402_dropout_module_in_forward:DropoutModuleInForward",
+    words=DROPOUT_API,
 )
 
 DL403 = Rule(
@@ -209,6 +227,7 @@ DL404 = Rule(
     severity=Severity.INFO,
     summary="Functional dropout is given `training=True` literally, so it also drops at eval.",
     file_check="dl404_dropout_forced_on:DropoutForcedOn",
+    words=DROPOUT_API,
 )
 
 DL405 = Rule(
@@ -217,6 +236,7 @@ DL405 = Rule(
     severity=Severity.WARNING,
     summary="Functional dropout never drops: `training=False` or `p=0` literally, or alpha dropout without `training`.",
     file_check="dl405_dropout_never_active:DropoutNeverActive",
+    words=DROPOUT_API,
 )
 
 DL406 = Rule(
@@ -226,6 +246,7 @@ DL406 = Rule(
     summary="An attention kernel's `dropout_p` inside a module is not gated on `self.training`.",
     fix_safety=FixSafety.UNSAFE,
     file_check="dl406_attention_dropout_always_on:AttentionDropoutAlwaysOn",
+    words=DROPOUT_API,
 )
 
 DL407 = Rule(
@@ -250,6 +271,7 @@ DL409 = Rule(
     severity=Severity.ERROR,
     summary="The result of a dropout that is not in place is thrown away, so the dropout does nothing.",
     file_check="dl409_dropout_result_discarded:DropoutResultDiscarded",
+    words=DROPOUT_API,
 )
 
 DL410 = Rule(
@@ -258,6 +280,7 @@ DL410 = Rule(
     severity=Severity.ERROR,
     summary="`self.training` is read in `__init__`, where it is always `True`, to choose a rate or a code path.",
     file_check="dl410_mode_read_at_construction:ModeReadAtConstruction",
+    words=r"\.\s*training\b",
 )
 
 
@@ -307,6 +330,7 @@ UNUSED_NOQA = Rule(
     name="unused-noqa",
     severity=Severity.INFO,
     summary="A `# noqa: DLxxx` comment suppresses nothing.",
+    words=r"noqa",
 )
 
 RULES: tuple[Rule, ...] = tuple(
