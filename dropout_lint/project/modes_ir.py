@@ -196,7 +196,8 @@ class Try:
 
 
 class Leaving(enum.Enum):
-    RETURN = "return"  # or `raise`: the function is left
+    RETURN = "return"  # the function is left
+    RAISE = "raise"  # left too, giving nothing back
     BREAK = "break"
     CONTINUE = "continue"
 
