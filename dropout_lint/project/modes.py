@@ -226,6 +226,9 @@ class Summary:
     effects: dict[str, frozenset[Fact]] = field(default_factory=dict)  # param path -> modes at return
     evaluates: list[tuple[str, Place]] = field(default_factory=list)  # param paths evaluated as they came
     trains: list[tuple[str, Place]] = field(default_factory=list)
+    # param paths run as they came where the function neither evaluates nor trains: a
+    # caller that calls the function where it evaluates evaluates them.
+    runs: list[tuple[str, Place]] = field(default_factory=list)
     # param paths run in a loop that a flag parameter makes train or evaluate: (path, place, flag)
     phased: list[tuple[str, Place, str]] = field(default_factory=list)
     stores: dict[str, str] = field(default_factory=dict)  # self path -> param path it holds
@@ -311,7 +314,7 @@ class ModeAnalysis:
         finally:
             self.running.discard(key)
         if not (
-            found.effects or found.evaluates or found.trains or found.phased or found.stores or found.creates
+            found.effects or found.evaluates or found.trains or found.runs or found.phased or found.stores or found.creates
             or found.returns or found.derives or found.unknown
         ):  # fmt: skip
             found = _NO_EFFECT  # most functions: one object for all (they are only read)
@@ -907,7 +910,7 @@ class _Interpreter:
             if own_call is not None:
                 # Its class replaces `nn.Module.__call__` (ultralytics' `YOLO` predicts
                 # through a predictor that switches the mode): what that method does counts.
-                self.apply(state, own_call, (event.path,), (), event.place)
+                self.apply(state, own_call, (event.path,), (), event.place, event.evaluating)
                 continue
             facts = state.facts.get(obj, frozenset())
             entry = event.place is not None and _ENTRY in facts and obj.site.startswith("entry:")
@@ -923,6 +926,8 @@ class _Interpreter:
                 self._check(event, obj, facts, Mode.EVAL)
                 if entry:
                     self.summary.trains.append((obj.name, event.place))  # type: ignore[arg-type]
+            if entry and not (event.evaluating or event.training or event.noise):
+                self.summary.runs.append((obj.name, event.place))  # type: ignore[arg-type]
 
     def _check(self, event: Use, obj: Obj, facts: frozenset[Fact], wrong: Mode, via: Optional[Via] = None) -> None:
         """Report a use of ``obj`` at ``event`` if it may be in the ``wrong`` mode there
@@ -967,7 +972,7 @@ class _Interpreter:
         for cls in classes:
             method = self.analysis.method(cls, event.method)
             if method is not None:
-                self.apply(state, method, (event.path, *event.args), event.keywords, event.place)
+                self.apply(state, method, (event.path, *event.args), event.keywords, event.place, event.evaluating)
                 return
         if not any(obj.cls is None or module_layer(obj.cls) for obj in receivers):
             # A method of an object from outside the run (`trainer.fit(model)`) may do
@@ -976,6 +981,11 @@ class _Interpreter:
         if event.evaluating or event.training:
             # No such method: `self.model(x)` calls a model held in an attribute.
             self.on_use(Use(f"{event.path}.{event.method}", event.place, event.evaluating, event.training), state)
+        elif event.place is not None and event.path == "self" and self.function.cls:
+            # (or runs it, where the caller may evaluate: `return self.model(x)`)
+            for obj in self.lookup(state, f"{event.path}.{event.method}"):
+                if obj.site.startswith("entry:") and _ENTRY in state.facts.get(obj, frozenset()):
+                    self.summary.runs.append((obj.name, event.place))
 
     def on_call(self, event: Call, state: State) -> None:
         callee = event.callee
@@ -983,7 +993,7 @@ class _Interpreter:
         function = self.analysis.functions.find(name, self.file)
         if function is not None:
             self.spoil(state, [*event.args, *(value for _, value in event.keywords)])
-            self.apply(state, function, event.args, event.keywords, event.place)
+            self.apply(state, function, event.args, event.keywords, event.place, event.evaluating)
             return
         if name is not None:
             return  # a function of the run that does nothing to any mode
@@ -998,8 +1008,10 @@ class _Interpreter:
         args: Sequence[Optional[str]],
         keywords: Sequence[tuple[str, Optional[str]]],
         at: Optional[Place],
+        evaluating: bool = False,
     ) -> None:
-        """Apply a callee's summary at a call: map its parameters onto the arguments."""
+        """Apply a callee's summary at a call (``evaluating``: where the caller evaluates
+        what the call runs): map its parameters onto the arguments."""
         function = self.analysis.functions[key]
         mapping: dict[str, str] = {}
         for param, arg in zip(function.params, args):
@@ -1032,6 +1044,18 @@ class _Interpreter:
                 target = caller_path(path)
                 if target is not None and at is not None:
                     self._used_by_callee(state, target, at, wrong, passed, Via(short, place))
+        for path, place in summary.runs:
+            # `with torch.no_grad(): acc = accuracy(model, loader)`: the helper runs the
+            # model as it comes, and the caller evaluates what it computes.
+            target = caller_path(path)
+            if target is None or at is None:
+                continue
+            if evaluating:
+                self._used_by_callee(state, target, at, Mode.TRAIN, self.summary.evaluates, Via(short, place))
+                continue
+            for obj in self.lookup(state, target):
+                if obj.site.startswith("entry:") and _ENTRY in state.facts.get(obj, frozenset()):
+                    self.summary.runs.append((obj.name, at))
         for path, place, flag in summary.phased:
             # `_run_epoch(test_loader, train=False)`: the flag the caller passes decides.
             value = dict(keywords).get(flag)

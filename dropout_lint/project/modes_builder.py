@@ -529,7 +529,13 @@ class EventBuilder:
         if qualname.rsplit(".", 1)[-1] == "backward":  # accelerator.backward(loss) resolves to nothing useful
             yield Step(place)
             return
-        yield Call(qualname, args, keywords, place)
+        given = any(args) or any(value for _, value in keywords)
+        yield Call(qualname, args, keywords, place, given and self._evaluates(qualname, call))
+
+    def _evaluates(self, path: str, call: cst.Call) -> bool:
+        """Whether a model that ``call`` runs would be evaluated there."""
+        found = self._use(path, call)
+        return isinstance(found, Use) and found.evaluating and not found.noise
 
     def _steps_parameters_of(self, path: str) -> bool:
         """Whether an optimizer of the scope steps the model called as ``path`` (or the
