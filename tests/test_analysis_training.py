@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from dropout_lint.analysis.training import mentions_mode, picks_phase, training_loops
+from dropout_lint.analysis.syntax import iter_nodes
+from dropout_lint.analysis.training import exported, mentions_mode, picks_phase, training_loops
 
 
 @pytest.mark.parametrize(
@@ -57,3 +58,23 @@ def test_training_loops(text: str, loops: int) -> None:
 @pytest.mark.parametrize(("text", "phase"), [("phase == 'train'", True), ("split != 'test'", True), ("i % 4 == 0", False), ("scaler is not None", False)])
 def test_picks_phase(text: str, phase: bool) -> None:
     assert picks_phase(cst.parse_expression(text)) is phase
+
+
+@pytest.mark.parametrize(
+    ("text", "calls"),
+    [
+        ("acts.extend(net(x).detach().numpy())\n", ["net(x)"]),
+        ("rows += net(x).cpu().numpy().tolist()\n", ["net(x)"]),
+        ("y = net.data.numpy()\n", []),
+        ("out = net(x)\nkept = out.detach().cpu().numpy()\n", ["net(x)"]),
+        # A result looked at otherwise, or data converted that no call gave: nothing kept.
+        ("out = net(x)\nprint(out.shape)\n", []),
+        ("arr = x.numpy()\nout = net(torch.from_numpy(arr))\n", []),
+        ("loss = f(net(x))\nhistory.append(loss.item())\n", []),
+    ],
+)
+def test_exported(text: str, calls: list[str]) -> None:
+    module = cst.parse_module(text)
+    found = exported(module)
+    kept = [module.code_for_node(node) for node in iter_nodes(module) if id(node) in found]
+    assert kept == calls

@@ -33,6 +33,7 @@ from dropout_lint.analysis.syntax import (
 )
 from dropout_lint.analysis.vocabulary import (
     DEVICE_MOVES,
+    EXPORTED_RESULTS,
     LOOP_METRIC_WORDS,
     MODE_SWITCHES,
     MODE_WORD,
@@ -516,6 +517,43 @@ def shape_only(body: cst.CSTNode) -> frozenset[int]:
         if 0 < reads.get(name, 0) - len(calls) <= shaped.get(name, 0):
             found.update(id(call) for call in calls)
     return frozenset(found)
+
+
+def exported(body: cst.CSTNode) -> frozenset[int]:
+    """The calls (ids) under ``body`` whose result is taken out of torch as data:
+    ``net(x).detach().numpy()``, or ``out = net(x)`` then ``out.cpu().tolist()``. Where
+    nothing is trained, that is an inference: the outputs are kept as predictions,
+    embeddings or activations."""
+    found: set[int] = set()
+    names: set[str] = set()
+    assigned: dict[str, list[cst.Call]] = {}
+    for node in iter_nodes(body):
+        kind = type(node)
+        if kind is cst.Assign and len(node.targets) == 1 and type(node.targets[0].target) is cst.Name:  # type: ignore[attr-defined]
+            if type(node.value) is cst.Call:  # type: ignore[attr-defined]
+                assigned.setdefault(node.targets[0].target.value, []).append(node.value)  # type: ignore[attr-defined]
+            continue
+        if kind is not cst.Call or type(node.func) is not cst.Attribute or node.func.attr.value not in EXPORTED_RESULTS:  # type: ignore[attr-defined]
+            continue
+        value = node.func.value  # type: ignore[attr-defined]
+        while True:
+            if type(value) is cst.Call and type(value.func) is cst.Attribute and value.func.attr.value in _PASSED_THROUGH:
+                value = value.func.value
+            elif type(value) is cst.Attribute and value.attr.value == "data":
+                value = value.value
+            else:
+                break
+        if type(value) is cst.Call:
+            found.add(id(value))
+        elif type(value) is cst.Name:
+            names.add(value.value)
+    for name in names:
+        found.update(id(call) for call in assigned.get(name, ()))
+    return frozenset(found)
+
+
+# A result detached, moved or converted is still that result.
+_PASSED_THROUGH = frozenset({"detach", "cpu"}) | EXPORTED_RESULTS
 
 
 def on_noise(body: cst.CSTNode, qualify: Callable[[cst.BaseExpression], Optional[str]]) -> frozenset[int]:

@@ -46,6 +46,9 @@ METRIC_WORDS = re.compile(r"argmax|softmax|topk|sigmoid|acc|correct|metric|score
 # (Not a loss or a prediction: a GAN's discriminator loss that is never back-propagated, or
 # its detached predictions in the generator's step, are parts of a training step.)
 LOOP_METRIC_WORDS = re.compile(r"argmax|topk|acc|correct|metric|score", re.IGNORECASE)
+# Results taken out of torch (as NumPy arrays or Python lists): under no_grad, the outputs
+# kept as data, as predictions or embeddings are.
+EXPORTED_RESULTS = frozenset({"numpy", "tolist"})
 # Results no gradient flows through.
 UNTRACKED_RESULTS = frozenset({"detach", "item", "cpu", "numpy", "tolist"})
 # Looking at these tells the shape of a result, which dropout does not change.
@@ -116,6 +119,8 @@ WRAPPERS = frozenset(
 # Frameworks that switch the mode around the methods of their subclasses.
 MODE_FRAMEWORK_BASES = ("lightning", "pytorch_lightning", "transformers.Trainer", "transformers.trainer")
 # External functions that only read a model.
+# Functions that copy an object: a copied model is another, in the mode of the first.
+COPIES = frozenset({"copy.deepcopy", "copy.copy"})
 READ_ONLY_FUNCTIONS = frozenset(
     {
         "print", "len", "isinstance", "str", "repr", "id", "type", "hasattr", "getattr", "vars",

@@ -21,6 +21,7 @@ from typing import NoReturn, Optional, Union
 
 from dropout_lint.analysis.layers import module_layer
 from dropout_lint.analysis.vocabulary import (
+    COPIES,
     DROPOUT_FREE_MODELS,
     EVAL_MODE_LOADERS,
     EXPORTS,
@@ -225,6 +226,9 @@ class Summary:
     effects: dict[str, frozenset[Fact]] = field(default_factory=dict)  # param path -> modes at return
     evaluates: list[tuple[str, Place]] = field(default_factory=list)  # param paths evaluated as they came
     trains: list[tuple[str, Place]] = field(default_factory=list)
+    # param paths run as they came where the function neither evaluates nor trains: a
+    # caller that calls the function where it evaluates evaluates them.
+    runs: list[tuple[str, Place]] = field(default_factory=list)
     # param paths run in a loop that a flag parameter makes train or evaluate: (path, place, flag)
     phased: list[tuple[str, Place, str]] = field(default_factory=list)
     stores: dict[str, str] = field(default_factory=dict)  # self path -> param path it holds
@@ -234,6 +238,10 @@ class Summary:
     created: dict[Obj, frozenset[Fact]] = field(default_factory=dict)
     # The parameter every `return` gives back (`def load(model, path): ...; return model`).
     returns: Optional[str] = None
+    # A model made from a parameter that every `return` gives back (a copy of it, a module
+    # of its parts: `nn.Sequential(*list(net.children())[:k])`), or a new one: the
+    # parameter, and the modes of what is returned (ENTRY: the parameter's, as it came).
+    derives: Optional[tuple[str, frozenset[Fact]]] = None
     unknown: bool = False
 
 
@@ -306,8 +314,8 @@ class ModeAnalysis:
         finally:
             self.running.discard(key)
         if not (
-            found.effects or found.evaluates or found.trains or found.phased or found.stores or found.creates
-            or found.returns or found.unknown
+            found.effects or found.evaluates or found.trains or found.runs or found.phased or found.stores or found.creates
+            or found.returns or found.derives or found.unknown
         ):  # fmt: skip
             found = _NO_EFFECT  # most functions: one object for all (they are only read)
         self.summaries[key] = found
@@ -473,7 +481,7 @@ class _Interpreter:
         self.finals: list[tuple[Event, ...]] = []  # enclosing `finally` blocks, outermost first
         # `was_training = model.training`: the modes each flag saved, by object.
         self.saved: dict[str, dict[Obj, frozenset[Fact]]] = {}
-        self.returned: list[frozenset[Obj]] = []  # what each `return` gives back
+        self.returned: list[dict[Obj, frozenset[Fact]]] = []  # what each `return` gives back, with its modes
 
     # Names and objects.
 
@@ -528,6 +536,8 @@ class _Interpreter:
             (obj,) = returned
             if obj.site.startswith("entry:") and obj.name in self.function.params:
                 self.summary.returns = obj.name
+        if self.summary.returns is None and all(self.returned):
+            self.summary.derives = self._derived()
         holder = self.function.params[0] if self.function.params and self.function.cls else None
         for path, objs in final.env.items():
             if self._root(path) != holder or path == holder:
@@ -540,6 +550,26 @@ class _Interpreter:
                 self.summary.creates[path] = made
                 self.summary.created.update((obj, final.facts[obj]) for obj in made)
         return self.summary
+
+    def _derived(self) -> Optional[tuple[str, frozenset[Fact]]]:
+        """The parameter every `return` gives back a model made from (a copy, a module of
+        its parts) or a new model, and the modes of what is returned."""
+        params = {
+            obj
+            for given in self.returned
+            for returned in given
+            for obj in (returned, *returned.parts)
+            if obj.site.startswith("entry:") and obj.name in self.function.params
+        }
+        if len(params) != 1:
+            return None
+        (param,) = params
+        for given in self.returned:
+            for obj in given:
+                if param not in obj.parts and not (obj.built and given[obj]):
+                    return None  # the parameter itself (`returns`), or something else
+        facts = frozenset(fact for given in self.returned for found in given.values() for fact in found)
+        return param.name, facts
 
     def block(self, events: Sequence[Event], state: State) -> State:
         for event in events:
@@ -623,8 +653,10 @@ class _Interpreter:
         self.set_facts(state, objs, frozenset({Fact(mode, why, _places(event.place))}))
 
     def on_leave(self, event: Leave, state: State) -> None:
-        if event.how is Leaving.RETURN:
-            self.returned.append(self.lookup(state, event.value) if event.value is not None else frozenset())
+        if event.how is Leaving.RETURN or event.how is Leaving.RAISE:
+            if event.how is Leaving.RETURN:
+                objs = self.lookup(state, event.value) if event.value is not None else frozenset()
+                self.returned.append({obj: state.facts.get(obj, frozenset()) for obj in objs})
             self.exits.append(self._leaving(state))
         elif event.how is Leaving.BREAK and self.breaks:
             self.breaks[-1].append(self._leaving(state))
@@ -724,6 +756,16 @@ class _Interpreter:
                 # `model = load(model, path)`: the helper gives back what it was given.
                 self.bind(state, path, self.lookup(state, given))
                 return
+            if source.target in COPIES and source.args and source.args[0] is not None:
+                # `best = copy.deepcopy(model)`: another model, in the mode of the first.
+                self._made_from(state, path, site, source.args[0], frozenset({_ENTRY}), None)
+                return
+            derived = self._derived_argument(source.target, source.args)
+            if derived is not None:
+                # `actmodel = truncate(net, k)`: a model made from `net` (or a new one).
+                given, facts, short = derived
+                self._made_from(state, path, site, given, facts, (short, place))
+                return
             function = self.index.function(source.target)
             built = [self.index.lookup(name) for name in (function.returns if function else ())]
             models = [b for b in built if b is not None and self.index.is_module(b.cls)]
@@ -738,6 +780,47 @@ class _Interpreter:
                 return
         # (What a call does to the models it is given, its own event has applied.)
         self.bind(state, path, frozenset())
+
+    def _made_from(
+        self, state: State, path: str, site: str, given: str, facts: frozenset[Fact], via: Optional[tuple[str, Optional[Place]]]
+    ) -> None:
+        """Bind ``path`` to a model made from the model ``given`` holds, in the modes
+        ``facts`` (ENTRY: the mode ``given`` is in)."""
+        parts = self.lookup(state, given)
+        if not parts:
+            self.bind(state, path, frozenset())
+            return
+        obj = Obj(site, None, path, parts, built=all(state.untrained(part) for part in parts))
+        modes: set[Fact] = set()
+        for fact in facts:
+            if fact.mode is Mode.ENTRY:
+                modes.update(f for part in parts for f in state.facts.get(part, ()))
+            elif via is not None and fact.mode is not Mode.UNKNOWN:
+                why = f"{fact.why}, via `{via[0]}()` at line {LINE}"
+                modes.add(Fact(fact.mode, why, (*fact.places, *_places(via[1]))))
+            else:
+                modes.add(fact)
+        self.bind(state, path, frozenset({obj}))
+        state.facts[obj] = frozenset(modes)
+        if any(state.model(part) for part in parts):
+            state.shown.add(obj)
+
+    def _derived_argument(
+        self, callee: str, args: tuple[Optional[str], ...]
+    ) -> Optional[tuple[str, frozenset[Fact], str]]:
+        """The argument a function of the run returns a model made from, with the modes of
+        what it returns and the function (None: it does not)."""
+        key = self.analysis.functions.find(self.index.resolve(callee), self.file)
+        if key is None:
+            return None
+        derives = self.analysis.summary(key).derives
+        params = self.analysis.functions[key].params
+        if derives is None or derives[0] not in params[: len(args)]:
+            return None
+        given = args[params.index(derives[0])]
+        if given is None:
+            return None
+        return given, derives[1], self.analysis.functions[key].qualname.rsplit(".", 1)[-1]
 
     def _returned_argument(self, callee: str, args: tuple[Optional[str], ...]) -> Optional[str]:
         """The argument a function of the run returns (``return model``), if it does."""
@@ -783,11 +866,19 @@ class _Interpreter:
             return
         qualname = located.qualname if located is not None else target
         given = [*args, *event.source.keywords]
-        parts = frozenset(o for p in given for o in self.lookup(state, p, create=False) if o.cls is not None)
+        # (A container also holds the parts of a model given as a parameter:
+        # `nn.Sequential(*list(net.children())[:k])` of the caller's `net`.)
+        container = torch_layer is not None and torch_layer.kind in _CONTAINERS
+        parts = frozenset(
+            o
+            for p in given
+            for o in self.lookup(state, p, create=False)
+            if o.cls is not None or (container and o.site.startswith("entry:"))
+        )
         obj = Obj(site, qualname, path, parts, built=not parts)
         why = f"`{path}` was built at line {LINE}"
         fresh = frozenset({Fact(Mode.TRAIN, why, _places(event.place))})
-        if torch_layer is not None and torch_layer.kind in _CONTAINERS and parts:
+        if container and parts:
             # `nn.Sequential(backbone, head)` of models that exist keeps their modes.
             kept = frozenset(f for o in parts if self.analysis.mode_layers(o) for f in state.facts.get(o, ()))
             if any(not self.lookup(state, p, create=False) for p in given):
@@ -819,7 +910,7 @@ class _Interpreter:
             if own_call is not None:
                 # Its class replaces `nn.Module.__call__` (ultralytics' `YOLO` predicts
                 # through a predictor that switches the mode): what that method does counts.
-                self.apply(state, own_call, (event.path,), (), event.place)
+                self.apply(state, own_call, (event.path,), (), event.place, event.evaluating)
                 continue
             facts = state.facts.get(obj, frozenset())
             entry = event.place is not None and _ENTRY in facts and obj.site.startswith("entry:")
@@ -835,6 +926,8 @@ class _Interpreter:
                 self._check(event, obj, facts, Mode.EVAL)
                 if entry:
                     self.summary.trains.append((obj.name, event.place))  # type: ignore[arg-type]
+            if entry and not (event.evaluating or event.training or event.noise):
+                self.summary.runs.append((obj.name, event.place))  # type: ignore[arg-type]
 
     def _check(self, event: Use, obj: Obj, facts: frozenset[Fact], wrong: Mode, via: Optional[Via] = None) -> None:
         """Report a use of ``obj`` at ``event`` if it may be in the ``wrong`` mode there
@@ -879,7 +972,7 @@ class _Interpreter:
         for cls in classes:
             method = self.analysis.method(cls, event.method)
             if method is not None:
-                self.apply(state, method, (event.path, *event.args), event.keywords, event.place)
+                self.apply(state, method, (event.path, *event.args), event.keywords, event.place, event.evaluating)
                 return
         if not any(obj.cls is None or module_layer(obj.cls) for obj in receivers):
             # A method of an object from outside the run (`trainer.fit(model)`) may do
@@ -888,6 +981,11 @@ class _Interpreter:
         if event.evaluating or event.training:
             # No such method: `self.model(x)` calls a model held in an attribute.
             self.on_use(Use(f"{event.path}.{event.method}", event.place, event.evaluating, event.training), state)
+        elif event.place is not None and event.path == "self" and self.function.cls:
+            # (or runs it, where the caller may evaluate: `return self.model(x)`)
+            for obj in self.lookup(state, f"{event.path}.{event.method}"):
+                if obj.site.startswith("entry:") and _ENTRY in state.facts.get(obj, frozenset()):
+                    self.summary.runs.append((obj.name, event.place))
 
     def on_call(self, event: Call, state: State) -> None:
         callee = event.callee
@@ -895,7 +993,7 @@ class _Interpreter:
         function = self.analysis.functions.find(name, self.file)
         if function is not None:
             self.spoil(state, [*event.args, *(value for _, value in event.keywords)])
-            self.apply(state, function, event.args, event.keywords, event.place)
+            self.apply(state, function, event.args, event.keywords, event.place, event.evaluating)
             return
         if name is not None:
             return  # a function of the run that does nothing to any mode
@@ -910,8 +1008,10 @@ class _Interpreter:
         args: Sequence[Optional[str]],
         keywords: Sequence[tuple[str, Optional[str]]],
         at: Optional[Place],
+        evaluating: bool = False,
     ) -> None:
-        """Apply a callee's summary at a call: map its parameters onto the arguments."""
+        """Apply a callee's summary at a call (``evaluating``: where the caller evaluates
+        what the call runs): map its parameters onto the arguments."""
         function = self.analysis.functions[key]
         mapping: dict[str, str] = {}
         for param, arg in zip(function.params, args):
@@ -944,6 +1044,18 @@ class _Interpreter:
                 target = caller_path(path)
                 if target is not None and at is not None:
                     self._used_by_callee(state, target, at, wrong, passed, Via(short, place))
+        for path, place in summary.runs:
+            # `with torch.no_grad(): acc = accuracy(model, loader)`: the helper runs the
+            # model as it comes, and the caller evaluates what it computes.
+            target = caller_path(path)
+            if target is None or at is None:
+                continue
+            if evaluating:
+                self._used_by_callee(state, target, at, Mode.TRAIN, self.summary.evaluates, Via(short, place))
+                continue
+            for obj in self.lookup(state, target):
+                if obj.site.startswith("entry:") and _ENTRY in state.facts.get(obj, frozenset()):
+                    self.summary.runs.append((obj.name, at))
         for path, place, flag in summary.phased:
             # `_run_epoch(test_loader, train=False)`: the flag the caller passes decides.
             value = dict(keywords).get(flag)

@@ -25,6 +25,7 @@ from dropout_lint.analysis.syntax import (
 from dropout_lint.analysis.training import (
     LossFlow,
     StepUse,
+    exported,
     is_training_step,
     loss_flow,
     on_noise,
@@ -36,6 +37,7 @@ from dropout_lint.analysis.training import (
 from dropout_lint.analysis.vocabulary import (
     CONFIGURED_FACTORIES,
     EVALUATION_DATA,
+    EXPORTED_RESULTS,
     EXPORTS,
     METRIC_WORDS,
     MODEL_LIBRARIES,
@@ -81,6 +83,7 @@ _NESTED_SCOPES = frozenset({cst.Lambda, cst.FunctionDef})  # their calls are not
 
 _OTHER = Source(SourceKind.OTHER)
 _RETURN = Leave(Leaving.RETURN)
+_RAISE = Leave(Leaving.RAISE)
 
 
 Qualify = Callable[[cst.BaseExpression], Optional[str]]
@@ -114,6 +117,7 @@ class EventBuilder:
         self._scope: Sequence[cst.CSTNode] = ()  # the function's body, or the module's statements
         self._shapes: Optional[frozenset[int]] = None
         self._noise: Optional[frozenset[int]] = None
+        self._exported: Optional[frozenset[int]] = None
         self._optimised: Optional[frozenset[str]] = None
         self._optimisers_read = False
         self._params: frozenset[str] = frozenset()  # the function's parameters
@@ -136,6 +140,7 @@ class EventBuilder:
         self._flows = []
         self._reading = None
         self._scope, self._shapes, self._noise, self._optimisers_read = (func.body,), None, None, False
+        self._exported = None
         self._params = frozenset(p.name.value for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params))
         self._phases = []
         self._context = []
@@ -184,6 +189,7 @@ class EventBuilder:
         for stmt in body:
             self._training_loops |= training_loops(stmt)
         self._scope, self._shapes, self._noise, self._optimisers_read = body, None, None, False
+        self._exported = None
         self._may_step = bool(self._training_loops)
         self._nested = {}
         self._context = []
@@ -336,7 +342,7 @@ class EventBuilder:
         elif type(small) is cst.Raise:
             if small.exc is not None:
                 yield from self._expression(small.exc)
-            yield _RETURN
+            yield _RAISE
         elif type(small) is cst.Break:
             yield Leave(Leaving.BREAK)
         elif type(small) is cst.Continue:
@@ -398,12 +404,14 @@ class EventBuilder:
 
     def _returned(self, value: cst.BaseExpression) -> Optional[str]:
         """The object a ``return`` gives back, as a path: ``model``, ``model.to(device)``,
-        ``copy.deepcopy(model)`` (a copy keeps the mode)."""
+        ``copy.deepcopy(model)`` (a copy keeps the mode), a module built in the expression."""
         if type(value) is cst.Call and len(value.args) == 1 and isinstance(value.func, (cst.Name, cst.Attribute)):
             if self.qualify(value.func) == "copy.deepcopy":
                 return self._path(value.args[0].value)
         source = self._source(value)
-        return source.target if source.kind is SourceKind.ALIAS else None
+        if source.kind is SourceKind.ALIAS:
+            return source.target
+        return self._temps.get(id(value))  # `return nn.Sequential(...)`: the object built there
 
     def _path(self, expr: cst.BaseExpression) -> Optional[str]:
         """The name or attribute chain of an expression, or the name given to an object
@@ -521,7 +529,13 @@ class EventBuilder:
         if qualname.rsplit(".", 1)[-1] == "backward":  # accelerator.backward(loss) resolves to nothing useful
             yield Step(place)
             return
-        yield Call(qualname, args, keywords, place)
+        given = any(args) or any(value for _, value in keywords)
+        yield Call(qualname, args, keywords, place, given and self._evaluates(qualname, call))
+
+    def _evaluates(self, path: str, call: cst.Call) -> bool:
+        """Whether a model that ``call`` runs would be evaluated there."""
+        found = self._use(path, call)
+        return isinstance(found, Use) and found.evaluating and not found.noise
 
     def _steps_parameters_of(self, path: str) -> bool:
         """Whether an optimizer of the scope steps the model called as ``path`` (or the
@@ -529,6 +543,12 @@ class EventBuilder:
         if not self._optimisers_read:
             self._optimised, self._optimisers_read = optimised_models(self._scope, self.qualify), True
         return self._optimised is None or any(_covers(model, path) for model in self._optimised)
+
+    def _kept_as_data(self, call: cst.Call) -> bool:
+        """Whether the result of ``call`` is taken out of torch (``.numpy()``, ``.tolist()``)."""
+        if self._exported is None:
+            self._exported = frozenset(call for part in self._scope for call in exported(part))
+        return id(call) in self._exported
 
     def _use(self, path: str, call: cst.Call) -> Use | Phased:
         """A call of ``path``. It trains when the innermost loop takes training steps and
@@ -567,6 +587,7 @@ class EventBuilder:
                     "eval-function" in context
                     or innermost == "loop:eval"
                     or ("no_grad" in context and any(self._metrics))
+                    or (not self._may_step and self._kept_as_data(call))
                 )
             )
         )
@@ -684,8 +705,11 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
 
 def _computes_metrics(body: cst.CSTNode) -> bool:
     """Predictions or metrics: argmax, softmax, accuracy, a loss, a scalar taken with
-    ``.item()``..."""
-    return any(METRIC_WORDS.search(name) or name == "item" for name in identifiers(body))
+    ``.item()``, outputs kept as data with ``.numpy()`` or ``.tolist()``..."""
+    return any(METRIC_WORDS.search(name) or name == "item" for name in identifiers(body)) or any(
+        type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in EXPORTED_RESULTS
+        for node in iter_nodes(body)
+    )
 
 
 def _metrics_after(body: cst.BaseSuite, after: Sequence[Statement]) -> bool:

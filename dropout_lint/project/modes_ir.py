@@ -146,6 +146,7 @@ class Call:
     args: Arguments
     keywords: Keywords
     place: Optional[Place]
+    evaluating: bool = False  # where a call of a model would evaluate it (under no_grad with metrics...)
 
 
 @record
@@ -196,7 +197,8 @@ class Try:
 
 
 class Leaving(enum.Enum):
-    RETURN = "return"  # or `raise`: the function is left
+    RETURN = "return"  # the function is left
+    RAISE = "raise"  # left too, giving nothing back
     BREAK = "break"
     CONTINUE = "continue"
 
@@ -264,14 +266,15 @@ class ModeFunction:
 
 
 def prune(events: tuple[Event, ...], layers: frozenset[str]) -> tuple[Event, ...]:
-    """A method's events without the layer calls of its own module: ``self.drop(x)`` in
-    ``forward`` applies a part, which no mode analysis needs (unless it evaluates or
-    trains: then it is a use of the model held there)."""
+    """A method's events with the calls of its own parts as uses of the models held
+    there: ``self.drop(x)`` in ``forward`` runs a part, ``self.model(x)`` in an
+    evaluator's method the model it holds."""
     out: list[Event] = []
     for event in events:
         if isinstance(event, MethodCall) and event.path == "self" and event.method in layers:
-            if event.evaluating or event.training:
-                out.append(Use(f"self.{event.method}", event.place, event.evaluating, event.training))
+            # (A run of the part that neither evaluates nor trains still runs it: where a
+            # caller evaluates what the method computes, it evaluates the part.)
+            out.append(Use(f"self.{event.method}", event.place, event.evaluating, event.training))
             continue
         if isinstance(event, Use) and not (event.evaluating or event.training):
             continue
