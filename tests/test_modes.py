@@ -576,3 +576,30 @@ class GPT(Net):
         return model(x).argmax(-1)
     """
     assert lines(lint(tmp_path, script, {"net.py": gpt})) == [(14, "DL301")]
+
+
+@pytest.mark.parametrize(
+    ("taken", "expected"),
+    [
+        # A scalar taken with .item(): a metric, so the pass under no_grad is an evaluation.
+        ("total += model(item).sum().item()", [(11, "DL301")]),
+        # A loop variable called `item` is no metric: outputs kept under no_grad in training.
+        ("outputs.append(model(item))", []),
+    ],
+)
+def test_item_is_a_metric_only_as_a_call(tmp_path: Path, taken: str, expected: list[tuple[int, str]]) -> None:
+    script = f"""\
+    def fit(model, loader):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        outputs, total = [], 0.0
+        for epoch in range(3):
+            model.train()
+            for x, y in loader:
+                F.cross_entropy(model(x), y).backward()
+                optimizer.step()
+            with torch.no_grad():
+                for item, _ in loader:
+                    {taken}
+    fit(Net(), [])
+    """
+    assert lines(lint(tmp_path, script)) == expected

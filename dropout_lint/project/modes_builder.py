@@ -706,8 +706,10 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
 def _computes_metrics(body: cst.CSTNode) -> bool:
     """Predictions or metrics: argmax, softmax, accuracy, a loss, a scalar taken with
     ``.item()``, outputs kept as data with ``.numpy()`` or ``.tolist()``..."""
-    return any(METRIC_WORDS.search(name) or name == "item" for name in identifiers(body)) or any(
-        type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in EXPORTED_RESULTS
+    return any(METRIC_WORDS.search(name) for name in identifiers(body)) or any(
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
+        and (node.func.attr.value == "item" or node.func.attr.value in EXPORTED_RESULTS)
         for node in iter_nodes(body)
     )
 
