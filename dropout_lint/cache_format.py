@@ -54,6 +54,7 @@ def _analysis_classes() -> tuple[type, ...]:
         summary.FlagUse,
         summary.Rate,
         summary.Layer,
+        summary.Dimension,
         summary.FlowOp,
         summary.Flow,
         summary.RandomDrop,

@@ -22,7 +22,14 @@ from dropout_lint.analysis.calls import find_arg
 from dropout_lint.analysis.constants import Scope, literal_number
 from dropout_lint.analysis.flow import FlowBuilder
 from dropout_lint.analysis.init_params import Fate, Keeper, dropout_arguments
-from dropout_lint.analysis.layers import FACTORY_FUNCTIONS, LayerType, factory_layer, is_layer_factory, module_layer
+from dropout_lint.analysis.layers import (
+    FACTORY_FUNCTIONS,
+    LayerType,
+    factory_kind,
+    factory_layer,
+    is_layer_factory,
+    module_layer,
+)
 from dropout_lint.analysis.module_use import module_used
 from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
 from dropout_lint.analysis.submodule_loops import only_inspects
@@ -40,13 +47,14 @@ from dropout_lint.analysis.syntax import (
 from dropout_lint.analysis.training import boolean_operands, mentions_mode
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 from dropout_lint.context import FileContext
-from dropout_lint.project.identity import identify
+from dropout_lint.project.identity import identify, plain
 from dropout_lint.project.modes_builder import EventBuilder, local_names
 from dropout_lint.project.modes_ir import ModeFunction, active, prune
 from dropout_lint.project.randomness import random_drops
 from dropout_lint.project.summary import (
     Argument,
     ClassSummary,
+    Dimension,
     FileSummary,
     FlagUse,
     Flow,
@@ -344,12 +352,18 @@ class _Summariser:
 
     def layer(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[Layer]:
         """The layer an expression builds, if it is a call to a class."""
+        if type(expr) is cst.IfExp and _is_none(expr.orelse) and depth <= 8:
+            # `Drop(p) if p is not None else None`: the layer, or nothing to apply.
+            return self.layer(expr.body, scope, depth + 1)
         if type(expr) is not cst.Call or depth > 8:
             return None
         func = expr.func
         made = self.factory_made(expr, scope)
         if made is not None:
             return Layer(self.ctx.text(func), self.places.of(expr), type=made)
+        dimension = self.factory_dimension(expr, scope)
+        if dimension is not None:
+            return Layer(self.ctx.text(func), self.places.of(expr), dimension=dimension)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
         qualname = self.qualify(func)
@@ -375,37 +389,59 @@ class _Summariser:
         """The layer a factory with a dimension argument builds: ``Dropout[Dropout.DROPOUT,
         3](p)`` (also through a local, ``drop = Dropout[...]; drop(p)``) or
         ``get_dropout_layer(name, dropout_dim=2)``, when the dimension is a number."""
+        entry = self.factory_entry(call, scope)
+        if entry is None:
+            return None
+        table, kind, dims = entry
+        number = literal_number(dims) if dims is not None else None
+        return factory_layer(table, kind, number) if type(number) is int else None
+
+    def factory_dimension(self, call: cst.Call, scope: Scope) -> Optional[Dimension]:
+        """A factory's layer whose dimension is an ``__init__`` parameter:
+        ``Dropout[Dropout.DROPOUT, dropout_dim](p)``, ``Conv[Conv.CONV, spatial_dims](...)``."""
+        entry = self.factory_entry(call, scope)
+        if entry is None or entry[2] is None or type(entry[2]) is not cst.Name:
+            return None
+        kind = factory_kind(entry[0], entry[1])
+        dims = self.rate(entry[2], scope)
+        return Dimension(kind, dims) if kind is not None and dims.param is not None else None
+
+    def factory_entry(
+        self, call: cst.Call, scope: Scope
+    ) -> Optional[tuple[str, Optional[str], Optional[cst.BaseExpression]]]:
+        """The table (``Dropout``), the entry (``DROPOUT``, None when chosen at run time)
+        and the dimension as written (the keyword's default written as a number) of a
+        call of a layer factory."""
         func: cst.BaseExpression = call.func
         if type(func) is cst.Name and scope.function is not None and func.value not in scope.function.params:
             bindings = scope.function.bindings.get(func.value, [])
             if len(bindings) == 1 and type(bindings[0].value) is cst.Subscript and not bindings[0].guards:
                 func = bindings[0].value
         if type(func) is cst.Subscript:
+            # (Plain names: in MONAI's own files its tables are names of the run.)
             table = self.qualify(func.value) if isinstance(func.value, (cst.Name, cst.Attribute)) else None
-            if not is_layer_factory(table) or len(func.slice) != 2:
+            table = plain(table) if table is not None else None
+            if table is None or not is_layer_factory(table) or len(func.slice) != 2:
                 return None
             entries = [element.slice.value if type(element.slice) is cst.Index else None for element in func.slice]
-            dims = literal_number(entries[1]) if entries[1] is not None else None
-            if table is None or type(dims) is not int:
-                return None
-            return factory_layer(table.rsplit(".", 1)[1], _entry_name(entries[0]), dims)
+            return table.rsplit(".", 1)[1], _entry_name(entries[0]), entries[1]
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
         qualname = self.qualify(func)
-        if not is_layer_factory(qualname) or qualname is None:
+        if qualname is None or not is_layer_factory(plain(qualname)):
             return None
         short = qualname.rsplit(".", 1)[1]
         if short not in FACTORY_FUNCTIONS:
             return None
         table, kind, keyword, default = FACTORY_FUNCTIONS[short]
         found = find_arg(call, torch_api.Param(keyword, None))
-        dims = default if found.missing else literal_number(found.value) if found.value is not None else None
+        dims = cst.Integer(str(default)) if found.missing else found.value
         if kind is None:
             name = find_arg(call, torch_api.Param("name", 0)).value
             if type(name) is cst.Tuple and name.elements:
                 name = name.elements[0].value
             kind = _entry_name(name) if name is not None else None
-        return factory_layer(table, kind, dims) if type(dims) is int else None
+        return table, kind, dims
 
     def children(self, call: cst.Call, scope: Scope, depth: int) -> tuple[Layer, ...]:
         """The layers of ``nn.Sequential(...)``/``nn.ModuleList([...])``, in order; empty
@@ -928,6 +964,10 @@ def _hyperparameter(expr: cst.BaseExpression) -> Optional[str]:
     if type(holder) is cst.Attribute and holder.attr.value == "hparams" and type(holder.value) is cst.Name:
         return name if holder.value.value == "self" else None
     return None
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return type(expr) is cst.Name and expr.value == "None"
 
 
 def _entry_name(expr: Optional[cst.BaseExpression]) -> Optional[str]:

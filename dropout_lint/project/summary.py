@@ -102,6 +102,16 @@ class Rate:
 
 
 @record
+class Dimension:
+    """The dimension a layer factory is given by an ``__init__`` parameter:
+    ``Dropout[Dropout.DROPOUT, dropout_dim]`` or ``Conv[Conv.CONV, spatial_dims]``, whose
+    torch class (Dropout3d or Dropout2d, Conv3d or Conv2d) the instantiations decide."""
+
+    kind: str  # "dropout", "conv", "batchnorm", "norm", "pool" (analysis.layers.factory_kind)
+    dims: Rate  # the parameter (``param``, ``owner``), with its default as ``value``
+
+
+@record
 class Layer:
     """A layer built in ``__init__`` (or inside a top-level ``nn.Sequential``)."""
 
@@ -112,6 +122,7 @@ class Layer:
     rate: Optional[Rate] = None
     children: tuple[Layer, ...] = ()
     given: bool = False  # a container of what the caller gives: `nn.ModuleList(encoders)`
+    dimension: Optional[Dimension] = None  # a factory's layer of a parameter's dimension (type None)
 
 
 INPUT = -1  # op inputs below zero are forward's parameters: -1 - index
@@ -292,6 +303,7 @@ def _class_head(cls: ClassSummary, name: str, passes_parameters: bool) -> ClassH
         else (),
         parts=tuple({layer.target: None for layer in layer_trees(cls) if layer.target is not None}),
         ignores=bool(cls.ignored),
+        dimensions=any(layer.dimension is not None for layer in layer_trees(cls)),
     )
 
 
@@ -339,6 +351,7 @@ class ClassHead:
     calls: tuple[str, ...] = ()  # the functions of the run its forward calls, as named
     parts: tuple[str, ...] = ()  # the classes its layers are instances of, as named
     ignores: bool = False  # `__init__` does not read a dropout setting it takes
+    dimensions: bool = False  # a layer factory given the dimension by an `__init__` parameter
 
 
 @record
