@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Optional
@@ -44,7 +44,8 @@ from dropout_lint.analysis.syntax import (
     iter_statements,
     last_identifier,
 )
-from dropout_lint.analysis.training import boolean_operands, mentions_mode
+from dropout_lint.analysis.structure import Binding
+from dropout_lint.analysis.training import Gating, boolean_operands, mentions_mode
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 from dropout_lint.context import FileContext
 from dropout_lint.project.identity import identify, plain
@@ -53,6 +54,7 @@ from dropout_lint.project.modes_ir import ModeFunction, active, prune
 from dropout_lint.project.randomness import random_drops
 from dropout_lint.project.summary import (
     Argument,
+    AttentionRate,
     ClassSummary,
     Dimension,
     FileSummary,
@@ -66,6 +68,7 @@ from dropout_lint.project.summary import (
     Places,
     RandomDrop,
     Rate,
+    StoredCall,
 )
 from dropout_lint.records import share_strings
 
@@ -123,6 +126,11 @@ class _ClassNotes:
     reaches: set[str] = field(default_factory=set)  # "embeddings.dropout" of `self.embeddings.dropout`
     prefixes: set[str] = field(default_factory=set)  # "conv" of `getattr(self, f"conv{i}")`
     inherits: bool = False  # `super().name(...)` outside initialisation
+    # `self.attend(q, k, v, dropout_p=self.p)` of a function `__init__` stores: the call,
+    # the stored value, and its arguments that never depend on the mode (with positions).
+    stored_calls: list[tuple[cst.Call, cst.BaseExpression, list[tuple[cst.Arg, Optional[int]]]]] = field(
+        default_factory=list
+    )
 
 
 class SummaryCollector:
@@ -139,6 +147,8 @@ class SummaryCollector:
         self.switching: set[int] = set()  # functions that switch modes, train, or export
         self.flag_uses: list[tuple[str, str, str, cst.Call]] = []  # (flag, kind, owner, call)
         self.switched: set[str] = set()  # attributes assigned outside __init__
+        # Attention kernels given a parameter of the function around them as the rate.
+        self.attention: dict[int, list[tuple[str, cst.Call]]] = {}
 
     @cached_property
     def module(self) -> str:
@@ -182,9 +192,12 @@ class SummaryCollector:
                 self.drawing.add(id(function))
         if called in _MODE_CALLS:
             self.switching.update(id(a) for a in ctx.ancestors if type(a) is cst.FunctionDef)
+        self._note_attention(node)
         if cls is not None and method is not None:
             notes = self.classes.setdefault(id(cls.node), _ClassNotes())
             self._note_class_call(node, notes, method)
+            if type(func) is cst.Attribute and method.name.value != "__init__":
+                self._note_stored_call(node, notes, cls, method)
             used = module_used(node)
             if used is not None and used.startswith("self.") and used.count(".") == 1:
                 notes.modules.add(used[5:])
@@ -233,6 +246,42 @@ class SummaryCollector:
                     and self.ctx.facts.constant(expr.value) is not None
                 ):
                     self.flag_uses.append((expr.value, "global", self.module, node))
+
+    def _note_attention(self, node: cst.Call) -> None:
+        """An attention kernel whose rate is a parameter of the function around it, passed
+        as it is and not under a test of the mode (or of a flag the caller passes)."""
+        api = self.ctx.api(node)
+        if api is None or api.kind is not ApiKind.ATTENTION:
+            return
+        rate = find_arg(node, api.rate).value
+        function = self.ctx.enclosing_function()
+        if type(rate) is not cst.Name or function is None:
+            return
+        info = self.ctx.facts.function(function)
+        if rate.value in info.params and not info.bindings.get(rate.value) and not self.ctx.gated(node):
+            self.attention.setdefault(id(function), []).append((rate.value, node))
+
+    def _note_stored_call(self, node: cst.Call, notes: _ClassNotes, cls: ClassInfo, method: cst.FunctionDef) -> None:
+        """``self.attend(...)`` of a function ``__init__`` stores, outside a test of the
+        mode, with the arguments whose value never depends on the mode."""
+        attr = is_self_attribute(node.func, self.ctx.facts.function(method).self_name or "self")
+        stored = _stored_function(cls.self_bindings.get(attr, ())) if attr is not None else None
+        if stored is None or self.ctx.gated(node):
+            return
+        scope = self.ctx.scope()
+        fixed: list[tuple[cst.Arg, Optional[int]]] = []
+        position: Optional[int] = 0
+        for arg in node.args:
+            if arg.star:
+                position = None  # `*args`: the positions of what follows are unknown
+                continue
+            rate = self.ctx.gating.rate(arg.value, scope.function, scope.cls)
+            if rate is Gating.UNGATED:
+                fixed.append((arg, position if arg.keyword is None else None))
+            if arg.keyword is None and position is not None:
+                position += 1
+        if fixed:
+            notes.stored_calls.append((node, stored, fixed))
 
     def _note_class_call(self, node: cst.Call, notes: _ClassNotes, method: cst.FunctionDef) -> None:
         func = node.func
@@ -527,7 +576,33 @@ class _Summariser:
             alpha=tuple(self.places.of(call) for call in notes.alpha),
             constructed=self.constructed(info) if status is not False else (),
             ignored=self.ignored(info, init) if init is not None and status is not False else (),
+            stored_calls=tuple(self.stored_calls(notes)) if status is not False else (),
         )
+
+    def stored_calls(self, notes: _ClassNotes) -> Iterator[StoredCall]:
+        """The calls of functions ``__init__`` stores that may be the run's functions."""
+        for call, stored, fixed in notes.stored_calls:
+            made = type(stored) is cst.Call
+            function = stored.func if type(stored) is cst.Call else stored
+            target = self.qualify(function)
+            if target is None or not _may_be_project_class(target):
+                continue
+            yield StoredCall(
+                callee=self.ctx.text(call.func),
+                target=target,
+                made=made,
+                stored=self.ctx.text(stored),
+                place=self.places.of(call),
+                fixed=tuple(
+                    Argument(
+                        keyword=arg.keyword.value if arg.keyword is not None else None,
+                        position=position,
+                        text=self.ctx.text(arg.value),
+                        place=self.places.of(arg.value),
+                    )
+                    for arg, position in fixed
+                ),
+            )
 
     def ignored(self, info: ClassInfo, init: cst.FunctionDef) -> tuple[IgnoredArgument, ...]:
         """The dropout settings ``__init__`` takes and does not read (see ``init_params``)."""
@@ -632,7 +707,52 @@ class _Summariser:
         mode = False
         if drops or func.name.value == "forward":
             mode = mentions_mode(func.params) or mentions_mode(func.body)
-        return FunctionSummary(qualname, params, mode, drops, self.returned(func))
+        return FunctionSummary(
+            qualname,
+            params,
+            mode,
+            drops,
+            self.returned(func),
+            attention=self.attention_rates(func),
+            returned_attention=self.returned_attention(func),
+        )
+
+    def attention_rates(self, func: cst.FunctionDef) -> tuple[AttentionRate, ...]:
+        """The parameters the function passes to attention kernels as their rates."""
+        found = self.collector.attention.get(id(func))
+        if not found:
+            return ()
+        positional = [param.name.value for param in (*func.params.posonly_params, *func.params.params)]
+        return tuple(
+            AttentionRate(
+                param,
+                positional.index(param) if param in positional else None,
+                self.ctx.text(call.func),
+                self.places.of(call),
+            )
+            for param, call in found
+        )
+
+    def returned_attention(self, func: cst.FunctionDef) -> tuple[AttentionRate, ...]:
+        """The attention rates of the function it defines and returns: ``def attend(q, k,
+        v, dropout_p): ...; return attend`` (under any branches; a name also bound
+        otherwise is not followed)."""
+        if not self.collector.attention:
+            return ()
+        defined: dict[str, list[cst.FunctionDef]] = {}
+        returned: set[str] = set()
+        for stmt in iter_statements(function_body(func)):
+            if type(stmt) is cst.FunctionDef:
+                defined.setdefault(stmt.name.value, []).append(stmt)
+            elif type(stmt) is cst.Return and type(stmt.value) is cst.Name:
+                returned.add(stmt.value.value)
+        bindings = self.facts.function(func).bindings
+        out: list[AttentionRate] = []
+        for name in sorted(returned & set(defined)):
+            if all(binding.value is None for binding in bindings.get(name, ())):
+                for nested in defined[name]:
+                    out.extend(self.attention_rates(nested))
+        return tuple(out)
 
     def returned(self, func: cst.FunctionDef) -> tuple[str, ...]:
         """What a function returns a fresh instance of: ``return Net(...)``, or
@@ -839,6 +959,30 @@ class _Uses:
         if f"call@{id(construction.call)}" in self.evidence:
             return True
         return any(name in self.evidence for name in construction.bound_names())
+
+
+def _stored_function(bindings: Sequence[Binding]) -> Optional[cst.BaseExpression]:
+    """What ``__init__`` stores in an attribute that no other assignment changes, when it
+    may be a function or the function a factory returns (``attention``, ``make_attention()``;
+    not a class being built, ``Attention(...)``, nor a method of the instance)."""
+    if len(bindings) != 1:
+        return None
+    binding = bindings[0]
+    if binding.method is None or binding.method.name.value != "__init__" or binding.guards:
+        return None
+    value = binding.value
+    function = value.func if type(value) is cst.Call else value
+    if value is None or not isinstance(function, (cst.Name, cst.Attribute)):
+        return None
+    if (last_identifier(function) or "")[:1].isupper() or _is_self_rooted(function):
+        return None
+    return value
+
+
+def _is_self_rooted(expr: cst.BaseExpression) -> bool:
+    while type(expr) is cst.Attribute:
+        expr = expr.value
+    return type(expr) is cst.Name and expr.value == "self"
 
 
 def _reads_training(expr: cst.CSTNode) -> bool:

@@ -161,6 +161,20 @@ class RandomDrop:
 
 
 @record
+class AttentionRate:
+    """A parameter that a function passes on, as it is, as the dropout rate of an
+    attention kernel, not under a test of the mode: ``dropout_p`` of
+    ``def attend(q, k, v, dropout_p): return F.scaled_dot_product_attention(q, k, v,
+    dropout_p=dropout_p)``. The function drops in eval mode whenever its caller passes a
+    rate that does not depend on the mode."""
+
+    param: str
+    position: Optional[int]  # among the function's positional parameters; None for keyword-only
+    kernel: str  # the kernel as written: "F.scaled_dot_product_attention"
+    place: Place  # the kernel's call
+
+
+@record
 class FunctionSummary:
     """A free function or method, for rules that follow calls from ``forward``."""
 
@@ -169,6 +183,9 @@ class FunctionSummary:
     mentions_mode: bool
     drops: tuple[RandomDrop, ...] = ()
     returns: tuple[str, ...] = ()  # what it returns a new instance of (a factory)
+    attention: tuple[AttentionRate, ...] = ()  # its parameters it passes to an attention kernel
+    # Those of the function it defines and returns (a factory of attention functions).
+    returned_attention: tuple[AttentionRate, ...] = ()
 
 
 @record
@@ -189,6 +206,23 @@ class IgnoredArgument:
     literal: Optional[Place] = None  # `Block(p=0.)` in __init__: a number passed instead
     literal_text: Optional[str] = None
     kept: bool = False  # kept under its name by a framework: `self.hparams.<name>`, `self.config.<name>`
+
+
+@record
+class StoredCall:
+    """A call of a function that ``__init__`` stores on the instance, made in another
+    method and not under a test of the mode: ``self.attend = make_attention()`` (``made``:
+    the stored value is what ``target`` returns) or ``self.attend = attention``, then
+    ``self.attend(q, k, v, dropout_p=self.dropout)``."""
+
+    callee: str  # as written: "self.attend"
+    target: str  # the qualified name of the function stored, or of the factory called
+    made: bool
+    stored: str  # the stored value as written: "make_attention()"
+    place: Place  # the call
+    # Its arguments whose value never depends on the mode (a number other than 0, an
+    # attribute that only `__init__` sets), up to the first `*args`.
+    fixed: tuple[Argument, ...]
 
 
 @record
@@ -213,6 +247,7 @@ class ClassSummary:
     reaches: frozenset[str] = frozenset()  # "embeddings.dropout": a part's attribute it reads
     prefixes: frozenset[str] = frozenset()  # "conv" of `getattr(self, f"conv{i}")`
     ignored: tuple[IgnoredArgument, ...] = ()  # dropout settings `__init__` does not read
+    stored_calls: tuple[StoredCall, ...] = ()  # calls of functions `__init__` stores
 
 
 @record
@@ -304,6 +339,7 @@ def _class_head(cls: ClassSummary, name: str, passes_parameters: bool) -> ClassH
         parts=tuple({layer.target: None for layer in layer_trees(cls) if layer.target is not None}),
         ignores=bool(cls.ignored),
         dimensions=any(layer.dimension is not None for layer in layer_trees(cls)),
+        stored_calls=bool(cls.stored_calls),
     )
 
 
@@ -352,6 +388,7 @@ class ClassHead:
     parts: tuple[str, ...] = ()  # the classes its layers are instances of, as named
     ignores: bool = False  # `__init__` does not read a dropout setting it takes
     dimensions: bool = False  # a layer factory given the dimension by an `__init__` parameter
+    stored_calls: bool = False  # calls a function `__init__` stores, with a rate fixed in eval
 
 
 @record
