@@ -62,7 +62,7 @@ def _analysis_classes() -> tuple[type, ...]:
         summary.FunctionSummary,
         summary.Param,
         summary.Argument,
-        summary.StoredCall,
+        summary.HelperCall,
         summary.Instantiation,
         modes_ir.ModeFunction,
         modes_ir.SourceKind,

@@ -203,7 +203,7 @@ DL406 = Rule(
     summary="An attention kernel's `dropout_p` inside a module is not gated on `self.training`.",
     fix_safety=FixSafety.UNSAFE,
     file_check="dl406_attention_dropout_always_on:AttentionDropoutAlwaysOn",
-    project_check="dl406_stored_attention_call:StoredAttentionCall",
+    project_check="dl406_attention_rate_passed:AttentionRatePassed",
 )
 
 DL407 = Rule(

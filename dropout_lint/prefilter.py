@@ -16,9 +16,10 @@ selected rule:
 | DL902 | `noqa` |
 | the cross-file rules (DL1xx, DL201, DL202, DL205, DL301-DL303, DL403, DL407, DL408) | every file: a file without any such word may still hold a constant, a helper or a class that a finding elsewhere depends on (`Block(drop=0.9)` in a file that never names dropout is a DL202 when `Block` passes it to `nn.Dropout`) |
 
-DL406's cross-file part (an attention function stored in `__init__` and called with a
-fixed rate) needs both files to hold a word: the function's file names its kernel; a
-module that calls it with no such word anywhere is not parsed when only these rules run.
+DL406's cross-file part (a module that calls an attention function of the run, by name
+or stored in `__init__`, with a fixed rate) needs both files to hold a word: the
+function's file names its kernel; a module that calls it with no such word anywhere is
+not parsed when only these rules run.
 
 A file that Python's own parser rejects is always parsed, for its DL900.
 """

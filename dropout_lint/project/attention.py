@@ -1,7 +1,7 @@
-"""Attention functions stored at construction: ``self.attend = make_attention()`` (or
-``= attention``) in ``__init__``, called in ``forward`` with a rate that never depends on
-the mode, where the function stored passes that rate on to an attention kernel, which
-drops whatever the mode."""
+"""Attention functions of the run called from a module with a rate that never depends
+on the mode: ``attend(q, k, v, dropout_p=self.dropout)``, or ``self.attend(...)`` of a
+function ``__init__`` stores (``self.attend = make_attention()``, ``= attend``), where the
+function passes that rate on to an attention kernel, which drops whatever the mode."""
 
 from __future__ import annotations
 
@@ -10,23 +10,23 @@ from dataclasses import dataclass
 from typing import Optional
 
 from dropout_lint.project.index import ProjectIndex
-from dropout_lint.project.summary import Argument, AttentionRate, StoredCall
+from dropout_lint.project.summary import Argument, AttentionRate, HelperCall
 
 
 @dataclass(frozen=True)
-class StoredAttention:
-    """A call of a stored function with a fixed rate that reaches an attention kernel."""
+class AttentionCall:
+    """A call of a function with a fixed rate that reaches an attention kernel."""
 
-    call: StoredCall
+    call: HelperCall
     argument: Argument  # the rate as the call gives it
     rate: AttentionRate  # the parameter it binds, and the kernel it reaches
 
 
-def stored_attention_calls(index: ProjectIndex) -> Iterator[StoredAttention]:
-    """Each call, in a module class of the run, of a stored function of the run that
-    passes a rate the call fixes to an attention kernel (once a call)."""
-    for located in index.module_classes(having="stored_calls"):
-        for call in located.cls.stored_calls:
+def attention_calls(index: ProjectIndex) -> Iterator[AttentionCall]:
+    """Each call, in a module class of the run, of a function of the run that passes a
+    rate the call fixes to an attention kernel (once a call)."""
+    for located in index.module_classes(having="helper_calls"):
+        for call in located.cls.helper_calls:
             function = index.function(call.target)
             if function is None:
                 continue  # not the run's function (a class, or code outside the run)
@@ -34,7 +34,7 @@ def stored_attention_calls(index: ProjectIndex) -> Iterator[StoredAttention]:
             for rate in rates:
                 argument = _given(call.fixed, rate)
                 if argument is not None:
-                    yield StoredAttention(call, argument, rate)
+                    yield AttentionCall(call, argument, rate)
                     break
 
 

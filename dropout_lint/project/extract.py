@@ -31,7 +31,7 @@ from dropout_lint.analysis.layers import (
     module_layer,
 )
 from dropout_lint.analysis.module_use import module_used
-from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
+from dropout_lint.analysis.structure import Binding, ClassInfo, FunctionInfo
 from dropout_lint.analysis.submodule_loops import only_inspects
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.syntax import (
@@ -44,7 +44,6 @@ from dropout_lint.analysis.syntax import (
     iter_statements,
     last_identifier,
 )
-from dropout_lint.analysis.structure import Binding
 from dropout_lint.analysis.training import Gating, boolean_operands, mentions_mode
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 from dropout_lint.context import FileContext
@@ -61,6 +60,7 @@ from dropout_lint.project.summary import (
     FlagUse,
     Flow,
     FunctionSummary,
+    HelperCall,
     IgnoredArgument,
     Instantiation,
     Layer,
@@ -68,7 +68,6 @@ from dropout_lint.project.summary import (
     Places,
     RandomDrop,
     Rate,
-    StoredCall,
 )
 from dropout_lint.records import share_strings
 
@@ -126,11 +125,12 @@ class _ClassNotes:
     reaches: set[str] = field(default_factory=set)  # "embeddings.dropout" of `self.embeddings.dropout`
     prefixes: set[str] = field(default_factory=set)  # "conv" of `getattr(self, f"conv{i}")`
     inherits: bool = False  # `super().name(...)` outside initialisation
-    # `self.attend(q, k, v, dropout_p=self.p)` of a function `__init__` stores: the call,
-    # the stored value, and its arguments that never depend on the mode (with positions).
-    stored_calls: list[tuple[cst.Call, cst.BaseExpression, list[tuple[cst.Arg, Optional[int]]]]] = field(
-        default_factory=list
-    )
+    # `attend(q, k, v, dropout_p=self.p)`, or `self.attend(...)` of a function `__init__`
+    # stores: the call, the value stored (None for a call by name), its arguments that
+    # never depend on the mode (with their positions), and the method's `self`.
+    helper_calls: list[
+        tuple[cst.Call, Optional[cst.BaseExpression], list[tuple[cst.Arg, Optional[int]]], str]
+    ] = field(default_factory=list)
 
 
 class SummaryCollector:
@@ -149,6 +149,7 @@ class SummaryCollector:
         self.switched: set[str] = set()  # attributes assigned outside __init__
         # Attention kernels given a parameter of the function around them as the rate.
         self.attention: dict[int, list[tuple[str, cst.Call]]] = {}
+        self.functions = {s.name.value for s in ctx.module.body if type(s) is cst.FunctionDef}  # the file's own
 
     @cached_property
     def module(self) -> str:
@@ -196,8 +197,8 @@ class SummaryCollector:
         if cls is not None and method is not None:
             notes = self.classes.setdefault(id(cls.node), _ClassNotes())
             self._note_class_call(node, notes, method)
-            if type(func) is cst.Attribute and method.name.value != "__init__":
-                self._note_stored_call(node, notes, cls, method)
+            if isinstance(func, (cst.Name, cst.Attribute)) and method.name.value != "__init__":
+                self._note_helper_call(node, notes, cls, method)
             used = module_used(node)
             if used is not None and used.startswith("self.") and used.count(".") == 1:
                 notes.modules.add(used[5:])
@@ -261,12 +262,14 @@ class SummaryCollector:
         if rate.value in info.params and not info.bindings.get(rate.value) and not self.ctx.gated(node):
             self.attention.setdefault(id(function), []).append((rate.value, node))
 
-    def _note_stored_call(self, node: cst.Call, notes: _ClassNotes, cls: ClassInfo, method: cst.FunctionDef) -> None:
-        """``self.attend(...)`` of a function ``__init__`` stores, outside a test of the
-        mode, with the arguments whose value never depends on the mode."""
-        attr = is_self_attribute(node.func, self.ctx.facts.function(method).self_name or "self")
+    def _note_helper_call(self, node: cst.Call, notes: _ClassNotes, cls: ClassInfo, method: cst.FunctionDef) -> None:
+        """A call, outside a test of the mode, of a function that may be the run's:
+        ``attend(...)`` by its name, or ``self.attend(...)`` of a function ``__init__``
+        stores; with the arguments whose value never depends on the mode."""
+        self_name = self.ctx.facts.function(method).self_name or "self"
+        attr = is_self_attribute(node.func, self_name)
         stored = _stored_function(cls.self_bindings.get(attr, ())) if attr is not None else None
-        if stored is None or self.ctx.gated(node):
+        if (stored is None if attr is not None else not self._names_function(node)) or self.ctx.gated(node):
             return
         scope = self.ctx.scope()
         fixed: list[tuple[cst.Arg, Optional[int]]] = []
@@ -281,7 +284,17 @@ class SummaryCollector:
             if arg.keyword is None and position is not None:
                 position += 1
         if fixed:
-            notes.stored_calls.append((node, stored, fixed))
+            notes.helper_calls.append((node, stored, fixed, self_name))
+
+    def _names_function(self, call: cst.Call) -> bool:
+        """Whether a call names what may be a function of the run: a name this file
+        defines or imports (``attend``, ``ops.attend``), not a class nor a torch API."""
+        func = call.func
+        if (last_identifier(func) or "")[:1].isupper() or self.ctx.api(call) is not None:
+            return False
+        while type(func) is cst.Attribute:
+            func = func.value
+        return type(func) is cst.Name and (func.value in self.ctx.facts.imports.aliases or func.value in self.functions)
 
     def _note_class_call(self, node: cst.Call, notes: _ClassNotes, method: cst.FunctionDef) -> None:
         func = node.func
@@ -576,22 +589,22 @@ class _Summariser:
             alpha=tuple(self.places.of(call) for call in notes.alpha),
             constructed=self.constructed(info) if status is not False else (),
             ignored=self.ignored(info, init) if init is not None and status is not False else (),
-            stored_calls=tuple(self.stored_calls(notes)) if status is not False else (),
+            helper_calls=tuple(self.helper_calls(notes)) if status is not False else (),
         )
 
-    def stored_calls(self, notes: _ClassNotes) -> Iterator[StoredCall]:
-        """The calls of functions ``__init__`` stores that may be the run's functions."""
-        for call, stored, fixed in notes.stored_calls:
-            made = type(stored) is cst.Call
-            function = stored.func if type(stored) is cst.Call else stored
+    def helper_calls(self, notes: _ClassNotes) -> Iterator[HelperCall]:
+        """The calls of functions that may be the run's, by name or stored by ``__init__``."""
+        for call, stored, fixed, self_name in notes.helper_calls:
+            function = call.func if stored is None else stored.func if type(stored) is cst.Call else stored
             target = self.qualify(function)
             if target is None or not _may_be_project_class(target):
                 continue
-            yield StoredCall(
+            yield HelperCall(
                 callee=self.ctx.text(call.func),
                 target=target,
-                made=made,
-                stored=self.ctx.text(stored),
+                made=type(stored) is cst.Call,
+                stored=self.ctx.text(stored) if stored is not None else None,
+                self_name=self_name,
                 place=self.places.of(call),
                 fixed=tuple(
                     Argument(

@@ -209,19 +209,21 @@ class IgnoredArgument:
 
 
 @record
-class StoredCall:
-    """A call of a function that ``__init__`` stores on the instance, made in another
-    method and not under a test of the mode: ``self.attend = make_attention()`` (``made``:
-    the stored value is what ``target`` returns) or ``self.attend = attention``, then
-    ``self.attend(q, k, v, dropout_p=self.dropout)``."""
+class HelperCall:
+    """A call, in a method of a module class other than ``__init__`` and not under a test
+    of the mode, of a function that may be the run's: by its name
+    (``attend(q, k, v, dropout_p=self.dropout)``), or stored on the instance by
+    ``__init__``: ``self.attend = make_attention()`` (``made``: the stored value is what
+    ``target`` returns) or ``self.attend = attention``, then ``self.attend(...)``."""
 
-    callee: str  # as written: "self.attend"
-    target: str  # the qualified name of the function stored, or of the factory called
+    callee: str  # as written: "attend", "self.attend"
+    target: str  # the qualified name of the function called or stored, or of the factory
     made: bool
-    stored: str  # the stored value as written: "make_attention()"
+    stored: Optional[str]  # the stored value as written ("make_attention()"); None for a call by name
+    self_name: str  # the method's first parameter
     place: Place  # the call
     # Its arguments whose value never depends on the mode (a number other than 0, an
-    # attribute that only `__init__` sets), up to the first `*args`.
+    # attribute that only `__init__` sets), with positions up to the first `*args`.
     fixed: tuple[Argument, ...]
 
 
@@ -247,7 +249,7 @@ class ClassSummary:
     reaches: frozenset[str] = frozenset()  # "embeddings.dropout": a part's attribute it reads
     prefixes: frozenset[str] = frozenset()  # "conv" of `getattr(self, f"conv{i}")`
     ignored: tuple[IgnoredArgument, ...] = ()  # dropout settings `__init__` does not read
-    stored_calls: tuple[StoredCall, ...] = ()  # calls of functions `__init__` stores
+    helper_calls: tuple[HelperCall, ...] = ()  # calls of functions that may be the run's
 
 
 @record
@@ -339,7 +341,7 @@ def _class_head(cls: ClassSummary, name: str, passes_parameters: bool) -> ClassH
         parts=tuple({layer.target: None for layer in layer_trees(cls) if layer.target is not None}),
         ignores=bool(cls.ignored),
         dimensions=any(layer.dimension is not None for layer in layer_trees(cls)),
-        stored_calls=bool(cls.stored_calls),
+        helper_calls=bool(cls.helper_calls),
     )
 
 
@@ -388,7 +390,7 @@ class ClassHead:
     parts: tuple[str, ...] = ()  # the classes its layers are instances of, as named
     ignores: bool = False  # `__init__` does not read a dropout setting it takes
     dimensions: bool = False  # a layer factory given the dimension by an `__init__` parameter
-    stored_calls: bool = False  # calls a function `__init__` stores, with a rate fixed in eval
+    helper_calls: bool = False  # calls a function that may be the run's with a value fixed in eval
 
 
 @record

@@ -1,7 +1,8 @@
-"""DL406 through an attention function that ``__init__`` stores (torchtune's
-``self._attention_call = _sdpa_or_flex_attention()``): the function, often defined in
-another file, passes its ``dropout_p`` to the kernel, and ``forward`` gives it a rate
-that never depends on the mode."""
+"""DL406 through a function of the run that passes its rate on to an attention kernel:
+called by name, or stored by ``__init__`` (torchtune's ``self._attention_call =
+_sdpa_or_flex_attention()``). The function, often defined in another file, passes its
+``dropout_p`` to the kernel, and ``forward`` gives it a rate that never depends on the
+mode."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ MADE = "self._attention_call(q, k, v, mask=mask, dropout_p={rate}, is_causal=Fal
 PLAIN = "self._attention_call(q, k, v, dropout_p={rate})"
 
 
-def module(stored: str = "make_attention()", body: str = "", rate: str = "self.attn_dropout", imports: str = IMPORT) -> str:
+def module(
+    stored: str = "make_attention()", body: str = "", rate: str = "self.attn_dropout", imports: str = IMPORT
+) -> str:
     call = body or (MADE if stored.endswith(")") else PLAIN).format(rate=rate)
     return MODULE.format(imports=imports, stored=stored, body=f"out = {call}")
 
@@ -134,7 +137,7 @@ def test_a_call_under_a_test_of_the_mode_is_silent(tmp_path: Path) -> None:
             "        if not training:\n            return q\n        return nn.functional.scaled_dot_product_attention(\n",
         ).replace("is_causal):", "is_causal, training=False):"),
         # The rate is changed before the kernel sees it.
-        FACTORY.replace("    def attend(q, k, v, mask, dropout_p, is_causal):\n", "    def attend(q, k, v, mask, dropout_p, is_causal):\n        dropout_p = 0.0\n"),
+        FACTORY.replace("dropout_p, is_causal):\n", "dropout_p, is_causal):\n        dropout_p = 0.0\n"),
     ],
 )
 def test_a_function_that_does_not_pass_the_rate_on_is_silent(tmp_path: Path, factory: str) -> None:
@@ -176,3 +179,67 @@ class Direct(nn.Module):
         ("model.py", 14, "DL406"),
         ("model.py", 24, "DL406"),
     ]
+
+
+DIRECT = """\
+import torch.nn as nn
+{imports}
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, attn_dropout=0.1):
+        super().__init__()
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.attn_dropout = attn_dropout
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        return {call}
+"""
+
+
+@pytest.mark.parametrize(
+    "imports, call",
+    [
+        ("from utils import attend", "attend(q, k, v, dropout_p=self.attn_dropout)"),
+        ("from utils import attend", "attend(q, k, v, self.attn_dropout)"),
+        ("import utils", "utils.attend(q, k, v, dropout_p=self.attn_dropout)"),
+    ],
+)
+def test_a_function_called_by_name_with_a_fixed_rate(tmp_path: Path, imports: str, call: str) -> None:
+    files = {"utils.py": FACTORY, "model.py": DIRECT.format(imports=imports, call=call)}
+    assert run(tmp_path, files, select=("DL406",)) == [("model.py", 13, "DL406")]
+
+
+def test_a_function_called_by_name_in_the_same_file(tmp_path: Path) -> None:
+    source = FACTORY + "\n\n" + DIRECT.format(imports="", call="attend(q, k, v, dropout_p=self.attn_dropout)")
+    found = run(tmp_path, {"model.py": source}, select=("DL406",))
+    assert [(path, code) for path, _, code in found] == [("model.py", "DL406")]
+    assert "attend(q, k, v, dropout_p=self.attn_dropout)" in source.splitlines()[found[0][1] - 1]
+
+
+@pytest.mark.parametrize(
+    "imports, call",
+    [
+        ("from utils import attend", "attend(q, k, v, dropout_p=self.attn_dropout if self.training else 0.0)"),
+        ("from utils import attend", "attend(q, k, v)"),  # the default, 0.0
+        ("from utils import attend", "attend(q, k, v, dropout_p=0.0)"),
+        ("from elsewhere import attend", "attend(q, k, v, dropout_p=self.attn_dropout)"),
+        ("from utils import attend", "nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=0.0)"),
+    ],
+)
+def test_a_function_called_by_name_silent_twins(tmp_path: Path, imports: str, call: str) -> None:
+    files = {"utils.py": FACTORY, "model.py": DIRECT.format(imports=imports, call=call)}
+    assert run(tmp_path, files, select=("DL406",)) == []
+
+
+def test_a_function_called_by_name_under_a_test_of_the_mode_is_silent(tmp_path: Path) -> None:
+    call = "attend(q, k, v, dropout_p=self.attn_dropout) if self.training else attend(q, k, v)"
+    files = {"utils.py": FACTORY, "model.py": DIRECT.format(imports="from utils import attend", call=call)}
+    assert run(tmp_path, files, select=("DL406",)) == []
+
+
+def test_a_function_called_by_name_outside_a_module_is_silent(tmp_path: Path) -> None:
+    source = DIRECT.format(imports="from utils import attend", call="attend(q, k, v, dropout_p=self.attn_dropout)")
+    source = source.replace("class Attention(nn.Module):", "class Attention:").replace("super().__init__()", "pass")
+    assert run(tmp_path, {"utils.py": FACTORY, "model.py": source}, select=("DL406",)) == []
