@@ -4,7 +4,8 @@ looks for.
 Each rule declares its words in the catalog (``Rule.words``): the dropout API's words for
 the rules about dropout calls, `.eval`/`.train` for DL304, `.training` for DL305 and DL410,
 `def train` for DL306, `noqa` for DL902. A file is parsed when it holds a word of a
-selected rule. A cross-file rule declares none, and while one is selected every file is
+selected rule. A cross-file rule declares none (DL406 too, for its part that follows a rate
+into an attention function of another file), and while one is selected every file is
 parsed: a file without any such word may still hold a constant, a helper or a class that
 a finding elsewhere depends on (`Block(drop=0.9)` in a file that never names dropout is a
 DL202 when `Block` passes it to `nn.Dropout`).

@@ -691,3 +691,95 @@ def test_channel_dropout_from_a_factory_of_another_dimension(tmp_path: Path, con
 def test_factories_of_the_same_dimension_or_unknown_ones_are_silent(tmp_path: Path, conv: str, drop: str, build: str) -> None:
     source = FACTORY.format(conv=conv, drop=drop, build=build).replace("p=0.5", "p=0.5, spatial_dims=2, dropout_dim=3")
     assert run(tmp_path, {"down.py": source}, select=("DL105",)) == []
+
+
+BLOCKS = """\
+import torch.nn as nn
+from monai.networks.layers.factories import Conv, Dropout
+
+
+class Down(nn.Module):
+    def __init__(self, spatial_dims, cin, p=None, dropout_dim=3):
+        super().__init__()
+        conv_type = Conv[Conv.CONV, spatial_dims]
+        dropout_type = Dropout[Dropout.DROPOUT, {drop}]
+        self.conv = conv_type(cin, 2 * cin, 2, stride=2)
+        self.act = nn.ReLU()
+        self.drop = {build} if p is not None else None
+
+    def forward(self, x):
+        down = self.act(self.conv(x))
+        if self.drop is not None:
+            return self.drop(down)
+        return down
+
+
+class Net(nn.Module):
+    def __init__(self, spatial_dims=3, p=0.5):
+        super().__init__()
+        self.down = Down({args})
+
+    def forward(self, x):
+        return self.down(x)
+"""
+
+
+@pytest.mark.parametrize(
+    "drop, build, args",
+    [
+        ("dropout_dim", "dropout_type(p)", "spatial_dims, 16, p"),  # MONAI's VNet: Net(spatial_dims=2) is possible
+        ("dropout_dim", "dropout_type(p)", "2, 16, p"),
+        ("dropout_dim", "dropout_type(p)", "spatial_dims, 16, p, dropout_dim=2"),
+        ("3", "nn.Dropout3d(p)", "spatial_dims, 16, p"),
+        ("3", "dropout_type(p)", "spatial_dims, 16, p"),
+    ],
+)
+def test_a_dropout_dimension_fixed_beside_a_convolution_the_callers_choose(tmp_path: Path, drop: str, build: str, args: str) -> None:
+    """MONAI's VNet blocks: `Dropout[Dropout.DROPOUT, dropout_dim]` is Dropout3d wherever
+    the block is built (no caller passes `dropout_dim`), while the convolution beside it
+    takes `spatial_dims`, which VNet's callers choose."""
+    source = BLOCKS.format(drop=drop, build=build, args=args)
+    assert run(tmp_path, {"net.py": source}, select=("DL105",)) == [("net.py", 17, "DL105")]
+
+
+@pytest.mark.parametrize(
+    "drop, build, args",
+    [
+        ("dropout_dim", "dropout_type(p)", "spatial_dims, 16, p, dropout_dim=spatial_dims"),  # both chosen together
+        ("spatial_dims", "dropout_type(p)", "spatial_dims, 16, p"),  # one parameter for both
+        ("dropout_dim", "dropout_type(p)", "3, 16, p"),  # 3 and 3 wherever built
+        ("dropout_dim", "dropout_type(p)", "2, 16, p, dropout_dim=2"),
+        ("dropout_dim", "dropout_type(p)", "spatial_dims, 16, p, dropout_dim=1"),  # dimension 1 is nn.Dropout
+        ("dropout_dim", "nn.Dropout(p)", "spatial_dims, 16, p"),
+    ],
+)
+def test_a_dropout_dimension_that_agrees_with_the_convolution_is_silent(tmp_path: Path, drop: str, build: str, args: str) -> None:
+    source = BLOCKS.format(drop=drop, build=build, args=args)
+    assert run(tmp_path, {"net.py": source}, select=("DL105",)) == []
+
+
+def test_a_block_the_run_never_builds_leaves_its_dimensions_to_its_users(tmp_path: Path) -> None:
+    source = BLOCKS.format(drop="dropout_dim", build="dropout_type(p)", args="spatial_dims, 16, p")
+    source = source[: source.index("class Net")]
+    assert run(tmp_path, {"net.py": source}, select=("DL105",)) == []
+
+
+def test_the_dimensions_of_a_block_built_in_another_file_are_followed(tmp_path: Path) -> None:
+    source = BLOCKS.format(drop="dropout_dim", build="dropout_type(p)", args="spatial_dims, 16, p")
+    blocks, net = source[: source.index("class Net")], source[source.index("class Net") :]
+    net = "import torch.nn as nn\nfrom blocks import Down\n\n\n" + net
+    assert run(tmp_path, {"blocks.py": blocks, "net.py": net}, select=("DL105",)) == [("blocks.py", 17, "DL105")]
+
+
+def test_factories_are_known_inside_monai_itself(tmp_path: Path) -> None:
+    """In MONAI's own files its tables are names of the run (rooted), not plain imports."""
+    source = BLOCKS.format(drop="dropout_dim", build="dropout_type(p)", args="2, 16, p")
+    files = {
+        "monai/__init__.py": "",
+        "monai/networks/__init__.py": "",
+        "monai/networks/layers/__init__.py": "",
+        "monai/networks/layers/factories.py": "Conv = Dropout = None\n",
+        "monai/networks/nets/__init__.py": "",
+        "monai/networks/nets/vnet.py": source,
+    }
+    assert run(tmp_path, files, select=("DL105",)) == [("monai/networks/nets/vnet.py", 17, "DL105")]

@@ -172,12 +172,19 @@ def is_layer_factory(qualname: Optional[str]) -> bool:
     return short in FACTORY_FUNCTIONS or any(short == table for table, _ in _FACTORY_KINDS)
 
 
+def factory_kind(table: str, kind: Optional[str]) -> Optional[str]:
+    """The kind of layer (``dropout``, ``conv``, ``batchnorm``, ``norm``, ``pool``) an
+    entry of a factory table gives, whatever its dimension; None when placement does
+    not know it."""
+    return None if kind is None else _FACTORY_KINDS.get((table, kind.upper()))
+
+
 def factory_layer(table: str, kind: Optional[str], dims: int) -> Optional[LayerType]:
     """The layer a factory gives for an entry and a dimension (1 to 3): None when it is
     not one placement knows (``kind`` None: the name is chosen at run time)."""
-    if kind is None or not 1 <= dims <= 3:
+    if not 1 <= dims <= 3:
         return None
-    found = _FACTORY_KINDS.get((table, kind.upper()))
+    found = factory_kind(table, kind)
     if found is None:
         return None
     if found == "dropout":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Optional
@@ -21,9 +21,16 @@ from dropout_lint.analysis import torch_api
 from dropout_lint.analysis.calls import find_arg
 from dropout_lint.analysis.constants import Scope, literal_number
 from dropout_lint.analysis.init_params import Fate, Keeper, dropout_arguments
-from dropout_lint.analysis.layers import FACTORY_FUNCTIONS, LayerType, factory_layer, is_layer_factory, module_layer
+from dropout_lint.analysis.layers import (
+    FACTORY_FUNCTIONS,
+    LayerType,
+    factory_kind,
+    factory_layer,
+    is_layer_factory,
+    module_layer,
+)
 from dropout_lint.analysis.module_use import module_used
-from dropout_lint.analysis.structure import ClassInfo, FunctionInfo
+from dropout_lint.analysis.structure import Binding, ClassInfo, FunctionInfo
 from dropout_lint.analysis.submodule_loops import only_inspects
 from dropout_lint.analysis.torch_api import ApiKind
 from dropout_lint.analysis.syntax import (
@@ -36,21 +43,24 @@ from dropout_lint.analysis.syntax import (
     iter_statements,
     last_identifier,
 )
-from dropout_lint.analysis.training import boolean_operands, mentions_mode
+from dropout_lint.analysis.training import Gating, boolean_operands, mentions_mode
 from dropout_lint.analysis.vocabulary import MODE_SWITCHES, MODEL_METHODS
 from dropout_lint.context import FileContext
 from dropout_lint.project.flow import FlowBuilder
-from dropout_lint.project.identity import identify
+from dropout_lint.project.identity import identify, plain
 from dropout_lint.project.modes_builder import EventBuilder, local_names
 from dropout_lint.project.modes_ir import ModeFunction, active, prune
 from dropout_lint.project.randomness import random_drops
 from dropout_lint.project.summary import (
     Argument,
+    AttentionRate,
     ClassSummary,
+    Dimension,
     FileSummary,
     FlagUse,
     Flow,
     FunctionSummary,
+    HelperCall,
     IgnoredArgument,
     Instantiation,
     Layer,
@@ -115,6 +125,12 @@ class _ClassNotes:
     reaches: set[str] = field(default_factory=set)  # "embeddings.dropout" of `self.embeddings.dropout`
     prefixes: set[str] = field(default_factory=set)  # "conv" of `getattr(self, f"conv{i}")`
     inherits: bool = False  # `super().name(...)` outside initialisation
+    # `attend(q, k, v, dropout_p=self.p)`, or `self.attend(...)` of a function `__init__`
+    # stores: the call, the value stored (None for a call by name), its arguments that
+    # never depend on the mode (with their positions), and the method's `self`.
+    helper_calls: list[
+        tuple[cst.Call, Optional[cst.BaseExpression], list[tuple[cst.Arg, Optional[int]]], str]
+    ] = field(default_factory=list)
 
 
 class SummaryCollector:
@@ -131,6 +147,9 @@ class SummaryCollector:
         self.switching: set[int] = set()  # functions that switch modes, train, or export
         self.flag_uses: list[tuple[str, str, str, cst.Call]] = []  # (flag, kind, owner, call)
         self.switched: set[str] = set()  # attributes assigned outside __init__
+        # Attention kernels given a parameter of the function around them as the rate.
+        self.attention: dict[int, list[tuple[str, cst.Call]]] = {}
+        self.functions = {s.name.value for s in ctx.module.body if type(s) is cst.FunctionDef}  # the file's own
 
     @cached_property
     def module(self) -> str:
@@ -174,9 +193,12 @@ class SummaryCollector:
                 self.drawing.add(id(function))
         if called in _MODE_CALLS:
             self.switching.update(id(a) for a in ctx.ancestors if type(a) is cst.FunctionDef)
+        self._note_attention(node)
         if cls is not None and method is not None:
             notes = self.classes.setdefault(id(cls.node), _ClassNotes())
             self._note_class_call(node, notes, method)
+            if isinstance(func, (cst.Name, cst.Attribute)) and method.name.value != "__init__":
+                self._note_helper_call(node, notes, cls, method)
             used = module_used(node)
             if used is not None and used.startswith("self.") and used.count(".") == 1:
                 notes.modules.add(used[5:])
@@ -225,6 +247,54 @@ class SummaryCollector:
                     and self.ctx.facts.constant(expr.value) is not None
                 ):
                     self.flag_uses.append((expr.value, "global", self.module, node))
+
+    def _note_attention(self, node: cst.Call) -> None:
+        """An attention kernel whose rate is a parameter of the function around it, passed
+        as it is and not under a test of the mode (or of a flag the caller passes)."""
+        api = self.ctx.api(node)
+        if api is None or api.kind is not ApiKind.ATTENTION:
+            return
+        rate = find_arg(node, api.rate).value
+        function = self.ctx.enclosing_function()
+        if type(rate) is not cst.Name or function is None:
+            return
+        info = self.ctx.facts.function(function)
+        if rate.value in info.params and not info.bindings.get(rate.value) and not self.ctx.gated(node):
+            self.attention.setdefault(id(function), []).append((rate.value, node))
+
+    def _note_helper_call(self, node: cst.Call, notes: _ClassNotes, cls: ClassInfo, method: cst.FunctionDef) -> None:
+        """A call, outside a test of the mode, of a function that may be the run's:
+        ``attend(...)`` by its name, or ``self.attend(...)`` of a function ``__init__``
+        stores; with the arguments whose value never depends on the mode."""
+        self_name = self.ctx.facts.function(method).self_name or "self"
+        attr = is_self_attribute(node.func, self_name)
+        stored = _stored_function(cls.self_bindings.get(attr, ())) if attr is not None else None
+        if (stored is None if attr is not None else not self._names_function(node)) or self.ctx.gated(node):
+            return
+        scope = self.ctx.scope()
+        fixed: list[tuple[cst.Arg, Optional[int]]] = []
+        position: Optional[int] = 0
+        for arg in node.args:
+            if arg.star:
+                position = None  # `*args`: the positions of what follows are unknown
+                continue
+            rate = self.ctx.gating.rate(arg.value, scope.function, scope.cls)
+            if rate is Gating.UNGATED:
+                fixed.append((arg, position if arg.keyword is None else None))
+            if arg.keyword is None and position is not None:
+                position += 1
+        if fixed:
+            notes.helper_calls.append((node, stored, fixed, self_name))
+
+    def _names_function(self, call: cst.Call) -> bool:
+        """Whether a call names what may be a function of the run: a name this file
+        defines or imports (``attend``, ``ops.attend``), not a class nor a torch API."""
+        func = call.func
+        if (last_identifier(func) or "")[:1].isupper() or self.ctx.api(call) is not None:
+            return False
+        while type(func) is cst.Attribute:
+            func = func.value
+        return type(func) is cst.Name and (func.value in self.ctx.facts.imports.aliases or func.value in self.functions)
 
     def _note_class_call(self, node: cst.Call, notes: _ClassNotes, method: cst.FunctionDef) -> None:
         func = node.func
@@ -344,12 +414,18 @@ class _Summariser:
 
     def layer(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[Layer]:
         """The layer an expression builds, if it is a call to a class."""
+        if type(expr) is cst.IfExp and _is_none(expr.orelse) and depth <= 8:
+            # `Drop(p) if p is not None else None`: the layer, or nothing to apply.
+            return self.layer(expr.body, scope, depth + 1)
         if type(expr) is not cst.Call or depth > 8:
             return None
         func = expr.func
         made = self.factory_made(expr, scope)
         if made is not None:
             return Layer(self.ctx.text(func), self.places.of(expr), type=made)
+        dimension = self.factory_dimension(expr, scope)
+        if dimension is not None:
+            return Layer(self.ctx.text(func), self.places.of(expr), dimension=dimension)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
         qualname = self.qualify(func)
@@ -375,37 +451,59 @@ class _Summariser:
         """The layer a factory with a dimension argument builds: ``Dropout[Dropout.DROPOUT,
         3](p)`` (also through a local, ``drop = Dropout[...]; drop(p)``) or
         ``get_dropout_layer(name, dropout_dim=2)``, when the dimension is a number."""
+        entry = self.factory_entry(call, scope)
+        if entry is None:
+            return None
+        table, kind, dims = entry
+        number = literal_number(dims) if dims is not None else None
+        return factory_layer(table, kind, number) if type(number) is int else None
+
+    def factory_dimension(self, call: cst.Call, scope: Scope) -> Optional[Dimension]:
+        """A factory's layer whose dimension is an ``__init__`` parameter:
+        ``Dropout[Dropout.DROPOUT, dropout_dim](p)``, ``Conv[Conv.CONV, spatial_dims](...)``."""
+        entry = self.factory_entry(call, scope)
+        if entry is None or entry[2] is None or type(entry[2]) is not cst.Name:
+            return None
+        kind = factory_kind(entry[0], entry[1])
+        dims = self.rate(entry[2], scope)
+        return Dimension(kind, dims) if kind is not None and dims.param is not None else None
+
+    def factory_entry(
+        self, call: cst.Call, scope: Scope
+    ) -> Optional[tuple[str, Optional[str], Optional[cst.BaseExpression]]]:
+        """The table (``Dropout``), the entry (``DROPOUT``, None when chosen at run time)
+        and the dimension as written (the keyword's default written as a number) of a
+        call of a layer factory."""
         func: cst.BaseExpression = call.func
         if type(func) is cst.Name and scope.function is not None and func.value not in scope.function.params:
             bindings = scope.function.bindings.get(func.value, [])
             if len(bindings) == 1 and type(bindings[0].value) is cst.Subscript and not bindings[0].guards:
                 func = bindings[0].value
         if type(func) is cst.Subscript:
+            # (Plain names: in MONAI's own files its tables are names of the run.)
             table = self.qualify(func.value) if isinstance(func.value, (cst.Name, cst.Attribute)) else None
-            if not is_layer_factory(table) or len(func.slice) != 2:
+            table = plain(table) if table is not None else None
+            if table is None or not is_layer_factory(table) or len(func.slice) != 2:
                 return None
             entries = [element.slice.value if type(element.slice) is cst.Index else None for element in func.slice]
-            dims = literal_number(entries[1]) if entries[1] is not None else None
-            if table is None or type(dims) is not int:
-                return None
-            return factory_layer(table.rsplit(".", 1)[1], _entry_name(entries[0]), dims)
+            return table.rsplit(".", 1)[1], _entry_name(entries[0]), entries[1]
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
         qualname = self.qualify(func)
-        if not is_layer_factory(qualname) or qualname is None:
+        if qualname is None or not is_layer_factory(plain(qualname)):
             return None
         short = qualname.rsplit(".", 1)[1]
         if short not in FACTORY_FUNCTIONS:
             return None
         table, kind, keyword, default = FACTORY_FUNCTIONS[short]
         found = find_arg(call, torch_api.Param(keyword, None))
-        dims = default if found.missing else literal_number(found.value) if found.value is not None else None
+        dims = cst.Integer(str(default)) if found.missing else found.value
         if kind is None:
             name = find_arg(call, torch_api.Param("name", 0)).value
             if type(name) is cst.Tuple and name.elements:
                 name = name.elements[0].value
             kind = _entry_name(name) if name is not None else None
-        return factory_layer(table, kind, dims) if type(dims) is int else None
+        return table, kind, dims
 
     def children(self, call: cst.Call, scope: Scope, depth: int) -> tuple[Layer, ...]:
         """The layers of ``nn.Sequential(...)``/``nn.ModuleList([...])``, in order; empty
@@ -491,7 +589,33 @@ class _Summariser:
             alpha=tuple(self.places.of(call) for call in notes.alpha),
             constructed=self.constructed(info) if status is not False else (),
             ignored=self.ignored(info, init) if init is not None and status is not False else (),
+            helper_calls=tuple(self.helper_calls(notes)) if status is not False else (),
         )
+
+    def helper_calls(self, notes: _ClassNotes) -> Iterator[HelperCall]:
+        """The calls of functions that may be the run's, by name or stored by ``__init__``."""
+        for call, stored, fixed, self_name in notes.helper_calls:
+            function = call.func if stored is None else stored.func if type(stored) is cst.Call else stored
+            target = self.qualify(function)
+            if target is None or not _may_be_project_class(target):
+                continue
+            yield HelperCall(
+                callee=self.ctx.text(call.func),
+                target=target,
+                made=type(stored) is cst.Call,
+                stored=self.ctx.text(stored) if stored is not None else None,
+                self_name=self_name,
+                place=self.places.of(call),
+                fixed=tuple(
+                    Argument(
+                        keyword=arg.keyword.value if arg.keyword is not None else None,
+                        position=position,
+                        text=self.ctx.text(arg.value),
+                        place=self.places.of(arg.value),
+                    )
+                    for arg, position in fixed
+                ),
+            )
 
     def ignored(self, info: ClassInfo, init: cst.FunctionDef) -> tuple[IgnoredArgument, ...]:
         """The dropout settings ``__init__`` takes and does not read (see ``init_params``)."""
@@ -596,7 +720,52 @@ class _Summariser:
         mode = False
         if drops or func.name.value == "forward":
             mode = mentions_mode(func.params) or mentions_mode(func.body)
-        return FunctionSummary(qualname, params, mode, drops, self.returned(func))
+        return FunctionSummary(
+            qualname,
+            params,
+            mode,
+            drops,
+            self.returned(func),
+            attention=self.attention_rates(func),
+            returned_attention=self.returned_attention(func),
+        )
+
+    def attention_rates(self, func: cst.FunctionDef) -> tuple[AttentionRate, ...]:
+        """The parameters the function passes to attention kernels as their rates."""
+        found = self.collector.attention.get(id(func))
+        if not found:
+            return ()
+        positional = [param.name.value for param in (*func.params.posonly_params, *func.params.params)]
+        return tuple(
+            AttentionRate(
+                param,
+                positional.index(param) if param in positional else None,
+                self.ctx.text(call.func),
+                self.places.of(call),
+            )
+            for param, call in found
+        )
+
+    def returned_attention(self, func: cst.FunctionDef) -> tuple[AttentionRate, ...]:
+        """The attention rates of the function it defines and returns: ``def attend(q, k,
+        v, dropout_p): ...; return attend`` (under any branches; a name also bound
+        otherwise is not followed)."""
+        if not self.collector.attention:
+            return ()
+        defined: dict[str, list[cst.FunctionDef]] = {}
+        returned: set[str] = set()
+        for stmt in iter_statements(function_body(func)):
+            if type(stmt) is cst.FunctionDef:
+                defined.setdefault(stmt.name.value, []).append(stmt)
+            elif type(stmt) is cst.Return and type(stmt.value) is cst.Name:
+                returned.add(stmt.value.value)
+        bindings = self.facts.function(func).bindings
+        out: list[AttentionRate] = []
+        for name in sorted(returned & set(defined)):
+            if all(binding.value is None for binding in bindings.get(name, ())):
+                for nested in defined[name]:
+                    out.extend(self.attention_rates(nested))
+        return tuple(out)
 
     def returned(self, func: cst.FunctionDef) -> tuple[str, ...]:
         """What a function returns a fresh instance of: ``return Net(...)``, or
@@ -805,6 +974,30 @@ class _Uses:
         return any(name in self.evidence for name in construction.bound_names())
 
 
+def _stored_function(bindings: Sequence[Binding]) -> Optional[cst.BaseExpression]:
+    """What ``__init__`` stores in an attribute that no other assignment changes, when it
+    may be a function or the function a factory returns (``attention``, ``make_attention()``;
+    not a class being built, ``Attention(...)``, nor a method of the instance)."""
+    if len(bindings) != 1:
+        return None
+    binding = bindings[0]
+    if binding.method is None or binding.method.name.value != "__init__" or binding.guards:
+        return None
+    value = binding.value
+    function = value.func if type(value) is cst.Call else value
+    if value is None or not isinstance(function, (cst.Name, cst.Attribute)):
+        return None
+    if (last_identifier(function) or "")[:1].isupper() or _is_self_rooted(function):
+        return None
+    return value
+
+
+def _is_self_rooted(expr: cst.BaseExpression) -> bool:
+    while type(expr) is cst.Attribute:
+        expr = expr.value
+    return type(expr) is cst.Name and expr.value == "self"
+
+
 def _reads_training(expr: cst.CSTNode) -> bool:
     """Whether an expression reads some module's real ``training`` flag."""
     return any(type(n) is cst.Attribute and n.attr.value == "training" for n in iter_nodes(expr))
@@ -928,6 +1121,10 @@ def _hyperparameter(expr: cst.BaseExpression) -> Optional[str]:
     if type(holder) is cst.Attribute and holder.attr.value == "hparams" and type(holder.value) is cst.Name:
         return name if holder.value.value == "self" else None
     return None
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return type(expr) is cst.Name and expr.value == "None"
 
 
 def _entry_name(expr: Optional[cst.BaseExpression]) -> Optional[str]:

@@ -71,6 +71,16 @@ class Rate:
 
 
 @record
+class Dimension:
+    """The dimension a layer factory is given by an ``__init__`` parameter:
+    ``Dropout[Dropout.DROPOUT, dropout_dim]`` or ``Conv[Conv.CONV, spatial_dims]``, whose
+    torch class (Dropout3d or Dropout2d, Conv3d or Conv2d) the instantiations decide."""
+
+    kind: str  # "dropout", "conv", "batchnorm", "norm", "pool" (analysis.layers.factory_kind)
+    dims: Rate  # the parameter (``param``, ``owner``), with its default as ``value``
+
+
+@record
 class Layer:
     """A layer built in ``__init__`` (or inside a top-level ``nn.Sequential``)."""
 
@@ -81,6 +91,7 @@ class Layer:
     rate: Optional[Rate] = None
     children: tuple[Layer, ...] = ()
     given: bool = False  # a container of what the caller gives: `nn.ModuleList(encoders)`
+    dimension: Optional[Dimension] = None  # a factory's layer of a parameter's dimension (type None)
 
 
 INPUT = -1  # op inputs below zero are forward's parameters: -1 - index
@@ -119,6 +130,20 @@ class RandomDrop:
 
 
 @record
+class AttentionRate:
+    """A parameter that a function passes on, as it is, as the dropout rate of an
+    attention kernel, not under a test of the mode: ``dropout_p`` of
+    ``def attend(q, k, v, dropout_p): return F.scaled_dot_product_attention(q, k, v,
+    dropout_p=dropout_p)``. The function drops in eval mode whenever its caller passes a
+    rate that does not depend on the mode."""
+
+    param: str
+    position: Optional[int]  # among the function's positional parameters; None for keyword-only
+    kernel: str  # the kernel as written: "F.scaled_dot_product_attention"
+    place: Place  # the kernel's call
+
+
+@record
 class FunctionSummary:
     """A free function or method, for rules that follow calls from ``forward``."""
 
@@ -127,6 +152,9 @@ class FunctionSummary:
     mentions_mode: bool
     drops: tuple[RandomDrop, ...] = ()
     returns: tuple[str, ...] = ()  # what it returns a new instance of (a factory)
+    attention: tuple[AttentionRate, ...] = ()  # its parameters it passes to an attention kernel
+    # Those of the function it defines and returns (a factory of attention functions).
+    returned_attention: tuple[AttentionRate, ...] = ()
 
 
 @record
@@ -147,6 +175,25 @@ class IgnoredArgument:
     literal: Optional[Place] = None  # `Block(p=0.)` in __init__: a number passed instead
     literal_text: Optional[str] = None
     kept: bool = False  # kept under its name by a framework: `self.hparams.<name>`, `self.config.<name>`
+
+
+@record
+class HelperCall:
+    """A call, in a method of a module class other than ``__init__`` and not under a test
+    of the mode, of a function that may be the run's: by its name
+    (``attend(q, k, v, dropout_p=self.dropout)``), or stored on the instance by
+    ``__init__``: ``self.attend = make_attention()`` (``made``: the stored value is what
+    ``target`` returns) or ``self.attend = attention``, then ``self.attend(...)``."""
+
+    callee: str  # as written: "attend", "self.attend"
+    target: str  # the qualified name of the function called or stored, or of the factory
+    made: bool
+    stored: Optional[str]  # the stored value as written ("make_attention()"); None for a call by name
+    self_name: str  # the method's first parameter
+    place: Place  # the call
+    # Its arguments whose value never depends on the mode (a number other than 0, an
+    # attribute that only `__init__` sets), with positions up to the first `*args`.
+    fixed: tuple[Argument, ...]
 
 
 @record
@@ -171,6 +218,7 @@ class ClassSummary:
     reaches: frozenset[str] = frozenset()  # "embeddings.dropout": a part's attribute it reads
     prefixes: frozenset[str] = frozenset()  # "conv" of `getattr(self, f"conv{i}")`
     ignored: tuple[IgnoredArgument, ...] = ()  # dropout settings `__init__` does not read
+    helper_calls: tuple[HelperCall, ...] = ()  # calls of functions that may be the run's
 
 
 @record
@@ -261,6 +309,8 @@ def _class_head(cls: ClassSummary, name: str, passes_parameters: bool) -> ClassH
         else (),
         parts=tuple({layer.target: None for layer in layer_trees(cls) if layer.target is not None}),
         ignores=bool(cls.ignored),
+        dimensions=any(layer.dimension is not None for layer in layer_trees(cls)),
+        helper_calls=bool(cls.helper_calls),
     )
 
 
@@ -308,6 +358,8 @@ class ClassHead:
     calls: tuple[str, ...] = ()  # the functions of the run its forward calls, as named
     parts: tuple[str, ...] = ()  # the classes its layers are instances of, as named
     ignores: bool = False  # `__init__` does not read a dropout setting it takes
+    dimensions: bool = False  # a layer factory given the dimension by an `__init__` parameter
+    helper_calls: bool = False  # calls a function that may be the run's with a value fixed in eval
 
 
 @record
