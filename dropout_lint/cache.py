@@ -4,7 +4,8 @@ Entries live under ``.dropout_lint_cache/`` beside the configuration (or where
 ``--cache-dir`` says), in a folder per tool version and configuration:
 
 - one entry per file: what the first phase learned about it (findings and the summary
-  for the cross-file rules), keyed by the file's content, its path and how it is shown;
+  for the cross-file rules), keyed by the file's content, its path, how it is shown,
+  and its module name (which the ``__init__.py`` files above it decide);
 - one entry per run: the final results, keyed by every file's key. A run in which no
   file changed reads that one entry; a run with a changed file reads the other files'
   entries and runs the cross-file rules again over all summaries (a finding in one file
@@ -95,9 +96,11 @@ class Cache:
         self._ready = False
 
     @staticmethod
-    def file_key(path: str, shown: str, data: bytes) -> str:
+    def file_key(path: str, shown: str, data: bytes, module: str = "") -> str:
+        """``module``: the module the file is (``project.identity``), which its summary
+        names its classes by."""
         digest = hashlib.sha256()
-        for part in (os.path.abspath(path).encode(), shown.encode()):
+        for part in (os.path.abspath(path).encode(), shown.encode(), module.encode()):
             digest.update(part)
             digest.update(b"\0")
         digest.update(data)

@@ -16,6 +16,7 @@ from dropout_lint import engine, memory
 from dropout_lint.blobs import SpillFile
 from dropout_lint.config import Config
 from dropout_lint.engine import FileAnalysis, FileResult, analyse_file, crashed, finish
+from dropout_lint.project.identity import identify
 from dropout_lint.records import share_strings
 
 if TYPE_CHECKING:
@@ -268,7 +269,9 @@ def _keys(files: Sequence[str], cache: Cache, config: Config) -> dict[str, str]:
                 data = handle.read()
         except OSError:
             continue
-        keys[path] = cache.file_key(path, _display(path), data)
+        # The module it is: the ``__init__.py`` files above it decide, and its summary
+        # names its classes by it.
+        keys[path] = cache.file_key(path, _display(path), data, identify(path).module)
     return keys
 
 

@@ -88,6 +88,32 @@ def test_a_changed_file_is_the_only_one_analysed_again(project: Path, tmp_path: 
     assert set(parsed) == {script.read_text(encoding="utf-8")}
 
 
+def test_the_cache_follows_where_imports_lead(tmp_path: Path) -> None:
+    """An unchanged file's summary names its module and where its imports lead: adding
+    an ``__init__.py`` above it must not leave a stale entry (here the rate of 0.9
+    reaches the dropout only once ``pkg`` is a package that re-exports ``Block``)."""
+    package = tmp_path / "work" / "pkg"
+    package.mkdir(parents=True)
+    (package / "layers.py").write_text(
+        "import torch.nn as nn\n\n\nclass Block(nn.Module):\n"
+        "    def __init__(self, drop=0.1):\n        super().__init__()\n        self.drop = nn.Dropout(drop)\n"
+        "        self.fc = nn.Linear(4, 4)\n\n    def forward(self, x):\n        return self.fc(self.drop(x))\n",
+        encoding="utf-8",
+    )
+    (package / "model.py").write_text("from pkg import Block\n\nmodel = Block(drop=0.9)\n", encoding="utf-8")
+    cache = Cache(tmp_path / "cache", Config())
+
+    def codes() -> list[str]:
+        files = _files(package)
+        cached = lint_files(files, Config(), jobs=1, cache=cache)
+        assert cached == lint_files(files, Config(), jobs=1)
+        return [d.code for r in cached for d in r.diagnostics]
+
+    assert "DL202" not in codes()
+    (package / "__init__.py").write_text("from .layers import Block\n", encoding="utf-8")
+    assert "DL202" in codes()
+
+
 def test_the_cache_follows_the_configuration(project: Path, tmp_path: Path) -> None:
     files = _files(project)
     cache_dir = tmp_path / "cache"
