@@ -1,6 +1,13 @@
 """Dropout rates passed from one class to another: ``Block(drop=0.9)`` reaches the
 ``nn.Dropout(drop)`` in ``Block.__init__``, and a parameter's default decides the rate
-only where no instantiation gives the parameter another."""
+only where no instantiation gives the parameter another.
+
+A rate may also be a setting of a parameter (``nn.Dropout(cfg["drop_rate"])``,
+``nn.Dropout(config.hidden_dropout_prob)``): each instantiation gives it through the
+dict it passes (``GPTModel({"drop_rate": 0.0, ...})``), or passes on a parameter of its
+own (``TransformerBlock(cfg)``); a class the run never builds takes the default of its
+settings class (``config: SegGptConfig``, ``config_class = SegGptConfig``), unless some
+instantiation of that class in the run sets the setting otherwise."""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from dropout_lint.analysis.origins import chosen_by_caller
-from dropout_lint.project.index import ProjectIndex, bind
+from dropout_lint.project.index import Located, ProjectIndex, bind
 from dropout_lint.project.summary import Argument, ClassSummary, Instantiation, Rate
 
 # The values the instantiations seen give each rate parameter: (class, parameter) to
@@ -53,6 +60,9 @@ def rate_value(index: ProjectIndex, rate: Rate) -> Optional[float]:
     (its default where it is not passed, or where no instantiation is seen). None when
     it is not known or differs between instantiations: ``Attn(attn_drop=attn_drop_rate)``
     makes the 0.0 default of ``attn_drop`` no longer the rate."""
+    if rate.config is not None and rate.key is not None and rate.owner is not None:
+        values = setting_values(index, (rate.owner, rate.config, rate.key))
+        return next(iter(values)) if values is not None and len(values) == 1 else None
     if rate.param is None or rate.owner is None:
         return rate.value
     given = index.shared("given_rates", lambda: _given_rates(index)).get((rate.owner, rate.param))
@@ -68,20 +78,107 @@ def _given_rates(index: ProjectIndex) -> GivenRates:
             continue
         cls = located.cls
         for param in cls.params:
-            out.setdefault((cls.qualname, param.name), set()).add(_given(cls, inst, param.name))
+            out.setdefault((cls.qualname, param.name), set()).update(_given(index, cls, inst, param.name))
     return out
 
 
-def _given(cls: ClassSummary, inst: Instantiation, param: str) -> Optional[float]:
-    """The value an instantiation gives a parameter: a caller's own parameter passed on
-    is its callers' to choose, so it is not known here."""
+def _given(index: ProjectIndex, cls: ClassSummary, inst: Instantiation, param: str) -> set[Optional[float]]:
+    """The values an instantiation gives a parameter: a caller's own parameter passed on
+    is its callers' to choose, so it is not known here; a setting of one
+    (``dropout=cfg["drop_rate"]``) is what its callers give that setting."""
     for arg in inst.args:
         if bind(cls, arg.keyword, arg.position) == param:
-            return None if arg.param is not None else arg.value
+            if arg.config is not None and arg.key is not None and inst.owner is not None:
+                values = setting_values(index, (inst.owner, arg.config, arg.key))
+                return {None} if values is None else set(values)
+            return {None if arg.param is not None else arg.value}
     if inst.star:
-        return None
+        return {None}
     default = next((p.default for p in cls.params if p.name == param), None)
-    return None if default is None else default.value
+    return {None if default is None else default.value}
+
+
+# A setting of an `__init__` parameter: (the class's qualified name, the parameter, the key).
+SettingOf = tuple[str, str, str]
+Values = Optional[frozenset[Optional[float]]]
+
+
+def setting_values(index: ProjectIndex, setting: SettingOf) -> Values:
+    """The values the run gives a setting (``cfg["drop_rate"]`` of ``GPTModel``'s
+    ``cfg``): None where some is not known, or where nothing decides it."""
+    memo: dict[SettingOf, Values] = index.shared("setting_values", dict)
+    if setting not in memo:
+        memo[setting] = _setting_values(index, setting, set())
+    return memo[setting]
+
+
+def _setting_values(index: ProjectIndex, setting: SettingOf, active: set[SettingOf]) -> Values:
+    if setting in active or len(active) > _PASSES:
+        return None
+    owner, param, key = setting
+    built = _built(index).get(owner)
+    if not built:
+        return _default_setting(index, owner, param, key)
+    active.add(setting)
+    out: set[Optional[float]] = set()
+    for located, inst in built:
+        out |= _setting_given(index, located.cls, inst, param, key, active)
+    active.discard(setting)
+    return frozenset(out)
+
+
+def _setting_given(
+    index: ProjectIndex, cls: ClassSummary, inst: Instantiation, param: str, key: str, active: set[SettingOf]
+) -> set[Optional[float]]:
+    """The values one instantiation gives ``param[key]``: from the dict it passes, or
+    from its caller's setting when it passes on a parameter of its own."""
+    for arg in inst.args:
+        if bind(cls, arg.keyword, arg.position) != param:
+            continue
+        if arg.entries is not None:
+            return {dict(arg.entries).get(key)}
+        if arg.param is not None and inst.owner is not None:
+            values = _setting_values(index, (inst.owner, arg.param, key), active)
+            return {None} if values is None else set(values)
+        return {None}
+    return {None}  # a default (None, a dict of the signature) or `**kwargs`: not followed
+
+
+def _default_setting(index: ProjectIndex, owner: str, param: str, key: str) -> Values:
+    """A setting of a class the run never builds: the default its settings class gives
+    it, and the values the run's instantiations of that class pass instead."""
+    located = index.lookup(owner)
+    if located is None:
+        return None
+    annotation = next((p.annotation for p in located.cls.params if p.name == param), None)
+    declared = annotation or next((c.config_class for c in index.mro(located.cls) if c.config_class is not None), None)
+    settings = index.lookup(declared)
+    if settings is None:
+        return None
+    default = next((dict(c.settings)[key] for c in index.mro(settings.cls) if key in dict(c.settings)), None)
+    if default is None:
+        return None
+    out: set[Optional[float]] = {default}
+    for built, inst in _built(index).get(settings.qualname, ()):
+        if inst.star:
+            return None
+        for arg in inst.args:
+            if bind(built.cls, arg.keyword, arg.position) == key:
+                out.add(None if arg.param is not None or arg.config is not None else arg.value)
+    return frozenset(out)
+
+
+def _built(index: ProjectIndex) -> dict[str, list[tuple[Located, Instantiation]]]:
+    """The instantiations of each class of the run."""
+
+    def build() -> dict[str, list[tuple[Located, Instantiation]]]:
+        out: dict[str, list[tuple[Located, Instantiation]]] = {}
+        for _, inst, located in index.instantiations():
+            if located is not None:
+                out.setdefault(located.qualname, []).append((located, inst))
+        return out
+
+    return index.shared("built", build)
 
 
 # An argument of a class, as (the class's qualified name, the parameter).
