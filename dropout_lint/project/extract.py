@@ -327,8 +327,12 @@ class _Summariser:
         param = owner = config = key = None
         # Only __init__'s parameters are what an instantiation passes.
         if function is not None and in_init:
-            setting = _setting(name)
+            # `self.p`, and a setting whose value this file shows, are no setting of a parameter.
+            setting = _setting(name) if resolved is None else None
             holder = setting[0] if setting is not None else name
+            if setting is not None and type(holder) is cst.Name and holder.value == function.self_name:
+                holder = name
+                setting = None
             if type(holder) is cst.Name and holder.value in function.params and not function.bindings.get(holder.value):
                 if setting is None:
                     param = holder.value
