@@ -54,18 +54,41 @@ def _passed_rates(index: ProjectIndex) -> Iterator[PassedRate]:
                 yield PassedRate(arg, arg.value, located.cls.name, params[bound])
 
 
-def rate_value(index: ProjectIndex, rate: Rate) -> Optional[float]:
+# The instantiation that built one model object: its class's settings are those it passes,
+# whatever other instantiations of the class pass.
+Pin = tuple[Located, Instantiation]
+
+
+def pin_at(index: ProjectIndex, path: str, number: int) -> Optional[Pin]:
+    """The instantiation at a place (a file and a node's rank) that passes a dict whose
+    keys are all known: the one model object it builds has the settings of that dict."""
+
+    def build() -> dict[tuple[str, int], Pin]:
+        return {
+            (inst.place.path, inst.place.index): (located, inst)
+            for _, inst, located in index.instantiations()
+            if located is not None and any(arg.entries is not None for arg in inst.args)
+        }
+
+    return index.shared("pins", build).get((path, number))
+
+
+def rate_value(index: ProjectIndex, rate: Rate, pin: Optional[Pin] = None) -> Optional[float]:
     """The rate a dropout runs with, where the run shows a single one: the value written,
     or for an ``__init__`` parameter the one value every instantiation seen gives it
     (its default where it is not passed, or where no instantiation is seen). None when
     it is not known or differs between instantiations: ``Attn(attn_drop=attn_drop_rate)``
-    makes the 0.0 default of ``attn_drop`` no longer the rate."""
+    makes the 0.0 default of ``attn_drop`` no longer the rate. With ``pin``, the rate of
+    one model object: the instantiation that built it alone gives its class's settings."""
     if rate.config is not None and rate.key is not None and rate.owner is not None:
-        values = setting_values(index, (rate.owner, rate.config, rate.key))
+        values = setting_values(index, (rate.owner, rate.config, rate.key), pin)
         return next(iter(values)) if values is not None and len(values) == 1 else None
     if rate.param is None or rate.owner is None:
         return rate.value
-    given = index.shared("given_rates", lambda: _given_rates(index)).get((rate.owner, rate.param))
+    if pin is None:
+        given = index.shared("given_rates", lambda: _given_rates(index)).get((rate.owner, rate.param))
+    else:
+        given = _given_pinned(index, rate.owner, rate.param, pin)
     if given is None:
         return rate.value
     return next(iter(given)) if len(given) == 1 else None
@@ -82,14 +105,25 @@ def _given_rates(index: ProjectIndex) -> GivenRates:
     return out
 
 
-def _given(index: ProjectIndex, cls: ClassSummary, inst: Instantiation, param: str) -> set[Optional[float]]:
+def _given_pinned(index: ProjectIndex, owner: str, param: str, pin: Pin) -> Optional[set[Optional[float]]]:
+    built = [pin] if pin[0].qualname == owner else _built(index).get(owner, [])
+    out: set[Optional[float]] = set()
+    for located, inst in built:
+        if index.may_pass_rates(located):
+            out |= _given(index, located.cls, inst, param, pin)
+    return out or None
+
+
+def _given(
+    index: ProjectIndex, cls: ClassSummary, inst: Instantiation, param: str, pin: Optional[Pin] = None
+) -> set[Optional[float]]:
     """The values an instantiation gives a parameter: a caller's own parameter passed on
     is its callers' to choose, so it is not known here; a setting of one
     (``dropout=cfg["drop_rate"]``) is what its callers give that setting."""
     for arg in inst.args:
         if bind(cls, arg.keyword, arg.position) == param:
             if arg.config is not None and arg.key is not None and inst.owner is not None:
-                values = setting_values(index, (inst.owner, arg.config, arg.key))
+                values = setting_values(index, (inst.owner, arg.config, arg.key), pin)
                 return {None} if values is None else set(values)
             return {None if arg.param is not None else arg.value}
     if inst.star:
@@ -103,32 +137,39 @@ SettingOf = tuple[str, str, str]
 Values = Optional[frozenset[Optional[float]]]
 
 
-def setting_values(index: ProjectIndex, setting: SettingOf) -> Values:
+def setting_values(index: ProjectIndex, setting: SettingOf, pin: Optional[Pin] = None) -> Values:
     """The values the run gives a setting (``cfg["drop_rate"]`` of ``GPTModel``'s
     ``cfg``): None where some is not known, or where nothing decides it."""
-    memo: dict[SettingOf, Values] = index.shared("setting_values", dict)
-    if setting not in memo:
-        memo[setting] = _setting_values(index, setting, set())
-    return memo[setting]
+    memo: dict[tuple[SettingOf, Optional[tuple[str, int]]], Values] = index.shared("setting_values", dict)
+    key = (setting, None if pin is None else (pin[1].place.path, pin[1].place.index))
+    if key not in memo:
+        memo[key] = _setting_values(index, setting, set(), pin)
+    return memo[key]
 
 
-def _setting_values(index: ProjectIndex, setting: SettingOf, active: set[SettingOf]) -> Values:
+def _setting_values(index: ProjectIndex, setting: SettingOf, active: set[SettingOf], pin: Optional[Pin]) -> Values:
     if setting in active or len(active) > _PASSES:
         return None
     owner, param, key = setting
-    built = _built(index).get(owner)
+    built = [pin] if pin is not None and pin[0].qualname == owner else _built(index).get(owner)
     if not built:
         return _default_setting(index, owner, param, key)
     active.add(setting)
     out: set[Optional[float]] = set()
     for located, inst in built:
-        out |= _setting_given(index, located.cls, inst, param, key, active)
+        out |= _setting_given(index, located.cls, inst, param, key, active, pin)
     active.discard(setting)
     return frozenset(out)
 
 
 def _setting_given(
-    index: ProjectIndex, cls: ClassSummary, inst: Instantiation, param: str, key: str, active: set[SettingOf]
+    index: ProjectIndex,
+    cls: ClassSummary,
+    inst: Instantiation,
+    param: str,
+    key: str,
+    active: set[SettingOf],
+    pin: Optional[Pin],
 ) -> set[Optional[float]]:
     """The values one instantiation gives ``param[key]``: from the dict it passes, or
     from its caller's setting when it passes on a parameter of its own."""
@@ -138,7 +179,7 @@ def _setting_given(
         if arg.entries is not None:
             return {dict(arg.entries).get(key)}
         if arg.param is not None and inst.owner is not None:
-            values = _setting_values(index, (inst.owner, arg.param, key), active)
+            values = _setting_values(index, (inst.owner, arg.param, key), active, pin)
             return {None} if values is None else set(values)
         return {None}
     return {None}  # a default (None, a dict of the signature) or `**kwargs`: not followed
