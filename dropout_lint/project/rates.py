@@ -17,7 +17,7 @@ from typing import Optional
 
 from dropout_lint.analysis.origins import chosen_by_caller
 from dropout_lint.project.index import Located, ProjectIndex, bind
-from dropout_lint.project.summary import Argument, ClassSummary, Instantiation, Rate
+from dropout_lint.project.summary import Argument, ClassSummary, Instantiation, Rate, layer_trees
 
 # The values the instantiations seen give each rate parameter: (class, parameter) to
 # the values, None for one the run cannot know.
@@ -187,14 +187,12 @@ def _setting_given(
 
 def _default_setting(index: ProjectIndex, owner: str, param: str, key: str) -> Values:
     """A setting of a class the run never builds: the default its settings class gives
-    it, and the values the run's instantiations of that class pass instead."""
+    it, and the values the run's instantiations of that class pass instead. Only for a
+    setting no other rate of the run reads: one that several dropouts take is a rate
+    users set (a pretrained model's checkpoints often set another than the default)."""
     located = index.lookup(owner)
-    if located is None:
-        return None
-    annotation = next((p.annotation for p in located.cls.params if p.name == param), None)
-    declared = annotation or next((c.config_class for c in index.mro(located.cls) if c.config_class is not None), None)
-    settings = index.lookup(declared)
-    if settings is None:
+    settings = _settings_class(index, located, param) if located is not None else None
+    if settings is None or _readers(index).get((settings.qualname, key), 0) > 1:
         return None
     default = next((dict(c.settings)[key] for c in index.mro(settings.cls) if key in dict(c.settings)), None)
     if default is None:
@@ -207,6 +205,39 @@ def _default_setting(index: ProjectIndex, owner: str, param: str, key: str) -> V
             if bind(built.cls, arg.keyword, arg.position) == key:
                 out.add(None if arg.param is not None or arg.config is not None else arg.value)
     return frozenset(out)
+
+
+def _settings_class(index: ProjectIndex, located: Located, param: str) -> Optional[Located]:
+    """The settings class of an ``__init__`` parameter: its annotation, or the one the
+    class or its bases declare (``config_class = ...``, ``config: ...``)."""
+    annotation = next((p.annotation for p in located.cls.params if p.name == param), None)
+    declared = annotation or next((c.config_class for c in index.mro(located.cls) if c.config_class is not None), None)
+    return index.lookup(declared)
+
+
+def _readers(index: ProjectIndex) -> dict[tuple[str, str], int]:
+    """How many rates and passed arguments of the run read each setting of each
+    settings class: (its qualified name, the key) to the count."""
+
+    def build() -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+
+        def count(located: Optional[Located], param: Optional[str], key: Optional[str]) -> None:
+            settings = _settings_class(index, located, param) if located and param and key else None
+            if settings is not None and key is not None:
+                out[(settings.qualname, key)] = out.get((settings.qualname, key), 0) + 1
+
+        for located in index.module_classes(having="rates"):
+            for layer in layer_trees(located.cls):
+                if layer.rate is not None:
+                    count(located, layer.rate.config, layer.rate.key)
+        for _, inst, _ in index.instantiations():
+            for arg in inst.args:
+                if arg.config is not None and inst.owner is not None:
+                    count(index.lookup(inst.owner), arg.config, arg.key)
+        return out
+
+    return index.shared("setting_readers", build)
 
 
 def _built(index: ProjectIndex) -> dict[str, list[tuple[Located, Instantiation]]]:
