@@ -29,6 +29,7 @@ from dropout_lint.analysis.layers import (
     is_layer_factory,
     module_layer,
 )
+from dropout_lint.analysis.mappings import NameScope, known_entries
 from dropout_lint.analysis.module_use import module_used
 from dropout_lint.analysis.structure import Binding, ClassInfo, FunctionInfo
 from dropout_lint.analysis.submodule_loops import only_inspects
@@ -393,11 +394,20 @@ class _Summariser:
         saved = _hyperparameter(expr) if in_init else None
         name = cst.Name(saved) if saved is not None else expr
         resolved = self.ctx.constants.number(name, scope)
-        param = owner = None
+        param = owner = config = key = None
         # Only __init__'s parameters are what an instantiation passes.
-        if type(name) is cst.Name and function is not None and in_init:
-            if name.value in function.params and not function.bindings.get(name.value):
-                param = name.value
+        if function is not None and in_init:
+            # `self.p`, and a setting whose value this file shows, are no setting of a parameter.
+            setting = _setting(name) if resolved is None else None
+            holder = setting[0] if setting is not None else name
+            if setting is not None and type(holder) is cst.Name and holder.value == function.self_name:
+                holder = name
+                setting = None
+            if type(holder) is cst.Name and holder.value in function.params and not function.bindings.get(holder.value):
+                if setting is None:
+                    param = holder.value
+                else:
+                    config, key = holder.value, setting[1]
                 owner = None if scope.cls is None else f"{self.module}.{scope.cls.name}"
         return Rate(
             text=self.ctx.text(expr),
@@ -406,6 +416,8 @@ class _Summariser:
             origin=None if resolved is None else resolved.origin,
             param=param,
             owner=owner,
+            config=config,
+            key=key,
         )
 
     def rate_of_call(self, call: cst.Call, scope: Scope) -> Optional[Rate]:
@@ -563,6 +575,7 @@ class _Summariser:
         init = info.methods.get("__init__")
         init_info = self.facts.function(init) if init is not None else None
         params = self.params(init_info, info)
+        settings = self.settings(info, params) if status is not True else ()
         layers = self.layers(info) if status is not False else ()
         forward = info.methods.get("forward") if status is not False else None
         flow = self.flow(forward, info) if forward is not None else None
@@ -590,6 +603,8 @@ class _Summariser:
             constructed=self.constructed(info) if status is not False else (),
             ignored=self.ignored(info, init) if init is not None and status is not False else (),
             helper_calls=tuple(self.helper_calls(notes)) if status is not False else (),
+            config_class=self.config_class(info) if status is not False else None,
+            settings=settings,
         )
 
     def helper_calls(self, notes: _ClassNotes) -> Iterator[HelperCall]:
@@ -667,10 +682,56 @@ class _Summariser:
         positional = [*p.posonly_params, *p.params][1:]
         out = []
         for index, param in enumerate(positional):
-            out.append(Param(param.name.value, index, self.default(param)))
+            out.append(Param(param.name.value, index, self.default(param), self.annotation(param.annotation)))
         for param in p.kwonly_params:
-            out.append(Param(param.name.value, None, self.default(param)))
+            out.append(Param(param.name.value, None, self.default(param), self.annotation(param.annotation)))
         return tuple(out)
+
+    def annotation(self, annotation: Optional[cst.Annotation]) -> Optional[str]:
+        """The class a parameter or field is annotated with, when it names one alone."""
+        if annotation is None:
+            return None
+        value = annotation.annotation
+        if type(value) is cst.SimpleString and isinstance(value.evaluated_value, str):
+            return None  # a forward reference: not followed
+        return self.qualify(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+
+    def config_class(self, info: ClassInfo) -> Optional[str]:
+        """The settings class a model class declares: ``config_class = BertConfig`` or
+        ``config: BertConfig`` (Hugging Face's pretrained bases)."""
+        for stmt in info.node.body.body if type(info.node.body) is cst.IndentedBlock else ():
+            if type(stmt) is not cst.SimpleStatementLine:
+                continue
+            for small in stmt.body:
+                if type(small) is cst.Assign and len(small.targets) == 1:
+                    target = small.targets[0].target
+                    if type(target) is cst.Name and target.value == "config_class":
+                        if isinstance(small.value, (cst.Name, cst.Attribute)):
+                            return self.qualify(small.value)
+                elif type(small) is cst.AnnAssign and small.value is None:
+                    if type(small.target) is cst.Name and small.target.value == "config":
+                        return self.annotation(small.annotation)
+        return None
+
+    def settings(self, info: ClassInfo, params: tuple[Param, ...]) -> tuple[tuple[str, float], ...]:
+        """The numbers a settings class's attributes default to: class-level fields
+        written once (``hidden_dropout_prob: float = 0.0``, a dataclass's), and ``__init__``
+        parameters that ``__init__`` keeps under their own name (``self.p = p``)."""
+        out: dict[str, float] = {}
+        for name, values in info.class_attrs.items():
+            number = literal_number(values[0]) if len(values) == 1 and values[0] is not None else None
+            if number is not None:
+                out[name] = float(number)
+        for param in params:
+            default = param.default.value if param.default is not None else None
+            bindings = info.self_bindings.get(param.name, [])
+            if default is None or len(bindings) != 1:
+                continue
+            binding = bindings[0]
+            if binding.method is info.methods.get("__init__") and not binding.guards:
+                if type(binding.value) is cst.Name and binding.value.value == param.name:
+                    out[param.name] = default
+        return tuple(out.items())
 
     def default(self, param: cst.Param) -> Optional[Rate]:
         if param.default is None:
@@ -851,6 +912,7 @@ class _Summariser:
                 continue
             rate = self.rate(arg.value, scope)
             keyword = arg.keyword.value if arg.keyword is not None else None
+            entries = known_entries(arg.value, self.name_scope(scope)) if _may_be_dict(arg.value) else None
             yield Argument(
                 keyword=keyword,
                 position=None if keyword is not None else position,
@@ -859,9 +921,37 @@ class _Summariser:
                 value=rate.value,
                 origin=rate.origin,
                 param=rate.param,
+                config=rate.config,
+                key=rate.key,
+                entries=None if entries is None else tuple(entries.items()),
             )
             if keyword is None:
                 position += 1
+
+    def name_scope(self, scope: Scope) -> NameScope:
+        """Where a name an instantiation passes is bound and changed: its function (or,
+        for a name the function does not bind, the module too), or the module."""
+        function = scope.function
+        module_body = self.ctx.module.body
+
+        def module_values(name: str) -> Optional[list[Optional[cst.BaseExpression]]]:
+            return None if name in self.facts.global_names else self.facts.constants.get(name)
+
+        def number(expr: cst.BaseExpression) -> Optional[float]:
+            resolved = self.ctx.constants.number(expr, scope)
+            return None if resolved is None else float(resolved.value)
+
+        if function is None:
+            return NameScope((module_body,), module_values, number)
+        info = function
+
+        def values(name: str) -> Optional[list[Optional[cst.BaseExpression]]]:
+            if name in info.params:
+                return None
+            bound = info.bindings.get(name)
+            return [binding.value for binding in bound] if bound else module_values(name)
+
+        return NameScope((function_body(info.node), module_body), values, number)
 
     def summary(self) -> FileSummary:
         classes = [self.class_summary(info) for info in self.facts.classes.values()]
@@ -1104,6 +1194,22 @@ def _unsubscripted(base: cst.BaseExpression) -> cst.BaseExpression:
 def _is_super(expr: cst.BaseExpression) -> bool:
     """``super()`` or ``super(Cls, self)``."""
     return type(expr) is cst.Call and type(expr.func) is cst.Name and expr.func.value == "super"
+
+
+def _setting(expr: cst.BaseExpression) -> Optional[tuple[cst.BaseExpression, str]]:
+    """The holder and key of ``cfg["drop_rate"]`` or ``config.hidden_dropout_prob``."""
+    if type(expr) is cst.Attribute:
+        return expr.value, expr.attr.value
+    if type(expr) is cst.Subscript and len(expr.slice) == 1 and type(expr.slice[0].slice) is cst.Index:
+        key = expr.slice[0].slice.value
+        if type(key) is cst.SimpleString and isinstance(key.evaluated_value, str):
+            return expr.value, key.evaluated_value
+    return None
+
+
+def _may_be_dict(expr: cst.BaseExpression) -> bool:
+    """An argument worth reading as a dict of settings: a literal, ``dict(...)``, a name."""
+    return type(expr) in (cst.Dict, cst.Name) or (type(expr) is cst.Call and type(expr.func) is cst.Name and expr.func.value == "dict")
 
 
 def _hyperparameter(expr: cst.BaseExpression) -> Optional[str]:

@@ -59,8 +59,8 @@ from dropout_lint.project.modes_ir import (
     Use,
     blocks,
 )
-from dropout_lint.project.rates import rate_value
 from dropout_lint.project.place import LINE, Place
+from dropout_lint.project.rates import Pin, pin_at, rate_value
 from dropout_lint.project.summary import ClassSummary, Layer
 from dropout_lint.records import record
 
@@ -386,15 +386,19 @@ class ModeAnalysis:
         located = self.index.lookup(obj.cls)
         if located is None:
             return frozenset({ModeLayer.UNSEEN})
-        found |= _mode_layers(self.index, located.cls, set())
+        path, _, number = obj.site.rpartition("#")
+        pin = pin_at(self.index, path, int(number)) if number.isdigit() else None
+        if pin is not None and pin[0].qualname != located.qualname:
+            pin = None
+        found |= _mode_layers(self.index, located.cls, set(), pin)
         return frozenset(found)
 
 
 
 
-def _mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str]) -> set[ModeLayer]:
+def _mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str], pin: Optional[Pin] = None) -> set[ModeLayer]:
     """What a module class builds that depends on the mode (itself, its bases, the parts
-    it builds). A base the run cannot see counts as unseen layers when it comes from a
+    it builds; with ``pin``, for the one object that instantiation built). A base the run cannot see counts as unseen layers when it comes from a
     model library, or when the classes the run sees build no layers of their own (a
     framework base such as NeMo's ``NeuralModule`` adds none to a class that builds its
     own)."""
@@ -418,7 +422,7 @@ def _mode_layers(index: ProjectIndex, cls: ClassSummary, seen: set[str]) -> set[
         for layer in (*(layer for _, layer in current.layers), *current.constructed):
             if (layer.place.path, layer.place.index) in unused and _unresolved(index, layer):
                 continue
-            found |= _layer_modes(index, layer, seen)
+            found |= _layer_modes(index, layer, seen, pin)
         if current.forward is not None:
             for op in current.forward.ops:
                 if op.type is not None and op.type.is_dropout:
@@ -439,30 +443,30 @@ def _unresolved(index: ProjectIndex, layer: Layer) -> bool:
     )
 
 
-def _layer_modes(index: ProjectIndex, layer: Layer, seen: set[str]) -> set[ModeLayer]:
+def _layer_modes(index: ProjectIndex, layer: Layer, seen: set[str], pin: Optional[Pin]) -> set[ModeLayer]:
     if layer.type is not None:
         kind = layer.type.kind
         if layer.type.is_dropout:
-            return set() if layer.rate is not None and rate_value(index, layer.rate) == 0 else {ModeLayer.DROPOUT}
+            return set() if layer.rate is not None and rate_value(index, layer.rate, pin) == 0 else {ModeLayer.DROPOUT}
         if kind == "batchnorm":
             return {ModeLayer.BATCH_NORM}
         if "Transformer" in layer.name:
             return {ModeLayer.DROPOUT}
         if kind in ("rnn", "attention"):
             # Their dropout defaults to 0: only a rate given (and not known to be 0) counts.
-            return {ModeLayer.DROPOUT} if layer.rate is not None and rate_value(index, layer.rate) != 0 else set()
+            return {ModeLayer.DROPOUT} if layer.rate is not None and rate_value(index, layer.rate, pin) != 0 else set()
         # A container's contents are among the layers the class builds; those its caller
         # gives (`nn.ModuleList(encoders)` of an `__init__` parameter) cannot be seen.
         found: set[ModeLayer] = {ModeLayer.UNSEEN} if layer.given else set()
         for child in layer.children:
-            found |= _layer_modes(index, child, seen)
+            found |= _layer_modes(index, child, seen, pin)
         return found
     if layer.target is None or layer.name.endswith(("Error", "Exception", "Warning")):
         return set()  # a builtin (an exception raised in __init__), not a layer
     if layer.target.startswith("torch."):
         return set()  # `nn.Parameter(...)`, a tensor: torch's, and no layer
     located = index.lookup(layer.target)
-    return {ModeLayer.UNSEEN} if located is None else _mode_layers(index, located.cls, seen)
+    return {ModeLayer.UNSEEN} if located is None else _mode_layers(index, located.cls, seen, pin)
 
 
 class _Interpreter:
@@ -731,7 +735,9 @@ class _Interpreter:
             self.bind(state, path, self.lookup(state, source.target))
             return
         place = event.place
-        site = f"{place.path}#{place.index}" if place is not None else f"{self.function.qualname}:{path}"
+        # An object is named by the call that builds it, where there is one.
+        named = event.made or place
+        site = f"{named.path}#{named.index}" if named is not None else f"{self.function.qualname}:{path}"
         if source.kind in _MADE and self.index.function(source.target or "") is not None:
             source = replace(source, kind=SourceKind.CALL)  # the run's own `from_pretrained`: what it returns
         elif source.kind is SourceKind.EVAL and not self._loads_in_eval(source.target or ""):

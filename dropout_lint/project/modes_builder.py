@@ -330,7 +330,8 @@ class EventBuilder:
                     continue
                 path = dotted_name(target)
                 if path is not None:
-                    yield Bind(path, source, self.places.of(target))
+                    made = self.places.of(value) if type(value) is cst.Call else None
+                    yield Bind(path, source, self.places.of(target), made)
         elif type(small) is cst.AugAssign:
             yield from self._expression(small.value)
         elif type(small) is cst.Return:

@@ -66,6 +66,7 @@ class Bind:
     path: str
     source: Source
     place: Optional[Place] = None
+    made: Optional[Place] = None  # the call that builds the value: `Net(...)` of `model = Net(...)`
 
 
 @record

@@ -60,14 +60,18 @@ def resolve_places(module: cst.Module, places: Iterable[Place]) -> None:
 @record
 class Rate:
     """A dropout rate as written: its value when known, or the ``__init__`` parameter
-    it comes from (so a value passed by the instantiating class can be followed)."""
+    it comes from (so a value passed by the instantiating class can be followed), or
+    the setting of an ``__init__`` parameter it reads (``cfg["drop_rate"]``,
+    ``config.hidden_dropout_prob``: ``config`` and ``key``)."""
 
     text: str
     place: Place
     value: Optional[float] = None  # for a parameter, its default
     origin: Optional[str] = None
     param: Optional[str] = None
-    owner: Optional[str] = None  # the class whose ``__init__`` takes ``param``
+    owner: Optional[str] = None  # the class whose ``__init__`` takes ``param`` or ``config``
+    config: Optional[str] = None  # the parameter holding the settings: `cfg` of `cfg["drop_rate"]`
+    key: Optional[str] = None  # the setting read: `drop_rate`
 
 
 @record
@@ -162,6 +166,7 @@ class Param:
     name: str
     position: Optional[int]  # None for keyword-only
     default: Optional[Rate] = None
+    annotation: Optional[str] = None  # the class it is annotated with, qualified: `config: SegGptConfig`
 
 
 @record
@@ -219,6 +224,10 @@ class ClassSummary:
     prefixes: frozenset[str] = frozenset()  # "conv" of `getattr(self, f"conv{i}")`
     ignored: tuple[IgnoredArgument, ...] = ()  # dropout settings `__init__` does not read
     helper_calls: tuple[HelperCall, ...] = ()  # calls of functions that may be the run's
+    config_class: Optional[str] = None  # `config_class = BertConfig` or `config: BertConfig` in its body
+    # The numbers its attributes default to, as a settings class: class-level fields
+    # (`hidden_dropout_prob: float = 0.0`) and `__init__` parameters kept under their name.
+    settings: tuple[tuple[str, float], ...] = ()
 
 
 @record
@@ -230,6 +239,11 @@ class Argument:
     value: Optional[float] = None
     origin: Optional[str] = None
     param: Optional[str] = None  # the enclosing __init__ parameter passed on unchanged
+    config: Optional[str] = None  # a setting of an __init__ parameter passed on: `cfg["drop_rate"]`
+    key: Optional[str] = None
+    # Every key of a dict passed, with its number (None: not a known number); None when
+    # the argument is no dict whose keys are all known.
+    entries: Optional[tuple[tuple[str, Optional[float]], ...]] = None
 
 
 @record
@@ -273,7 +287,9 @@ class FileSummary:
         """The summary as the project index keeps it (see ``PackedSummary``)."""
         prefix = len(self.module) + 1
         # The classes that pass one of their __init__ parameters on to a part they build.
-        passing = {inst.owner for inst in self.instantiations if any(arg.param is not None for arg in inst.args)}
+        passing = {
+            inst.owner for inst in self.instantiations if any(arg.param is not None or arg.config is not None for arg in inst.args)
+        }
         classes = tuple(_class_head(cls, cls.qualname[prefix:], cls.qualname in passing) for cls in self.classes)
         return PackedSummary(
             self.path,
@@ -302,7 +318,8 @@ def _class_head(cls: ClassSummary, name: str, passes_parameters: bool) -> ClassH
         registers_dropout=any(layer.type is not None and layer.type.is_dropout for _, layer in cls.layers),
         dropout=_applies_dropout(cls),
         alpha=bool(cls.alpha) or any(_is_kind(layer, "alpha_dropout") for layer in layer_trees(cls)),
-        rates=passes_parameters or any(layer.rate is not None and layer.rate.param is not None for layer in layer_trees(cls)),
+        rates=passes_parameters
+        or any(layer.rate is not None and (layer.rate.param or layer.rate.config) is not None for layer in layer_trees(cls)),
         dropping=tuple(method.qualname.rsplit(".", 1)[-1] for method in cls.methods if _drops(method)),
         calls=tuple(op.target for op in cls.forward.ops if op.kind == "function" and op.target is not None)
         if cls.forward is not None
